@@ -1,0 +1,27 @@
+//! The core's rich internal error. Each concern owns its own error type; this
+//! enum only gathers them so that [`crate::Guardian`] has one `Result`. The
+//! small, stable error the foreign side sees is made from this in one place in
+//! the FFI crate.
+
+use crate::patrol::{AreaError, FixError, PatrolError};
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Area(#[from] AreaError),
+    #[error(transparent)]
+    Fix(#[from] FixError),
+    #[error(transparent)]
+    Patrol(#[from] PatrolError),
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Store(StoreError::from(e))
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

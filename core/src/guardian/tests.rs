@@ -1,0 +1,461 @@
+use super::*;
+use crate::clock::FixedClock;
+use crate::patrol::{NonCompliance, Rank};
+use crate::store::StoreError;
+
+const T0: i64 = 1_689_368_400_000; // Fri 14 July 2023 21:00 UTC, 22:00 BST
+
+/// A ~200 m square by New Street with the Ramp's window, and one far away.
+fn areas_json() -> String {
+    let sq = |id: &str, lat: f64, lon: f64| {
+        serde_json::json!({"type": "Feature",
+            "properties": {"id": id, "name": format!("Area {id}"), "lpa": "Birmingham",
+                           "windows": [{"days": ["mon","tue","wed","thu","fri","sat","sun"], "start": "22:00", "end": "00:00"}]},
+            "geometry": {"type": "Polygon", "coordinates": [[[lon, lat], [lon + 0.00295, lat], [lon + 0.00295, lat + 0.0018], [lon, lat + 0.0018], [lon, lat]]]}})
+    };
+    serde_json::json!({"type": "FeatureCollection", "features": [sq("ramp", 52.4776, -1.9000), sq("far", 52.50, -1.85)]})
+        .to_string()
+}
+
+const INSIDE: (f64, f64) = (52.4785, -1.89852);
+const OUTSIDE: (f64, f64) = (52.4766, -1.89852); // ~110 m south
+
+struct Handset {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    clock: Arc<FixedClock>,
+    g: Guardian,
+}
+
+fn key() -> DbKey {
+    DbKey::from_bytes([42; 32]).expect("key")
+}
+
+fn handset(rank: Rank) -> Handset {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("guardian.db");
+    let clock = Arc::new(FixedClock::new(T0));
+    let g = Guardian::open(Config::new(&path), key(), clock.clone()).expect("open");
+    g.import_areas_geojson(&areas_json()).expect("areas");
+    g.set_officer(&Officer {
+        officer_id: "wm-4471".into(),
+        display_name: "PC Test".into(),
+        rank,
+    })
+    .expect("officer");
+    Handset {
+        _dir: dir,
+        path,
+        clock,
+        g,
+    }
+}
+
+impl Handset {
+    fn reopen(self) -> Handset {
+        let Handset {
+            _dir,
+            path,
+            clock,
+            g,
+        } = self;
+        drop(g);
+        let g = Guardian::open(Config::new(&path), key(), clock.clone()).expect("reopen");
+        Handset {
+            _dir,
+            path,
+            clock,
+            g,
+        }
+    }
+
+    fn fixes(&self) -> i64 {
+        self.g
+            .store()
+            .read(|tx| {
+                Ok::<_, StoreError>(tx.query_row("SELECT count(*) FROM fixes", [], |r| r.get(0))?)
+            })
+            .expect("count")
+    }
+}
+
+/// Fix number `i` (one per 5 s) at a place, with a small wiggle.
+fn fix(i: i64, (lat, lon): (f64, f64)) -> Fix {
+    let w = ((i * 37) % 11) as f64 * 0.00001;
+    Fix::new(
+        T0 + i * 5_000,
+        9_000_000_000_000 + i * 5_000_000_000,
+        lat + w,
+        lon - w,
+        6.0,
+    )
+}
+
+/// Walks from `a` (at fix `from`) to `b` (at fix `to`) in a straight line.
+fn walk(from: i64, to: i64, a: (f64, f64), b: (f64, f64)) -> Vec<Fix> {
+    (from..to)
+        .map(|i| {
+            let t = (i - from) as f64 / (to - from) as f64;
+            fix(i, (a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t))
+        })
+        .collect()
+}
+
+const SOUTH_EDGE: f64 = 52.4776;
+
+#[test]
+fn a_full_patrol_is_checked_in_tracked_checked_out_and_judged() {
+    let h = handset(Rank::Constable);
+    let approach =
+        h.g.ingest_batch(&(0..10).map(|i| fix(i, OUTSIDE)).collect::<Vec<_>>())
+            .expect("wait");
+    assert!(approach.events.is_empty());
+    // Walk in at ~1.4 m/s (210 m over 30 fixes 5 s apart).
+    let walk_in = walk(10, 40, OUTSIDE, INSIDE);
+    let first_inside = walk_in
+        .iter()
+        .find(|f| f.lat > SOUTH_EDGE)
+        .expect("crosses")
+        .time_ms;
+    let out = h.g.ingest_batch(&walk_in).expect("enter");
+    assert_eq!(out.accepted, 30);
+    assert_eq!(out.events.len(), 1, "{:?}", out.events);
+    assert_eq!(out.events[0].kind, crate::patrol::GeofenceKind::Arrived);
+    assert_eq!(
+        out.events[0].time_ms, first_inside,
+        "arrival dated to the first fix inside"
+    );
+
+    let id = h.g.check_in("ramp", &fix(40, INSIDE)).expect("check in");
+    // 40 minutes of patrol at one fix per 5 s.
+    let patrol: Vec<Fix> = (41..520).map(|i| fix(i, INSIDE)).collect();
+    assert_eq!(
+        h.g.ingest_batch(&patrol).expect("patrol").accepted,
+        patrol.len()
+    );
+    let status = h.g.patrol_status().expect("status").expect("open");
+    assert_eq!(status.patrol_id, id);
+    assert!(status.in_area_now);
+    assert!(status.minutes_in_area > 39.0, "{}", status.minutes_in_area);
+    assert_eq!(status.minutes_still_needed, 0.0);
+
+    let walk_out = walk(520, 550, INSIDE, OUTSIDE);
+    // Departure is dated to the first fix clearly outside (beyond the 15 m margin).
+    let departed = walk_out
+        .iter()
+        .find(|f| f.lat < SOUTH_EDGE - 15.5 / 111_195.0)
+        .expect("leaves")
+        .clone();
+    let left = h.g.ingest_batch(&walk_out).expect("leave");
+    assert_eq!(left.events.len(), 1);
+    assert_eq!(left.events[0].time_ms, departed.time_ms);
+    let report = h.g.check_out(&fix(550, OUTSIDE)).expect("check out");
+    assert!(report.compliant, "{:?}", report.reasons);
+    assert_eq!(report.arrival_ms, Some(fix(40, INSIDE).time_ms));
+    assert_eq!(report.departure_ms, Some(departed.time_ms));
+    let expected = (departed.time_ms - 5_000 - fix(40, INSIDE).time_ms) as f64 / 60_000.0;
+    assert!(
+        (report.minutes_in_area - expected).abs() < 1e-6,
+        "{} vs {expected}",
+        report.minutes_in_area
+    );
+    assert!(h.g.patrol_status().expect("status").is_none());
+    // The check-in fix was adopted into the track, not stored twice.
+    assert_eq!(h.fixes(), 551);
+    assert_eq!(report.fixes_total, 551 - 40);
+    assert!(report.distance_m > 200.0, "{}", report.distance_m);
+    let summary = h.g.compliance_summary().expect("summary");
+    assert_eq!(
+        (
+            summary.patrols,
+            summary.compliance_percent,
+            summary.constable_led_percent
+        ),
+        (1, 100.0, 100.0)
+    );
+}
+
+#[test]
+fn illegal_transitions_are_typed_errors_that_change_nothing() {
+    let h = handset(Rank::Constable);
+    let err = h.g.check_out(&fix(0, INSIDE)).expect_err("no patrol");
+    assert!(
+        matches!(err, crate::Error::Patrol(PatrolError::NoActivePatrol)),
+        "{err:?}"
+    );
+    let err =
+        h.g.check_in("nowhere", &fix(0, INSIDE))
+            .expect_err("unknown area");
+    assert!(
+        matches!(err, crate::Error::Patrol(PatrolError::UnknownArea { .. })),
+        "{err:?}"
+    );
+    let err = h.g.check_in("ramp", &fix(0, OUTSIDE)).expect_err("too far");
+    match err {
+        crate::Error::Patrol(PatrolError::TooFarFromArea {
+            distance_m,
+            allowed_m,
+            ..
+        }) => {
+            assert!((distance_m - 100.0).abs() < 15.0, "{distance_m}");
+            assert_eq!(allowed_m, 31.0);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(h.fixes(), 0, "refused check-ins store nothing");
+
+    let id = h.g.check_in("ramp", &fix(1, INSIDE)).expect("check in");
+    let err = h.g.check_in("ramp", &fix(2, INSIDE)).expect_err("twice");
+    assert!(
+        matches!(err, crate::Error::Patrol(PatrolError::AlreadyOnPatrol { ref patrol_id, .. }) if *patrol_id == id)
+    );
+    let earlier = Fix {
+        time_ms: fix(0, INSIDE).time_ms - 60_000,
+        ..fix(3, INSIDE)
+    };
+    let err = h.g.check_out(&earlier).expect_err("before check-in");
+    assert!(
+        matches!(
+            err,
+            crate::Error::Patrol(PatrolError::CheckOutBeforeCheckIn)
+        ),
+        "{err:?}"
+    );
+    assert_eq!(h.fixes(), 1);
+    assert!(
+        h.g.patrol_status().expect("status").is_some(),
+        "patrol still open"
+    );
+}
+
+#[test]
+fn a_pcso_can_patrol_but_the_patrol_is_not_compliant() {
+    let h = handset(Rank::Pcso);
+    h.g.check_in("ramp", &fix(0, INSIDE)).expect("check in");
+    h.g.ingest_batch(&(1..450).map(|i| fix(i, INSIDE)).collect::<Vec<_>>())
+        .expect("patrol");
+    let r = h.g.check_out(&fix(450, INSIDE)).expect("out");
+    assert_eq!(
+        r.reasons,
+        vec![NonCompliance::NotWarranted { rank: Rank::Pcso }]
+    );
+    assert_eq!(
+        r.departure_ms,
+        Some(fix(450, INSIDE).time_ms),
+        "still inside at check-out"
+    );
+}
+
+#[test]
+fn no_officer_no_check_in() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let g = Guardian::open(
+        Config::new(dir.path().join("g.db")),
+        key(),
+        Arc::new(FixedClock::new(T0)),
+    )
+    .expect("open");
+    g.import_areas_geojson(&areas_json()).expect("areas");
+    let err = g.check_in("ramp", &fix(0, INSIDE)).expect_err("no officer");
+    assert!(matches!(err, crate::Error::Patrol(PatrolError::NoOfficer)));
+}
+
+#[test]
+fn an_open_patrol_and_its_track_survive_the_app_being_killed() {
+    let h = handset(Rank::Constable);
+    let id = h.g.check_in("ramp", &fix(0, INSIDE)).expect("in");
+    h.g.ingest_batch(&(1..100).map(|i| fix(i, INSIDE)).collect::<Vec<_>>())
+        .expect("track");
+    let h = h.reopen();
+    let status = h.g.patrol_status().expect("status").expect("still open");
+    assert_eq!(status.patrol_id, id);
+    assert!(
+        status.in_area_now,
+        "live geofence rebuilt from the stored track"
+    );
+    // The filter remembers too: a replayed fix is a duplicate.
+    assert_eq!(
+        h.g.ingest_fix(&fix(99, INSIDE)).expect("dup").verdict,
+        Verdict::Rejected(RejectReason::DuplicateTime)
+    );
+    h.g.ingest_batch(&(100..400).map(|i| fix(i, INSIDE)).collect::<Vec<_>>())
+        .expect("more");
+    let r = h.g.check_out(&fix(400, INSIDE)).expect("out");
+    assert!(r.compliant, "{:?}", r.reasons);
+    assert!((r.minutes_in_area - 400.0 * 5.0 / 60.0).abs() < 0.01);
+}
+
+#[test]
+fn invalid_fixes_are_refused_and_never_stored() {
+    let h = handset(Rank::Constable);
+    let nan = Fix {
+        lat: f64::NAN,
+        ..fix(0, INSIDE)
+    };
+    assert!(matches!(
+        h.g.ingest_fix(&nan),
+        Err(crate::Error::Fix(FixError::NotFinite { .. }))
+    ));
+    assert!(matches!(
+        h.g.check_in("ramp", &nan),
+        Err(crate::Error::Fix(_))
+    ));
+    assert_eq!(h.fixes(), 0);
+    let batch = vec![
+        fix(0, INSIDE),
+        Fix {
+            accuracy_m: -3.0,
+            ..fix(1, INSIDE)
+        },
+        fix(2, INSIDE),
+        Fix {
+            lon: 200.0,
+            ..fix(3, INSIDE)
+        },
+    ];
+    let out = h.g.ingest_batch(&batch).expect("batch");
+    assert_eq!(out.stored, 2);
+    assert_eq!(
+        out.invalid.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+        vec![1, 3]
+    );
+    assert_eq!(h.fixes(), 2);
+}
+
+#[test]
+fn rejected_fixes_are_kept_with_their_reason() {
+    let h = handset(Rank::Constable);
+    let vague = Fix {
+        accuracy_m: 300.0,
+        ..fix(1, INSIDE)
+    };
+    let out =
+        h.g.ingest_batch(&[fix(0, INSIDE), vague, fix(1, INSIDE)])
+            .expect("batch");
+    assert_eq!(out.accepted, 1);
+    assert_eq!(out.rejected.get(&RejectReason::PoorAccuracy), Some(&1));
+    assert_eq!(out.rejected.get(&RejectReason::DuplicateTime), Some(&1));
+    let verdicts: Vec<String> =
+        h.g.store()
+            .read(|tx| {
+                let mut s = tx.prepare("SELECT verdict FROM fixes ORDER BY id")?;
+                let v = s
+                    .query_map([], |r| r.get(0))?
+                    .collect::<Result<Vec<String>, _>>()?;
+                Ok::<_, StoreError>(v)
+            })
+            .expect("verdicts");
+    assert_eq!(verdicts, ["accepted", "poor_accuracy", "duplicate_time"]);
+}
+
+#[test]
+fn a_bad_area_file_imports_nothing() {
+    let h = handset(Rank::Constable);
+    let before = h.g.areas().len();
+    let mut fc: serde_json::Value = serde_json::from_str(&areas_json()).expect("json");
+    fc["features"][0]["properties"]["id"] = serde_json::json!("new-one");
+    fc["features"][1]["geometry"]["coordinates"][0][0] = serde_json::json!([-1.85, 95.0]);
+    let err =
+        h.g.import_areas_geojson(&fc.to_string())
+            .expect_err("bad second feature");
+    assert!(
+        matches!(err, crate::Error::Area(crate::patrol::AreaError::Feature { ref feature, .. }) if feature == "far"),
+        "{err:?}"
+    );
+    assert_eq!(h.g.areas().len(), before);
+    let h = h.reopen();
+    assert!(h.g.areas().iter().all(|a| a.id != "new-one"));
+}
+
+#[test]
+fn todays_assignments_follow_london_days_and_link_to_the_patrol() {
+    let h = handset(Rank::Constable);
+    let hour = 3_600_000;
+    let mk = |id: &str, start: i64, end: i64| Assignment {
+        id: id.into(),
+        area_id: "ramp".into(),
+        officer_id: "wm-4471".into(),
+        start_ms: start,
+        end_ms: end,
+    };
+    h.g.add_assignment(&mk("tonight", T0, T0 + 2 * hour))
+        .expect("a");
+    h.g.add_assignment(&mk("tomorrow", T0 + 24 * hour, T0 + 26 * hour))
+        .expect("b");
+    h.g.add_assignment(&Assignment {
+        officer_id: "someone-else".into(),
+        ..mk("theirs", T0, T0 + hour)
+    })
+    .expect("c");
+    let today: Vec<String> =
+        h.g.todays_assignments()
+            .expect("today")
+            .into_iter()
+            .map(|a| a.id)
+            .collect();
+    assert_eq!(today, ["tonight"]);
+    assert!(matches!(
+        h.g.add_assignment(&mk("bad", T0, T0)),
+        Err(crate::Error::Patrol(PatrolError::InvalidAssignment(_)))
+    ));
+    assert!(matches!(
+        h.g.add_assignment(&Assignment {
+            area_id: "nowhere".into(),
+            ..mk("x", T0, T0 + 1)
+        }),
+        Err(crate::Error::Patrol(PatrolError::UnknownArea { .. }))
+    ));
+
+    // A patrol in the assignment: only the 20 minutes before it ends count.
+    h.clock.set(T0 + 2 * hour - 20 * 60_000);
+    let base = T0 + 2 * hour - 20 * 60_000;
+    let f = |i: i64| Fix {
+        time_ms: base + i * 5_000,
+        ..fix(i, INSIDE)
+    };
+    h.g.check_in("ramp", &f(0)).expect("in");
+    h.g.ingest_batch(&(1..480).map(f).collect::<Vec<_>>())
+        .expect("track");
+    let r = h.g.check_out(&f(480)).expect("out");
+    assert!(
+        (r.minutes_in_area - 40.0).abs() < 0.01,
+        "{}",
+        r.minutes_in_area
+    );
+    assert!(
+        (r.minutes_in_window - 20.0).abs() < 0.1,
+        "{}",
+        r.minutes_in_window
+    );
+    assert!(
+        matches!(r.reasons[..], [NonCompliance::OutsideWindow { .. }]),
+        "{:?}",
+        r.reasons
+    );
+}
+
+#[test]
+fn geofence_events_are_stored_with_the_fix_that_caused_them() {
+    let h = handset(Rank::Constable);
+    h.g.ingest_batch(&(0..10).map(|i| fix(i, INSIDE)).collect::<Vec<_>>())
+        .expect("in");
+    h.g.ingest_batch(&(10..30).map(|i| fix(i, OUTSIDE)).collect::<Vec<_>>())
+        .expect("out");
+    let kinds: Vec<(String, String)> =
+        h.g.store()
+            .read(|tx| {
+                let mut s = tx.prepare("SELECT area_id, kind FROM geofence_events ORDER BY id")?;
+                let v = s
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok::<_, StoreError>(v)
+            })
+            .expect("events");
+    assert_eq!(
+        kinds,
+        [
+            ("ramp".into(), "arrived".into()),
+            ("ramp".into(), "departed".into())
+        ]
+    );
+}

@@ -1,0 +1,20 @@
+//! Guardian's offline-first core.
+//!
+//! Everything the handset knows lives here: the encrypted store, the patrol
+//! rules (areas, assignments, check-in/out, the GPS track, the geofence and
+//! compliance) and, later, sync. The core knows nothing of FFI; the shells see
+//! it through the thin `guardian-ffi` crate.
+//!
+//! Pure rules (`patrol::filter`, `patrol::tracker`, `patrol::compliance`,
+//! `patrol::window`) take plain values and return plain values; I/O sits in
+//! `store` and in [`Guardian`], which ties them together.
+
+pub mod clock;
+pub mod error;
+mod guardian;
+pub mod patrol;
+pub mod store;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use error::Error;
+pub use guardian::{Config, Guardian, PatrolStatus};

@@ -1,0 +1,31 @@
+//! Patrols: areas and their threat windows, assignments, the officer, the
+//! check-in/out lifecycle, the GPS track with its filter and geofence, and
+//! compliance. This module owns the officer, areas, assignments, patrols,
+//! fixes and geofence_events tables (`db`).
+
+pub mod area;
+pub mod compliance;
+pub(crate) mod db;
+pub mod filter;
+pub mod fix;
+pub mod geofence;
+pub mod geometry;
+pub mod officer;
+pub mod presence;
+pub mod session;
+pub mod tracker;
+pub mod window;
+
+pub use area::{Area, AreaError, AreaProblem, parse_areas};
+pub use compliance::{
+    CompliancePolicy, ComplianceSummary, NonCompliance, PatrolOutcome, PatrolReport, WindowRule,
+    summarise,
+};
+pub use filter::FilterPolicy;
+pub use fix::{Fix, FixError, RejectReason, Verdict};
+pub use geofence::AreaIndex;
+pub use officer::{Officer, Rank};
+pub use presence::{GeofenceEvent, GeofenceKind};
+pub use session::{Assignment, CheckInPolicy, PatrolError, Policies};
+pub use tracker::{Presence, TrackerPolicy};
+pub use window::{ThreatWindow, WindowSpec};

@@ -1,0 +1,211 @@
+//! The encrypted SQLite store: one file per handset, SQLCipher with a raw
+//! 32-byte key from the platform keystore, one writer connection and a small
+//! pool of readers.
+//!
+//! Every write runs inside [`Store::write`], which commits before it returns:
+//! that is what "durable before acknowledged" means in code. Code that must
+//! run inside a transaction takes `&Transaction`, never `&Connection`.
+
+mod key;
+pub mod schema;
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
+
+pub use key::{DbKey, KeyError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLCipher cannot read the file with this key. A corrupt file looks the
+    /// same to it: both fail the page HMAC.
+    #[error("the database cannot be opened with this key (wrong key, or the file is corrupt)")]
+    WrongKey,
+    #[error("the database file is not encrypted; refusing to use it")]
+    NotEncrypted,
+    #[error(
+        "the database was written by a newer version of the app (schema {found}, this build knows up to {supported})"
+    )]
+    TooNew { found: i64, supported: i64 },
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("cannot read the database file: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
+}
+
+/// How many idle reader connections we keep. Reads are short (a status, a
+/// report); more readers than this would only hold memory on the phone.
+const MAX_IDLE_READERS: usize = 2;
+
+pub struct Store {
+    path: PathBuf,
+    key: DbKey,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens (creating if absent) the encrypted database at `path`, then
+    /// brings its schema up to date. A wrong key fails before anything is
+    /// written, so the file is left exactly as it was.
+    pub fn open(path: impl AsRef<Path>, key: DbKey) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        refuse_plaintext(&path)?;
+        let mut writer = open_connection(&path, &key)?;
+        schema::migrate(&mut writer)?;
+        Ok(Self {
+            path,
+            key,
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` in an immediate transaction on the writer and commits. If `f`
+    /// fails, nothing it did is kept.
+    pub fn write<T, E>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut conn = lock(&self.writer);
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::from)?;
+        let out = f(&tx)?;
+        tx.commit().map_err(StoreError::from)?;
+        Ok(out)
+    }
+
+    /// Runs `f` against a consistent snapshot on a reader connection, so a
+    /// long read never waits for the writer (WAL).
+    pub fn read<T, E>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let pooled = lock(&self.readers).pop();
+        let mut conn = match pooled {
+            Some(c) => c,
+            None => open_connection(&self.path, &self.key)?,
+        };
+        let out = {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Deferred)
+                .map_err(StoreError::from)?;
+            // Dropping the transaction rolls it back: a read commits nothing.
+            f(&tx)
+        };
+        let mut idle = lock(&self.readers);
+        if idle.len() < MAX_IDLE_READERS {
+            idle.push(conn);
+        }
+        out
+    }
+
+    /// Forces the write-ahead log into the main file. Used before the app is
+    /// backgrounded and by tests that inspect the file's bytes.
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        let conn = lock(&self.writer);
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+}
+
+/// A poisoned lock only means another thread panicked while holding it; the
+/// SQLite connection inside is still consistent (its transaction rolled back
+/// when the guard dropped), so we keep going rather than brick the app.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A plaintext SQLite file starts with this header; an encrypted one starts
+/// with random salt.
+const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+fn refuse_plaintext(path: &Path) -> Result<(), StoreError> {
+    let mut header = [0u8; 16];
+    match File::open(path) {
+        Ok(mut f) => match f.read_exact(&mut header) {
+            Ok(()) if &header == SQLITE_HEADER => Err(StoreError::NotEncrypted),
+            // Shorter than a header: empty or truncated; SQLCipher decides.
+            _ => Ok(()),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(StoreError::Io(e)),
+    }
+}
+
+/// Opens one keyed connection and sets the pragmas every connection needs.
+fn open_connection(path: &Path, key: &DbKey) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(path, flags)?;
+    // SQLCipher would otherwise print its own diagnostics (e.g. on a wrong
+    // key) to stderr, i.e. the platform log; our typed errors say enough.
+    conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
+    key.apply(&conn)?;
+    // The first read decrypts page 1. With a wrong key it fails here, before
+    // any pragma below could write to the file (WAL mode writes the header).
+    if let Err(e) = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    }) {
+        return Err(match e.sqlite_error_code() {
+            Some(ErrorCode::NotADatabase) => StoreError::WrongKey,
+            _ => StoreError::Sqlite(e),
+        });
+    }
+    apply_pragmas(&conn)?;
+    Ok(conn)
+}
+
+/// Pragmas, chosen once:
+/// - `journal_mode=WAL`: readers never block the writer, and a commit is one
+///   append to the log instead of a rewrite of pages.
+/// - `synchronous=FULL`: a commit is on flash before the call returns, so an
+///   acknowledged fix or check-in survives even a power cut (a phone's
+///   battery can die mid-patrol). In WAL this is one fsync per commit; batch
+///   ingestion amortises it.
+/// - `foreign_keys=ON`: the schema's references are enforced, not decorative.
+/// - `temp_store=2` (memory): Android has no usable temp directory for SQLite
+///   (SQLITE_IOERR_GETTEMPPATH), and temp data here is small.
+/// - `busy_timeout`: a reader checkpointing at the same moment as the writer
+///   waits briefly instead of failing.
+/// - `journal_size_limit`: the WAL file is truncated back to 4 MiB after a
+///   checkpoint so a week of offline fixes does not leave a huge file.
+fn apply_pragmas(conn: &Connection) -> Result<(), StoreError> {
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Corrupt(format!("journal mode stayed {mode}")));
+    }
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = 2;
+         PRAGMA busy_timeout = 5000;
+         PRAGMA journal_size_limit = 4194304;",
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

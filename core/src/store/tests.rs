@@ -1,0 +1,218 @@
+use super::*;
+
+fn key(b: u8) -> DbKey {
+    DbKey::from_bytes([b; 32]).expect("non-zero key")
+}
+
+fn file_bytes(dir: &Path) -> Vec<u8> {
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read dir") {
+        let path = entry.expect("entry").path();
+        all.extend(std::fs::read(&path).expect("read file"));
+    }
+    all
+}
+
+fn schema_of(store: &Store) -> Vec<(String, String, Option<String>)> {
+    store
+        .read(|tx| {
+            let mut stmt = tx.prepare(
+                "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name",
+            )?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok::<_, StoreError>(rows)
+        })
+        .expect("schema")
+}
+
+#[test]
+fn stored_text_never_appears_in_the_file_bytes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("guardian.db");
+    let secret = "Zebedee-Marchbanks-7731";
+    let store = Store::open(&path, key(7)).expect("open");
+    store
+        .write(|tx| {
+            tx.execute(
+                "INSERT INTO officer (singleton, officer_id, display_name, rank) VALUES (1, 'x', ?1, 'constable')",
+                [secret],
+            )?;
+            Ok::<_, StoreError>(())
+        })
+        .expect("write");
+    // Look at the log before and after it is folded into the main file.
+    let before = file_bytes(dir.path());
+    store.checkpoint().expect("checkpoint");
+    let after = file_bytes(dir.path());
+    for bytes in [before, after] {
+        assert!(!bytes.is_empty());
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "plaintext found in the database files"
+        );
+        assert!(!bytes.windows(15).any(|w| w == b"SQLite format 3"));
+    }
+    drop(store);
+    // And it reads back with the right key.
+    let store = Store::open(&path, key(7)).expect("reopen");
+    let name: String = store
+        .read(|tx| {
+            Ok::<_, StoreError>(tx.query_row("SELECT display_name FROM officer", [], |r| r.get(0))?)
+        })
+        .expect("read");
+    assert_eq!(name, secret);
+}
+
+#[test]
+fn wrong_key_is_a_typed_error_and_leaves_the_file_untouched() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("guardian.db");
+    let store = Store::open(&path, key(1)).expect("open");
+    store.checkpoint().expect("checkpoint");
+    drop(store);
+    let before: Vec<_> = std::fs::read(&path).expect("read");
+    let listing_before = std::fs::read_dir(dir.path()).expect("dir").count();
+
+    let err = Store::open(&path, key(2)).expect_err("wrong key must fail");
+    assert!(matches!(err, StoreError::WrongKey), "got {err:?}");
+
+    assert_eq!(std::fs::read(&path).expect("read"), before);
+    assert_eq!(
+        std::fs::read_dir(dir.path()).expect("dir").count(),
+        listing_before
+    );
+    // The right key still works afterwards.
+    Store::open(&path, key(1)).expect("right key");
+}
+
+#[test]
+fn a_garbage_file_is_refused_without_being_changed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("guardian.db");
+    let junk: Vec<u8> = (0..8192u32).map(|i| (i * 31 % 251) as u8).collect();
+    std::fs::write(&path, &junk).expect("write junk");
+    let err = Store::open(&path, key(3)).expect_err("junk must fail");
+    assert!(matches!(err, StoreError::WrongKey), "got {err:?}");
+    assert_eq!(std::fs::read(&path).expect("read"), junk);
+}
+
+#[test]
+fn a_plaintext_sqlite_file_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("plain.db");
+    {
+        let conn = Connection::open(&path).expect("plain open");
+        conn.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+            .expect("plain write");
+    }
+    let err = Store::open(&path, key(4)).expect_err("plaintext must be refused");
+    assert!(matches!(err, StoreError::NotEncrypted), "got {err:?}");
+}
+
+#[test]
+fn keys_of_the_wrong_length_or_all_zero_are_refused() {
+    assert!(matches!(
+        DbKey::from_slice(&[1; 31]),
+        Err(KeyError::WrongLength(31))
+    ));
+    assert!(matches!(
+        DbKey::from_slice(&[1; 33]),
+        Err(KeyError::WrongLength(33))
+    ));
+    assert!(matches!(
+        DbKey::from_slice(&[0; 32]),
+        Err(KeyError::AllZero)
+    ));
+    assert!(DbKey::from_slice(&[9; 32]).is_ok());
+    assert!(!format!("{:?}", key(9)).contains('9'));
+}
+
+#[test]
+fn the_first_schema_migrates_to_exactly_the_fresh_schema_keeping_its_rows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let old_path = dir.path().join("old.db");
+    {
+        let conn = open_connection(&old_path, &key(5)).expect("open v1");
+        conn.execute_batch(schema::V1).expect("v1 schema");
+        conn.pragma_update(None, "user_version", 1)
+            .expect("version");
+        conn.execute(
+            "INSERT INTO officer (singleton, officer_id, display_name, rank) VALUES (1, 'o-1', 'PC Ada', 'constable')",
+            [],
+        )
+        .expect("v1 row");
+    }
+    let migrated = Store::open(&old_path, key(5)).expect("migrate");
+    let fresh = Store::open(dir.path().join("fresh.db"), key(5)).expect("fresh");
+
+    assert_eq!(schema_of(&migrated), schema_of(&fresh));
+    let version = migrated
+        .read(|tx| schema::user_version(tx))
+        .expect("version");
+    assert_eq!(version, schema::VERSION);
+    let name: String = migrated
+        .read(|tx| {
+            Ok::<_, StoreError>(tx.query_row("SELECT display_name FROM officer", [], |r| r.get(0))?)
+        })
+        .expect("row kept");
+    assert_eq!(name, "PC Ada");
+}
+
+#[test]
+fn a_database_from_a_newer_app_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("g.db");
+    {
+        let conn = open_connection(&path, &key(6)).expect("open");
+        conn.execute_batch(schema::FRESH).expect("schema");
+        conn.pragma_update(None, "user_version", schema::VERSION + 1)
+            .expect("version");
+    }
+    let err = Store::open(&path, key(6)).expect_err("newer must be refused");
+    assert!(
+        matches!(err, StoreError::TooNew { found, supported } if found == schema::VERSION + 1 && supported == schema::VERSION),
+        "got {err:?}"
+    );
+}
+
+#[test]
+fn a_failed_write_keeps_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path().join("g.db"), key(8)).expect("open");
+    let result = store.write(|tx| {
+        tx.execute(
+            "INSERT INTO officer (singleton, officer_id, display_name, rank) VALUES (1, 'o', 'n', 'pcso')",
+            [],
+        )?;
+        Err::<(), _>(StoreError::Corrupt("deliberate".into()))
+    });
+    assert!(result.is_err());
+    let count: i64 = store
+        .read(|tx| {
+            Ok::<_, StoreError>(tx.query_row("SELECT count(*) FROM officer", [], |r| r.get(0))?)
+        })
+        .expect("count");
+    assert_eq!(count, 0);
+}
+
+#[test]
+fn pragmas_are_in_force_on_every_connection() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path().join("g.db"), key(9)).expect("open");
+    let (mode, fk, temp, sync): (String, i64, i64, i64) = store
+        .read(|tx| {
+            Ok::<_, StoreError>((
+                tx.query_row("PRAGMA journal_mode", [], |r| r.get(0))?,
+                tx.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?,
+                tx.query_row("PRAGMA temp_store", [], |r| r.get(0))?,
+                tx.query_row("PRAGMA synchronous", [], |r| r.get(0))?,
+            ))
+        })
+        .expect("pragmas");
+    assert_eq!(mode, "wal");
+    assert_eq!(fk, 1);
+    assert_eq!(temp, 2);
+    assert_eq!(sync, 2);
+}
