@@ -25,8 +25,10 @@ Part 2 - areas around the real GPS tracks in ``tracks/``.  For each track the
     buffered by ``TRACK_BUFFER_M``, is entered exactly once: the track starts
     outside, enters, stays inside, leaves and ends outside.  Fixes that are
     more than ``TRACK_FAR_ALONG_M`` (along the track) away from the inside
-    stretch must be at least ``TRACK_FAR_CLEARANCE_M`` outside the boundary.
-    Plus ``demo-nowhere``, a small area in Birmingham that no track enters.
+    stretch must be at least ``TRACK_FAR_CLEARANCE_M`` outside the boundary,
+    and the inside stretch may not contain a position jump (``TRACK_JUMP_M``)
+    or a recording gap (``TRACK_BREAK_GAP_S``).  Plus ``demo-nowhere``, a
+    small area in Birmingham that no track enters.
 
 Everything is deterministic (no randomness, no clock, no network) and uses
 only the Python 3.11 standard library.  Distances and areas use a local
@@ -112,10 +114,10 @@ GENERIC_LABELS = {
 }
 
 HOTSPOT_COUNT = 7  # including the pinned one
-CLUSTER_RADIUS_M = 100.0  # harm-density and cluster radius
+CLUSTER_RADIUS_M = 120.0  # harm-density and cluster radius
 MEAN_SHIFT_ITERATIONS = 10
 HOTSPOT_BUFFER_M = 40.0  # buffer around the convex hull of a cluster
-HOTSPOT_GAP_M = 100.0  # minimum distance between two hotspot polygons
+HOTSPOT_GAP_M = 60.0  # minimum distance between two hotspot polygons
 POLYGON_SIDES = 24  # the buffer "circle" is a regular 24-gon
 NAME_FALLBACK_RADIUS_M = 150.0  # if a hotspot has only place-type labels
 HOLE_CLEARANCE_M = 10.0  # hole ring at least this far inside the exterior ring
@@ -163,11 +165,12 @@ PINNED_HOTSPOTS = [
     },
 ]
 
-# "Never arrives" area: a small 12-gon in Cannon Hill Park, Edgbaston, ~2.5 km
-# south of the city-centre hotspots; no track in tracks/ comes near it.
+# "Never arrives" area: a small 12-gon ~2.5 km south of the city-centre
+# hotspots (outside the crime extract); no track in tracks/ comes near it.
+# Its name is completed with the Birmingham ward that contains it.
 NOWHERE = {
     "id": "demo-nowhere",
-    "name": "Cannon Hill Park (no-arrival demo)",
+    "name": "No-arrival demo area",
     "lat": 52.4556,
     "lon": -1.8975,
     "radius_m": 60.0,
@@ -182,7 +185,7 @@ TRACKS = [
     ("trk-freiburg", "simplify-relative.gpx", "Freiburg city walk"),
     ("trk-cerknica", "cerknicko-jezero.gpx", "Cerknica lake walk"),
     ("trk-garmin", "garmin-activity.gpx", "Garmin jog"),
-    ("trk-mtk", "mtk_logger.gpx", "Gothenburg (MTK logger)"),
+    ("trk-mtk", "mtk_logger.gpx", "Gothenburg MTK logger track"),
     ("trk-skytraq", "skytraq-miniHomer2_8.gpx", "SkyTraq miniHomer 10 Hz"),
     ("trk-mojstrovka", "Mojstrovka.gpx", "Mojstrovka hike"),
     ("trk-korita", "korita-zbevnica.gpx", "Korita - Zbevnica hike"),
@@ -691,15 +694,18 @@ def build_hotspot_features(crime_path):
     return out, proj, n_records, len(points)
 
 
-def build_nowhere_feature():
+def build_nowhere_feature(wards):
     spec = NOWHERE
     proj = LocalProjection(spec["lat"], spec["lon"])
     ring = regular_polygon(0.0, 0.0, spec["radius_m"], spec["sides"])
-    props = {"id": spec["id"], "name": spec["name"], "lpa": "Birmingham",
+    ward = ward_of(spec["lat"], spec["lon"], wards)
+    if ward is None:
+        raise SystemExit("demo-nowhere is not inside Birmingham")
+    props = {"id": spec["id"], "name": f"{spec['name']} ({ward} ward)", "lpa": "Birmingham",
              "windows": [dict(w) for w in spec["windows"]],
              "source": (f"Hand-placed by sim/data/derive_areas.py: regular {spec['sides']}-gon of "
                         f"radius {spec['radius_m']:.0f} m at {spec['lat']},{spec['lon']} "
-                        "(Cannon Hill Park); verified to be at least "
+                        f"({ward} ward, Birmingham); verified to be at least "
                         f"{NOWHERE_MIN_DISTANCE_M:.0f} m from every hotspot and every track fix, "
                         "so no demo track ever arrives (the 'never arrives' case).")}
     return {"props": props, "rings_xy": [ring], "proj": proj, "info": {}}
@@ -780,6 +786,14 @@ def track_facts(fixes, xy):
     steps = [math.dist(xy[i], xy[i + 1]) for i in range(n - 1)]
     facts = {"n": n, "segments": len({f.seg for f in fixes}),
              "timed": len(timed), "length_m": sum(steps)}
+    untimed = []  # [first, last] runs of fixes without <time>
+    for i, t in enumerate(times):
+        if t is None:
+            if untimed and untimed[-1][1] == i - 1:
+                untimed[-1][1] = i
+            else:
+                untimed.append([i, i])
+    facts["untimed_runs"] = untimed
     if timed:
         facts["first_time"] = fmt_time(min(timed))
         facts["last_time"] = fmt_time(max(timed))
@@ -1183,10 +1197,14 @@ def main(argv=None):
                     help="output GeoJSON (default: sim/data/demo-areas.geojson)")
     args = ap.parse_args(argv)
     fx = os.path.normpath(args.fixtures)
+    for sub in ("crime", "tracks", "boundaries"):
+        if not os.path.isdir(os.path.join(fx, sub)):
+            ap.error(f"fixtures directory {fx!r} has no {sub}/ (use --fixtures DIR)")
 
     hotspots, bham_proj, n_records, n_points = build_hotspot_features(
         os.path.join(fx, "crime", "birmingham-city-centre-2017.csv"))
-    nowhere = build_nowhere_feature()
+    wards = load_wards(os.path.join(fx, "boundaries", "wards_E08000025.json"))
+    nowhere = build_nowhere_feature(wards)
     tracks = build_track_features(os.path.join(fx, "tracks"))
     built = hotspots + [nowhere] + tracks
 
@@ -1205,7 +1223,6 @@ def main(argv=None):
     # re-read what was written and validate it
     with open(args.out, encoding="utf-8") as fh:
         written = json.load(fh)
-    wards = load_wards(os.path.join(fx, "boundaries", "wards_E08000025.json"))
     errors = validate(written, built, wards)
 
     # summary
@@ -1241,12 +1258,19 @@ def main(argv=None):
             if fa["gaps_over_5min"]:
                 line += ", gaps > 5 min: " + ", ".join(
                     f"after fix {i} ({sec / 60:.1f} min)" for i, sec in fa["gaps_over_5min"])
+        if fa["untimed_runs"]:
+            line += ", no <time> on fixes " + ", ".join(f"{a}..{b}" for a, b in fa["untimed_runs"])
         if fa["jumps"]:
             line += ", jumps > %d m: " % TRACK_JUMP_M + ", ".join(
                 f"after fix {j['after_fix']} {j['metres']:.0f} m"
                 + (f" in {j['seconds']:.1f} s" if j["seconds"] is not None else "")
+                + (f" at {j['time']}" if j["seconds"] is not None else "")
                 + ("" if j["same_segment"] else " (between segments)")
                 for j in fa["jumps"])
+        info = b["info"]
+        fx = b["track"].fixes
+        line += (f"; area: run {info['run'][0]}..{info['run'][1]}, inside {info['s']}..{info['e']}"
+                 f" ({fmt_time(fx[info['s']].t)} .. {fmt_time(fx[info['e']].t)})")
         print(line)
 
     for tid in ("trk-freiburg", "trk-cerknica"):

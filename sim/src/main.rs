@@ -1,1 +1,129 @@
-fn main() {}
+//! The handset simulator: plays what a phone would do against the Guardian
+//! core, from the command line.
+
+mod bench;
+mod replay;
+mod track;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use guardian_core::patrol::Rank;
+use guardian_core::store::DbKey;
+
+#[derive(Parser)]
+#[command(name = "guardian-sim", version, about = "Guardian handset simulator")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Replay a real GPX track through the core and print the patrol report.
+    Replay {
+        /// TGP areas, a GeoJSON FeatureCollection.
+        #[arg(long)]
+        areas: PathBuf,
+        /// The GPS track, a GPX file.
+        #[arg(long)]
+        track: PathBuf,
+        /// Patrol this area; by default the first area the track arrives in.
+        #[arg(long)]
+        area_id: Option<String>,
+        /// The officer's rank: constable, sergeant, special_constable, pcso, …
+        #[arg(long, default_value = "constable", value_parser = parse_rank)]
+        rank: Rank,
+        /// A daily window HH:MM-HH:MM (London time) replacing the area's own.
+        #[arg(long)]
+        window: Option<String>,
+        /// Print one JSON object instead of the readable report.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure the figures the design targets and print them.
+    Bench {
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Fewer, smaller runs (for a quick check; figures are noisier).
+        #[arg(long)]
+        quick: bool,
+    },
+}
+
+fn parse_rank(s: &str) -> Result<Rank, String> {
+    Rank::parse(s).ok_or_else(|| format!("unknown rank {s:?}"))
+}
+
+/// Everything that ends the simulator with exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("{what}: {reason}")]
+    Input { what: String, reason: String },
+    #[error(transparent)]
+    Core(#[from] guardian_core::Error),
+}
+
+impl From<guardian_core::store::StoreError> for SimError {
+    fn from(e: guardian_core::store::StoreError) -> Self {
+        SimError::Core(e.into())
+    }
+}
+
+/// The phone's keystore hands the app 32 random bytes; so does this.
+pub fn fake_keystore_key() -> DbKey {
+    let mut bytes = [0u8; 32];
+    bytes[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    bytes[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    // A v4 UUID is never all zeros, so neither is the key.
+    DbKey::from_bytes(bytes).unwrap_or_else(|_| unreachable!("random key is never all zero"))
+}
+
+pub fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_else(|| ms.to_string())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Replay {
+            areas,
+            track,
+            area_id,
+            rank,
+            window,
+            json,
+        } => replay::run(&replay::ReplayArgs {
+            areas,
+            track,
+            area_id,
+            rank,
+            window,
+        })
+        .map(|r| {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+            } else {
+                replay::print_human(&r);
+            }
+        }),
+        Command::Bench { json, quick } => bench::run(quick).map(|figures| {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&figures).unwrap_or_default());
+            } else {
+                bench::print_human(&figures);
+            }
+        }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

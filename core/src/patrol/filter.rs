@@ -21,7 +21,9 @@ pub struct FilterPolicy {
     /// …or by this fraction of the elapsed time, whichever is larger (cheap
     /// phone clocks drift).
     pub max_clock_drift: f64,
-    /// No working handset reports a fix before this (UTC ms, 2015-01-01).
+    /// No working handset reports a fix before this (UTC ms, 2000-01-01):
+    /// earlier times are clock faults such as a 1901 epoch underflow, a
+    /// 1970 reset or a GPS week-number rollover.
     pub earliest_plausible_ms: i64,
     /// Nor more than this far ahead of the device's own clock.
     pub max_future_ms: i64,
@@ -38,7 +40,7 @@ impl Default for FilterPolicy {
             max_speed_mps: 8.0,
             max_clock_skew_ms: 2_000,
             max_clock_drift: 0.01,
-            earliest_plausible_ms: 1_420_070_400_000,
+            earliest_plausible_ms: 946_684_800_000,
             max_future_ms: 24 * 3_600_000,
             reanchor_after: 3,
         }

@@ -11,9 +11,11 @@ use rstar::primitives::{GeomWithData, Rectangle};
 use super::area::Area;
 use super::geometry::LocalFrame;
 
-/// How far outside an area a fix can be and still matter to it: beyond the
-/// exit margin plus the largest accuracy credit any decision gives.
-pub const DEFAULT_MARGIN_M: f64 = 250.0;
+/// How far outside an area a fix can be and still matter to it. The live
+/// geofence treats an area the index does not return as far away (clear
+/// out-evidence), so this must exceed the widest unsure band any tracker
+/// policy uses (exit margin, accuracy credit cap: 15 and 30 m by default).
+pub const DEFAULT_MARGIN_M: f64 = 100.0;
 
 /// An area made ready for fast tests.
 #[derive(Debug, Clone)]

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::fix::Fix;
-use super::geofence::{AreaIndex, Proximity};
+use super::geofence::{AreaIndex, DEFAULT_MARGIN_M, Proximity};
 use super::tracker::{AreaTracker, Presence, Sample, TrackerPolicy, Transition};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -99,13 +99,14 @@ impl LiveGeofence {
                 emit(p.area, t);
             }
         }
-        // Areas we were in or entering but are now far from.
+        // Areas we were in or entering that the index no longer returns:
+        // the fix is at least the index margin outside them.
         let far = Sample {
             time_ms: fix.time_ms,
             mono_ns: fix.mono_ns,
             accuracy_m: fix.accuracy_m,
             inside: false,
-            boundary_m: f64::INFINITY,
+            boundary_m: DEFAULT_MARGIN_M,
         };
         for (area, tracker) in self.trackers.iter_mut() {
             if !self.near.iter().any(|p| p.area == *area)

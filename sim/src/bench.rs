@@ -1,0 +1,268 @@
+//! `guardian-sim bench`: the design's measured figures, from one run on this
+//! machine. Each figure is the best of a few rounds, which is the least
+//! disturbed by whatever else the machine is doing.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use guardian_core::patrol::{AreaIndex, Fix, parse_areas};
+use guardian_core::store::StoreError;
+use guardian_core::{Config, FixedClock, Guardian};
+use serde::Serialize;
+
+use crate::{SimError, fake_keystore_key};
+
+#[derive(Debug, Serialize)]
+pub struct Figures {
+    /// Filter + geofence + durable insert through the batch API.
+    pub ingest_fixes_per_s: f64,
+    /// A plain batched INSERT of the same rows into the same encrypted DB.
+    pub raw_sqlite_rows_per_s: f64,
+    /// Target ≥ 0.5.
+    pub ingest_ratio: f64,
+    pub ingest_fixes: usize,
+    pub ingest_batch: usize,
+    pub ingest_areas: usize,
+    /// R-tree + exact test per fix against `geofence_areas` areas. Target ≤ 2,000 ns.
+    pub geofence_ns_per_fix: f64,
+    /// Every area tested in turn, same answer.
+    pub linear_scan_ns_per_fix: f64,
+    /// Target ≥ 100×.
+    pub geofence_speedup: f64,
+    pub geofence_areas: usize,
+    /// Open the encrypted DB, migrate, load `cold_open_areas` areas. Median. Target ≤ 20 ms.
+    pub cold_open_ms: f64,
+    pub cold_open_areas: usize,
+}
+
+pub fn run(quick: bool) -> Result<Figures, SimError> {
+    let rounds = if quick { 1 } else { 3 };
+    let (ingest_n, batch) = (if quick { 6_000 } else { 30_000 }, 600);
+    let (ingest, raw, ingest_areas) = ingest_vs_raw(ingest_n, batch, rounds)?;
+    let (geo_ns, linear_ns, geofence_areas) = geofence(quick);
+    let (cold_open_ms, cold_open_areas) = cold_open(if quick { 3 } else { 9 })?;
+    Ok(Figures {
+        ingest_fixes_per_s: ingest.round(),
+        raw_sqlite_rows_per_s: raw.round(),
+        ingest_ratio: round3(ingest / raw),
+        ingest_fixes: ingest_n,
+        ingest_batch: batch,
+        ingest_areas,
+        geofence_ns_per_fix: geo_ns.round(),
+        linear_scan_ns_per_fix: linear_ns.round(),
+        geofence_speedup: (linear_ns / geo_ns).round(),
+        geofence_areas,
+        cold_open_ms: round3(cold_open_ms),
+        cold_open_areas,
+    })
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// A `side` × `side` grid of 12-sided hotspots ~80 m across, `spacing_m`
+/// apart, centred on Birmingham, as GeoJSON.
+pub fn grid_areas_geojson(side: usize, spacing_m: f64) -> String {
+    let (lat0, lon0): (f64, f64) = (52.4862, -1.8904);
+    let m_lat = 1.0 / 111_195.0;
+    let m_lon = m_lat / lat0.to_radians().cos();
+    let half = side as f64 / 2.0;
+    let mut features = Vec::with_capacity(side * side);
+    for i in 0..side {
+        for j in 0..side {
+            let clat = lat0 + (i as f64 - half) * spacing_m * m_lat;
+            let clon = lon0 + (j as f64 - half) * spacing_m * m_lon;
+            let mut ring: Vec<[f64; 2]> = (0..12)
+                .map(|k| {
+                    let a = k as f64 * std::f64::consts::TAU / 12.0;
+                    let r = 40.0 + ((i * 7 + j * 13 + k) % 5) as f64 * 3.0;
+                    [clon + r * a.cos() * m_lon, clat + r * a.sin() * m_lat]
+                })
+                .collect();
+            ring.push(ring[0]);
+            features.push(serde_json::json!({
+                "type": "Feature",
+                "properties": {"id": format!("grid-{i}-{j}"), "name": format!("Grid {i},{j}"), "lpa": "Bench",
+                               "windows": [{"days": ["fri", "sat"], "start": "22:00", "end": "02:00"}]},
+                "geometry": {"type": "Polygon", "coordinates": [ring]}
+            }));
+        }
+    }
+    serde_json::json!({"type": "FeatureCollection", "features": features}).to_string()
+}
+
+/// A small deterministic generator: the bench must measure the same work
+/// every run.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next_f64(&mut self) -> f64 {
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// A 1 Hz walk at ~1.4 m/s wandering across the grid, starting at `t0`.
+fn walking_track(n: usize, t0_ms: i64, mono0_ns: i64) -> Vec<Fix> {
+    let mut rng = Lcg(42);
+    let (mut lat, mut lon) = (52.4862, -1.8904);
+    let mut heading: f64 = 0.3;
+    (0..n)
+        .map(|i| {
+            heading += (rng.next_f64() - 0.5) * 0.3;
+            lat += 1.4 * heading.cos() / 111_195.0;
+            lon += 1.4 * heading.sin() / (111_195.0 * 0.6088);
+            let i = i as i64;
+            Fix::new(t0_ms + i * 1000, mono0_ns + i * 1_000_000_000, lat, lon, 4.0 + rng.next_f64() * 8.0)
+        })
+        .collect()
+}
+
+fn ingest_vs_raw(n: usize, batch: usize, rounds: usize) -> Result<(f64, f64, usize), SimError> {
+    let dir = tempdir()?;
+    let t0 = 1_700_000_000_000;
+    let clock = Arc::new(FixedClock::new(t0));
+    let g = Guardian::open(Config::new(dir.path().join("bench.db")), fake_keystore_key(), clock.clone())?;
+    let areas = g.import_areas_geojson(&grid_areas_geojson(32, 250.0))?;
+    let (mut best_ingest, mut best_raw) = (Duration::MAX, Duration::MAX);
+    for round in 0..rounds {
+        let shift = (round * n) as i64;
+        let fixes = walking_track(n, t0 + shift * 1000, 10_000_000_000 + shift * 1_000_000_000);
+        clock.set(fixes.last().map_or(t0, |f| f.time_ms));
+
+        let start = Instant::now();
+        for chunk in fixes.chunks(batch) {
+            g.store().write(|tx| {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT INTO fixes (patrol_id, time_ms, mono_ns, lat, lon, accuracy_m, altitude_m, speed_mps, bearing_deg, verdict)
+                     VALUES (NULL, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'accepted')",
+                )?;
+                for f in chunk {
+                    stmt.execute((f.time_ms, f.mono_ns, f.lat, f.lon, f.accuracy_m, f.altitude_m, f.speed_mps, f.bearing_deg))?;
+                }
+                Ok::<_, StoreError>(())
+            })?;
+        }
+        best_raw = best_raw.min(start.elapsed());
+
+        // The raw rows moved the clock chain on; ingest a later stretch.
+        let fixes = walking_track(n, t0 + (shift + n as i64 * 10) * 1000, 10_000_000_000 + (shift + n as i64 * 10) * 1_000_000_000);
+        clock.set(fixes.last().map_or(t0, |f| f.time_ms));
+        let start = Instant::now();
+        for chunk in fixes.chunks(batch) {
+            black_box(g.ingest_batch(chunk)?);
+        }
+        best_ingest = best_ingest.min(start.elapsed());
+    }
+    Ok((n as f64 / best_ingest.as_secs_f64(), n as f64 / best_raw.as_secs_f64(), areas))
+}
+
+fn geofence(quick: bool) -> (f64, f64, usize) {
+    let side = 100;
+    let areas = match parse_areas(&grid_areas_geojson(side, 500.0)) {
+        Ok(a) => a,
+        Err(_) => unreachable!("the generated grid is valid"),
+    };
+    let n_areas = areas.len();
+    let index = AreaIndex::new(areas);
+    let mut rng = Lcg(7);
+    // Points anywhere over the grid's 50 km × 50 km.
+    let half_deg_lat = side as f64 / 2.0 * 500.0 / 111_195.0;
+    let half_deg_lon = half_deg_lat / 0.6088;
+    let mut points = |n: usize| -> Vec<(f64, f64)> {
+        (0..n)
+            .map(|_| {
+                (
+                    52.4862 + (rng.next_f64() * 2.0 - 1.0) * half_deg_lat,
+                    -1.8904 + (rng.next_f64() * 2.0 - 1.0) * half_deg_lon,
+                )
+            })
+            .collect()
+    };
+    let fast_pts = points(if quick { 20_000 } else { 200_000 });
+    let slow_pts = points(if quick { 200 } else { 1_000 });
+    let mut out = Vec::new();
+    let time = |pts: &[(f64, f64)], f: &mut dyn FnMut(f64, f64)| {
+        let mut best = f64::MAX;
+        for _ in 0..3 {
+            let start = Instant::now();
+            for &(lat, lon) in pts {
+                f(lat, lon);
+            }
+            best = best.min(start.elapsed().as_nanos() as f64 / pts.len() as f64);
+        }
+        best
+    };
+    let fast = time(&fast_pts, &mut |lat, lon| {
+        index.near(lat, lon, &mut out);
+        black_box(&out);
+    });
+    let slow = time(&slow_pts, &mut |lat, lon| {
+        index.near_linear(lat, lon, &mut out);
+        black_box(&out);
+    });
+    (fast, slow, n_areas)
+}
+
+fn cold_open(runs: usize) -> Result<(f64, usize), SimError> {
+    let dir = tempdir()?;
+    let path = dir.path().join("cold.db");
+    let key = fake_keystore_key();
+    let clock = Arc::new(FixedClock::new(1_700_000_000_000));
+    let n = {
+        let g = Guardian::open(Config::new(&path), key.clone(), clock.clone())?;
+        let n = g.import_areas_geojson(&grid_areas_geojson(32, 250.0))?;
+        g.store().checkpoint()?;
+        n
+    };
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let start = Instant::now();
+        let g = Guardian::open(Config::new(&path), key.clone(), clock.clone())?;
+        let elapsed = start.elapsed();
+        if g.area_index().len() != n {
+            return Err(SimError::Input {
+                what: "cold open".into(),
+                reason: "areas did not all load".into(),
+            });
+        }
+        times.push(elapsed.as_secs_f64() * 1000.0);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok((times[times.len() / 2], n))
+}
+
+fn tempdir() -> Result<tempfile::TempDir, SimError> {
+    tempfile::tempdir().map_err(|e| SimError::Input {
+        what: "temporary directory".into(),
+        reason: e.to_string(),
+    })
+}
+
+pub fn print_human(f: &Figures) {
+    let mark = |ok: bool| if ok { "ok " } else { "MISS" };
+    println!("Guardian bench (one run, this machine)");
+    println!(
+        "  [{}] ingest          {:>10.0} fixes/s vs raw SQLite {:>10.0} rows/s: ratio {:.2} (target ≥ 0.5)",
+        mark(f.ingest_ratio >= 0.5),
+        f.ingest_fixes_per_s,
+        f.raw_sqlite_rows_per_s,
+        f.ingest_ratio
+    );
+    println!(
+        "  [{}] geofence        {:>10.0} ns/fix vs linear {:>10.0} ns/fix over {} areas: {:.0}× (targets ≤ 2000 ns, ≥ 100×)",
+        mark(f.geofence_ns_per_fix <= 2000.0 && f.geofence_speedup >= 100.0),
+        f.geofence_ns_per_fix,
+        f.linear_scan_ns_per_fix,
+        f.geofence_areas,
+        f.geofence_speedup
+    );
+    println!(
+        "  [{}] cold open       {:>10.2} ms with {} areas (target ≤ 20 ms)",
+        mark(f.cold_open_ms <= 20.0),
+        f.cold_open_ms,
+        f.cold_open_areas
+    );
+}
