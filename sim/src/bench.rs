@@ -99,7 +99,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next_f64(&mut self) -> f64 {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         (self.0 >> 11) as f64 / (1u64 << 53) as f64
     }
 }
@@ -115,7 +118,13 @@ fn walking_track(n: usize, t0_ms: i64, mono0_ns: i64) -> Vec<Fix> {
             lat += 1.4 * heading.cos() / 111_195.0;
             lon += 1.4 * heading.sin() / (111_195.0 * 0.6088);
             let i = i as i64;
-            Fix::new(t0_ms + i * 1000, mono0_ns + i * 1_000_000_000, lat, lon, 4.0 + rng.next_f64() * 8.0)
+            Fix::new(
+                t0_ms + i * 1000,
+                mono0_ns + i * 1_000_000_000,
+                lat,
+                lon,
+                4.0 + rng.next_f64() * 8.0,
+            )
         })
         .collect()
 }
@@ -124,7 +133,11 @@ fn ingest_vs_raw(n: usize, batch: usize, rounds: usize) -> Result<(f64, f64, usi
     let dir = tempdir()?;
     let t0 = 1_700_000_000_000;
     let clock = Arc::new(FixedClock::new(t0));
-    let g = Guardian::open(Config::new(dir.path().join("bench.db")), fake_keystore_key(), clock.clone())?;
+    let g = Guardian::open(
+        Config::new(dir.path().join("bench.db")),
+        fake_keystore_key(),
+        clock.clone(),
+    )?;
     let areas = g.import_areas_geojson(&grid_areas_geojson(32, 250.0))?;
     let (mut best_ingest, mut best_raw) = (Duration::MAX, Duration::MAX);
     for round in 0..rounds {
@@ -148,7 +161,11 @@ fn ingest_vs_raw(n: usize, batch: usize, rounds: usize) -> Result<(f64, f64, usi
         best_raw = best_raw.min(start.elapsed());
 
         // The raw rows moved the clock chain on; ingest a later stretch.
-        let fixes = walking_track(n, t0 + (shift + n as i64 * 10) * 1000, 10_000_000_000 + (shift + n as i64 * 10) * 1_000_000_000);
+        let fixes = walking_track(
+            n,
+            t0 + (shift + n as i64 * 10) * 1000,
+            10_000_000_000 + (shift + n as i64 * 10) * 1_000_000_000,
+        );
         clock.set(fixes.last().map_or(t0, |f| f.time_ms));
         let start = Instant::now();
         for chunk in fixes.chunks(batch) {
@@ -156,7 +173,11 @@ fn ingest_vs_raw(n: usize, batch: usize, rounds: usize) -> Result<(f64, f64, usi
         }
         best_ingest = best_ingest.min(start.elapsed());
     }
-    Ok((n as f64 / best_ingest.as_secs_f64(), n as f64 / best_raw.as_secs_f64(), areas))
+    Ok((
+        n as f64 / best_ingest.as_secs_f64(),
+        n as f64 / best_raw.as_secs_f64(),
+        areas,
+    ))
 }
 
 fn geofence(quick: bool) -> (f64, f64, usize) {

@@ -71,8 +71,14 @@ pub fn run(args: &ReplayArgs) -> Result<ReplayReport, SimError> {
         what: "temporary directory".into(),
         reason: e.to_string(),
     })?;
-    let clock = Arc::new(FixedClock::new(track.fixes.first().map_or(0, |f| f.time_ms)));
-    let g = Guardian::open(Config::new(dir.path().join("handset.db")), fake_keystore_key(), clock.clone())?;
+    let clock = Arc::new(FixedClock::new(
+        track.fixes.first().map_or(0, |f| f.time_ms),
+    ));
+    let g = Guardian::open(
+        Config::new(dir.path().join("handset.db")),
+        fake_keystore_key(),
+        clock.clone(),
+    )?;
     g.import_areas_geojson(&areas_text)?;
     let areas = g.areas();
     if let Some(id) = &args.area_id
@@ -205,7 +211,8 @@ fn with_daily_window(text: &str, window: &str, area_id: Option<&str>) -> Result<
     })?;
     if let Some(features) = fc.get_mut("features").and_then(|f| f.as_array_mut()) {
         for f in features {
-            let matches = area_id.is_none_or(|id| f.pointer("/properties/id").and_then(|v| v.as_str()) == Some(id));
+            let matches = area_id
+                .is_none_or(|id| f.pointer("/properties/id").and_then(|v| v.as_str()) == Some(id));
             if let Some(props) = f.get_mut("properties").and_then(|p| p.as_object_mut())
                 && matches
             {
@@ -222,21 +229,44 @@ pub fn print_human(r: &ReplayReport) {
         _ => "no area (the track never arrived in one)".into(),
     };
     println!("Guardian replay: {} — {}", r.track, area);
-    let rejected: Vec<String> = r.fixes_rejected.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let rejected: Vec<String> = r
+        .fixes_rejected
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
     println!(
         "  fixes       {} total, {} accepted, {} rejected{}{}",
         r.fixes_total,
         r.fixes_accepted,
         r.fixes_rejected.values().sum::<usize>(),
-        if rejected.is_empty() { String::new() } else { format!(" ({})", rejected.join(", ")) },
-        if r.fixes_invalid > 0 { format!(", {} invalid", r.fixes_invalid) } else { String::new() },
+        if rejected.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", rejected.join(", "))
+        },
+        if r.fixes_invalid > 0 {
+            format!(", {} invalid", r.fixes_invalid)
+        } else {
+            String::new()
+        },
     );
     if r.points_without_time > 0 {
-        println!("  skipped     {} points with no time (no phone reports those)", r.points_without_time);
+        println!(
+            "  skipped     {} points with no time (no phone reports those)",
+            r.points_without_time
+        );
     }
     let show = |t: &Option<String>| t.clone().unwrap_or_else(|| "—".into());
-    println!("  checked in  {}   checked out {}", show(&r.checked_in), show(&r.checked_out));
-    println!("  arrival     {}   departure {}", show(&r.arrival), show(&r.departure));
+    println!(
+        "  checked in  {}   checked out {}",
+        show(&r.checked_in),
+        show(&r.checked_out)
+    );
+    println!(
+        "  arrival     {}   departure {}",
+        show(&r.arrival),
+        show(&r.departure)
+    );
     println!(
         "  in area     {:.1} min ({:.1} in window), {} enter/exit events, walked {:.0} m",
         r.minutes_in_area, r.minutes_in_window, r.inside_transitions, r.distance_m

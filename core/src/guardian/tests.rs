@@ -141,11 +141,10 @@ fn a_full_patrol_is_checked_in_tracked_checked_out_and_judged() {
 
     let walk_out = walk(520, 550, INSIDE, OUTSIDE);
     // Departure is dated to the first fix clearly outside (beyond the 15 m margin).
-    let departed = walk_out
+    let departed = *walk_out
         .iter()
         .find(|f| f.lat < SOUTH_EDGE - 15.5 / 111_195.0)
-        .expect("leaves")
-        .clone();
+        .expect("leaves");
     let left = h.g.ingest_batch(&walk_out).expect("leave");
     assert_eq!(left.events.len(), 1);
     assert_eq!(left.events[0].time_ms, departed.time_ms);
