@@ -5,6 +5,7 @@
 
 use crate::patrol::{AreaError, FixError, PatrolError};
 use crate::store::StoreError;
+use crate::sync::SyncError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -16,6 +17,8 @@ pub enum Error {
     Fix(#[from] FixError),
     #[error(transparent)]
     Patrol(#[from] PatrolError),
+    #[error(transparent)]
+    Sync(#[from] SyncError),
 }
 
 impl From<rusqlite::Error> for Error {

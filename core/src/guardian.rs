@@ -20,10 +20,14 @@ use crate::patrol::filter::FixFilter;
 use crate::patrol::geofence::AreaIndex;
 use crate::patrol::presence::{GeofenceEvent, LiveGeofence};
 use crate::patrol::{
-    Assignment, ComplianceSummary, Fix, FixError, Officer, PatrolError, Policies, Presence,
-    RejectReason, Verdict,
+    Assignment, ComplianceSummary, Fix, FixError, Officer, PatrolError, Policies, Presence, Rank, RejectReason, Verdict,
 };
 use crate::store::{DbKey, Store};
+use crate::sync::engine::{self, EngineSlot, SyncEngine};
+use crate::sync::outbox;
+use crate::sync::protocol::SyncReply;
+use crate::sync::{PassReport, SyncConfig, SyncError, SyncStatus, TokenProvider};
+use crate::sync::protocol::{CheckInBody, CheckOutBody, RecordBody, RecordEnvelope};
 
 /// How many recent believed fixes rebuild the live geofence after a restart:
 /// a few minutes at 1 Hz, more than any dwell.
@@ -81,6 +85,10 @@ struct OpenPatrol {
     id: String,
     area_id: String,
     checkin_time_ms: i64,
+    /// The next outbox sequence number in this patrol's causal order.
+    next_seq: u32,
+    /// Fixes of this patrol not yet packed into a track chunk.
+    unchunked: usize,
 }
 
 /// In-memory state that follows the stored track. Cloned before each write
@@ -94,17 +102,60 @@ struct Live {
     open: Option<OpenPatrol>,
 }
 
-pub struct Guardian {
+impl Live {
+    fn fresh(policies: &Policies) -> Self {
+        Self {
+            filter: FixFilter::new(policies.filter),
+            geofence: LiveGeofence::new(),
+            last_fix: None,
+            open: None,
+        }
+    }
+}
+
+pub struct GuardianCore {
     store: Store,
     clock: Arc<dyn Clock>,
     policies: Policies,
     areas: RwLock<Arc<AreaIndex>>,
     live: Mutex<Live>,
+    sync: EngineSlot,
 }
 
-impl std::fmt::Debug for Guardian {
+/// The one object a shell holds. Cheap to share; the sync engine's tasks
+/// hold only a weak reference, so dropping the last `Guardian` stops them.
+#[derive(Debug)]
+pub struct Guardian(Arc<GuardianCore>);
+
+impl std::ops::Deref for Guardian {
+    type Target = GuardianCore;
+
+    fn deref(&self) -> &GuardianCore {
+        &self.0
+    }
+}
+
+impl Guardian {
+    pub fn open(config: Config, key: DbKey, clock: Arc<dyn Clock>) -> Result<Self> {
+        Ok(Self(Arc::new(GuardianCore::open(config, key, clock)?)))
+    }
+
+    /// Starts the sync engine (one runtime, owned by the core). It stays
+    /// idle until the shell says the phone is online or asks for a sync.
+    pub fn start_sync(&self, config: &SyncConfig, auth: Arc<dyn TokenProvider>) -> Result<()> {
+        let engine = SyncEngine::start(Arc::downgrade(&self.0), config, auth)?;
+        *lock(&self.0.sync) = Some(Arc::new(engine));
+        Ok(())
+    }
+
+    pub fn stop_sync(&self) {
+        lock(&self.0.sync).take();
+    }
+}
+
+impl std::fmt::Debug for GuardianCore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Guardian")
+        f.debug_struct("GuardianCore")
             .field("store", &self.store)
             .finish_non_exhaustive()
     }
@@ -114,15 +165,27 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-impl Guardian {
-    /// Opens the handset's encrypted store, migrates it, loads the areas and
-    /// picks up any open patrol where it was left.
-    pub fn open(config: Config, key: DbKey, clock: Arc<dyn Clock>) -> Result<Self> {
+impl GuardianCore {
+    fn open(config: Config, key: DbKey, clock: Arc<dyn Clock>) -> Result<Self> {
         let store = Store::open(&config.db_path, key)?;
+        store.write(|tx| outbox::requeue_in_flight(tx))?;
         let (areas, open, (last_seen, anchor), recent, last_fix) = store.read(|tx| {
+            let open = match db::open_patrol(tx)? {
+                Some(p) => {
+                    let (next_seq, unchunked) = db::patrol_progress(tx, &p.id)?;
+                    Some(OpenPatrol {
+                        id: p.id,
+                        area_id: p.area_id,
+                        checkin_time_ms: p.checkin_time_ms,
+                        next_seq,
+                        unchunked,
+                    })
+                }
+                None => None,
+            };
             Ok::<_, crate::Error>((
                 db::load_areas(tx)?,
-                db::open_patrol(tx)?,
+                open,
                 db::filter_state(tx)?,
                 db::recent_accepted(tx, GEOFENCE_REPLAY_FIXES)?,
                 db::last_fix(tx)?,
@@ -141,11 +204,7 @@ impl Guardian {
             filter: FixFilter::resume(config.policies.filter, last_seen, anchor),
             geofence,
             last_fix,
-            open: open.map(|p| OpenPatrol {
-                id: p.id,
-                area_id: p.area_id,
-                checkin_time_ms: p.checkin_time_ms,
-            }),
+            open,
         };
         Ok(Self {
             store,
@@ -153,6 +212,7 @@ impl Guardian {
             policies: config.policies,
             areas: RwLock::new(Arc::new(index)),
             live: Mutex::new(live),
+            sync: Mutex::new(None),
         })
     }
 
@@ -201,14 +261,8 @@ impl Guardian {
     }
 
     pub fn set_officer(&self, officer: &Officer) -> Result<()> {
-        for (field, value) in [
-            ("officer id", &officer.officer_id),
-            ("name", &officer.display_name),
-        ] {
-            if value.trim().is_empty()
-                || value.chars().count() > 200
-                || value.chars().any(char::is_control)
-            {
+        for (field, value) in [("officer id", &officer.officer_id), ("name", &officer.display_name)] {
+            if value.trim().is_empty() || value.chars().count() > 200 || value.chars().any(char::is_control) {
                 return Err(PatrolError::InvalidOfficer(format!(
                     "{field} is empty, too long or has control characters"
                 ))
@@ -251,6 +305,7 @@ impl Guardian {
 
     pub fn ingest_fix(&self, fix: &Fix) -> Result<FixOutcome> {
         fix.validate()?;
+        let fix = &fix.quantised();
         let index = self.area_index();
         let now = self.clock.now_ms();
         self.with_live(|live, tx| {
@@ -269,6 +324,7 @@ impl Guardian {
                     out.invalid.push((i, e));
                     continue;
                 }
+                let fix = &fix.quantised();
                 let (verdict, events) = self.ingest_in(tx, live, &index, fix, now)?;
                 out.stored += 1;
                 match verdict {
@@ -311,32 +367,36 @@ impl Guardian {
         let patrol_id = live.open.as_ref().map(|p| p.id.as_str());
         let row = db::insert_fix(tx, fix, patrol_id, verdict)?;
         for e in &events {
-            db::insert_event(
-                tx,
-                &e.area_id,
-                patrol_id,
-                e.kind.as_str(),
-                e.time_ms,
-                e.mono_ns,
-            )?;
+            db::insert_event(tx, &e.area_id, patrol_id, e.kind.as_str(), e.time_ms, e.mono_ns)?;
         }
         live.last_fix = Some((row, fix.time_ms, fix.mono_ns));
+        self.track_grew(tx, live, now)?;
         Ok((verdict, events))
+    }
+
+    /// One more fix in the open patrol's track: pack a chunk for the outbox
+    /// when enough have gathered, in the same transaction.
+    fn track_grew(&self, tx: &Transaction<'_>, live: &mut Live, now: i64) -> Result<()> {
+        if let Some(open) = live.open.as_mut() {
+            open.unchunked += 1;
+            if open.unchunked >= outbox::CHUNK_FIXES {
+                outbox::make_chunk(tx, &open.id, open.next_seq, now)?;
+                open.next_seq += 1;
+                open.unchunked = 0;
+            }
+        }
+        Ok(())
     }
 
     /// The check-in/out fix joins the track: adopted if it is the fix the
     /// phone just reported, ingested otherwise.
-    fn attach_fix(
-        &self,
-        tx: &Transaction<'_>,
-        live: &mut Live,
-        index: &AreaIndex,
-        fix: &Fix,
-        now: i64,
-    ) -> Result<()> {
+    fn attach_fix(&self, tx: &Transaction<'_>, live: &mut Live, index: &AreaIndex, fix: &Fix, now: i64) -> Result<()> {
         match (live.last_fix, &live.open) {
             (Some((row, t, m)), Some(open)) if t == fix.time_ms && m == fix.mono_ns => {
-                db::adopt_fix(tx, row, &open.id)
+                if db::adopt_fix(tx, row, &open.id)? {
+                    self.track_grew(tx, live, now)?;
+                }
+                Ok(())
             }
             _ => self.ingest_in(tx, live, index, fix, now).map(|_| ()),
         }
@@ -347,13 +407,12 @@ impl Guardian {
     /// Checks the signed-in officer in to an area. Returns the patrol id.
     pub fn check_in(&self, area_id: &str, fix: &Fix) -> Result<String> {
         fix.validate()?;
+        let fix = &fix.quantised();
         let officer = self.officer()?.ok_or(PatrolError::NoOfficer)?;
         let index = self.area_index();
-        let pos = index
-            .position(area_id)
-            .ok_or_else(|| PatrolError::UnknownArea {
-                area_id: area_id.to_string(),
-            })?;
+        let pos = index.position(area_id).ok_or_else(|| PatrolError::UnknownArea {
+            area_id: area_id.to_string(),
+        })?;
         let area = index.get(pos).ok_or_else(|| PatrolError::UnknownArea {
             area_id: area_id.to_string(),
         })?;
@@ -364,23 +423,14 @@ impl Guardian {
             }
             .into());
         }
-        self.policies.check_in.judge(
-            area_id,
-            fix.accuracy_m,
-            &area.locate(pos, fix.lat, fix.lon),
-        )?;
+        self.policies
+            .check_in
+            .judge(area_id, fix.accuracy_m, &area.locate(pos, fix.lat, fix.lon))?;
         let now = self.clock.now_ms();
         let early = self.policies.check_in.early_start_ms;
         let assignment = self
             .store
-            .read(|tx| {
-                db::assignments_overlapping(
-                    tx,
-                    &officer.officer_id,
-                    now,
-                    now.saturating_add(early) + 1,
-                )
-            })?
+            .read(|tx| db::assignments_overlapping(tx, &officer.officer_id, now, now.saturating_add(early) + 1))?
             .into_iter()
             .find(|a| a.area_id == area_id);
         let id = uuid::Uuid::now_v7().to_string();
@@ -403,13 +453,34 @@ impl Guardian {
                     fix,
                 },
             )?;
+            let record = RecordEnvelope {
+                id: uuid::Uuid::now_v7().to_string(),
+                format: RECORD_FORMAT,
+                patrol_id: id.clone(),
+                seq: 0,
+                body: RecordBody::CheckIn(CheckInBody {
+                    area_id: area_id.to_string(),
+                    officer_id: officer.officer_id.clone(),
+                    rank: officer.rank.as_str().to_string(),
+                    assignment_id: assignment.as_ref().map(|a| a.id.clone()),
+                    time_ms: fix.time_ms,
+                    mono_ns: fix.mono_ns,
+                    lat: fix.lat,
+                    lon: fix.lon,
+                    accuracy_m: fix.accuracy_m,
+                }),
+            };
+            enqueue_record(tx, &record, outbox::Kind::CheckIn, now)?;
             live.open = Some(OpenPatrol {
                 id: id.clone(),
                 area_id: area_id.to_string(),
                 checkin_time_ms: fix.time_ms,
+                next_seq: 1,
+                unchunked: 0,
             });
             self.attach_fix(tx, live, &index, fix, now)
         })?;
+        self.nudge_sync();
         tracing::info!(area_id, "checked in");
         Ok(id)
     }
@@ -418,6 +489,7 @@ impl Guardian {
     /// wherever the officer is: ending a patrol must never be blocked.
     pub fn check_out(&self, fix: &Fix) -> Result<PatrolReport> {
         fix.validate()?;
+        let fix = &fix.quantised();
         let index = self.area_index();
         let now = self.clock.now_ms();
         let patrol_id = self.with_live(|live, tx| {
@@ -426,10 +498,29 @@ impl Guardian {
                 return Err(PatrolError::CheckOutBeforeCheckIn.into());
             }
             self.attach_fix(tx, live, &index, fix, now)?;
+            let mut seq = live.open.as_ref().map_or(open.next_seq, |o| o.next_seq);
+            if outbox::make_chunk(tx, &open.id, seq, now)? > 0 {
+                seq += 1;
+            }
+            let record = RecordEnvelope {
+                id: uuid::Uuid::now_v7().to_string(),
+                format: RECORD_FORMAT,
+                patrol_id: open.id.clone(),
+                seq,
+                body: RecordBody::CheckOut(CheckOutBody {
+                    time_ms: fix.time_ms,
+                    mono_ns: fix.mono_ns,
+                    lat: fix.lat,
+                    lon: fix.lon,
+                    accuracy_m: fix.accuracy_m,
+                }),
+            };
+            enqueue_record(tx, &record, outbox::Kind::CheckOut, now)?;
             db::close_patrol(tx, &open.id, fix)?;
             live.open = None;
             Ok(open.id)
         })?;
+        self.nudge_sync();
         tracing::info!("checked out");
         self.patrol_report(&patrol_id)
     }
@@ -483,8 +574,7 @@ impl Guardian {
         let report = self.patrol_report(&open.id)?;
         let index = self.area_index();
         let pos = index.position(&open.area_id);
-        let in_area_now =
-            pos.is_some_and(|p| lock(&self.live).geofence.presence(p) == Presence::Inside);
+        let in_area_now = pos.is_some_and(|p| lock(&self.live).geofence.presence(p) == Presence::Inside);
         let area_name = pos
             .and_then(|p| index.get(p))
             .map(|a| a.area.name.clone())
@@ -512,6 +602,165 @@ impl Guardian {
         Ok(compliance::summarise(&outcomes))
     }
 
+    /// Tells the sync engine, if running, that there is something new to send.
+    fn nudge_sync(&self) {
+        if let Some(engine) = lock(&self.sync).as_ref() {
+            engine.nudge();
+        }
+    }
+
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    fn engine(&self) -> Result<Arc<SyncEngine>> {
+        Ok(lock(&self.sync).clone().ok_or(SyncError::NotStarted)?)
+    }
+
+    /// The shell reports connectivity; going online starts a pass.
+    pub fn set_online(&self, online: bool) -> Result<()> {
+        self.engine()?.set_online(online);
+        Ok(())
+    }
+
+    /// Uploads everything pending and pulls the force's changes, now. Call
+    /// from a background thread.
+    pub fn sync_now(&self) -> Result<PassReport> {
+        self.engine()?.sync_now(self)
+    }
+
+    pub fn sync_status(&self) -> Result<SyncStatus> {
+        let engine = lock(&self.sync).clone();
+        engine::status(self, engine.is_some(), engine.as_ref().is_some_and(|e| e.is_online()))
+    }
+
+    /// Applies the force's changes in one transaction; a reply with anything
+    /// unusable in it changes nothing.
+    pub(crate) fn apply_pull(&self, reply: SyncReply) -> Result<()> {
+        let bad = |what: String| crate::Error::from(SyncError::BadReply(what));
+        let officer = match reply.officer {
+            Some(o) => {
+                let rank = Rank::parse(&o.rank).ok_or_else(|| bad(format!("unknown rank {:?}", o.rank)))?;
+                Some(Officer {
+                    officer_id: o.officer_id,
+                    display_name: o.display_name,
+                    rank,
+                })
+            }
+            None => None,
+        };
+        let areas = match &reply.areas {
+            Some(fc) => Some(parse_areas(&fc.to_string()).map_err(|e| bad(format!("areas: {e}")))?),
+            None => None,
+        };
+        let index = self.area_index();
+        let known = |id: &str| areas.as_ref().map_or(false, |a| a.iter().any(|x| x.id == id)) || index.position(id).is_some();
+        let assignments = match reply.assignments {
+            Some(list) => {
+                let mut out = Vec::with_capacity(list.len());
+                for a in list {
+                    if a.end_ms <= a.start_ms || a.id.is_empty() || !known(&a.area_id) {
+                        return Err(bad(format!("assignment {:?} is invalid", a.id)));
+                    }
+                    out.push(Assignment {
+                        id: a.id,
+                        area_id: a.area_id,
+                        officer_id: a.officer_id,
+                        start_ms: a.start_ms,
+                        end_ms: a.end_ms,
+                    });
+                }
+                Some(out)
+            }
+            None => None,
+        };
+        let now = self.clock.now_ms();
+        let mut live = lock(&self.live);
+        let reloaded = self.store.write(|tx| {
+            if let Some(o) = &officer {
+                db::set_officer(tx, o)?;
+            }
+            if let Some(a) = &areas {
+                db::upsert_areas(tx, a, now)?;
+            }
+            if let Some(list) = &assignments {
+                let officer_id = match &officer {
+                    Some(o) => Some(o.officer_id.clone()),
+                    None => db::officer(tx)?.map(|o| o.officer_id),
+                };
+                if let Some(officer_id) = officer_id {
+                    db::replace_assignments(tx, &officer_id, list)?;
+                }
+            }
+            outbox::save_sync_state(tx, Some(&reply.cursor), None, None)?;
+            match areas {
+                Some(_) => Ok::<_, crate::Error>(Some(db::load_areas(tx)?)),
+                None => Ok(None),
+            }
+        })?;
+        if let Some(all) = reloaded {
+            live.geofence = LiveGeofence::new();
+            *self.areas.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(AreaIndex::new(all));
+        }
+        Ok(())
+    }
+
+    /// Erases everything on the handset (the force's wipe command).
+    pub(crate) fn wipe(&self) -> Result<()> {
+        let mut live = lock(&self.live);
+        self.store.write(|tx| {
+            tx.execute_batch(
+                "DELETE FROM outbox; DELETE FROM geofence_events; DELETE FROM fixes; DELETE FROM patrols;
+                 DELETE FROM assignments; DELETE FROM areas; DELETE FROM officer; DELETE FROM sync_state;
+                 DELETE FROM audit;",
+            )?;
+            Ok::<_, crate::Error>(())
+        })?;
+        *live = Live::fresh(&self.policies);
+        *self.areas.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(AreaIndex::new(Vec::new()));
+        self.store.vacuum()?;
+        tracing::warn!("handset wiped on the force's command");
+        Ok(())
+    }
+
+    /// Signs the officer out of a shared handset. Refused while anything of
+    /// theirs has not reached the force, unless forced (which is recorded);
+    /// then their local data is purged. Returns how many unsynced records a
+    /// forced sign-out discarded.
+    pub fn sign_out(&self, force: bool) -> Result<usize> {
+        let mut live = lock(&self.live);
+        let open = live.open.is_some();
+        let counts = self.store.read(|tx| outbox::counts(tx))?;
+        let unsynced = counts.pending + counts.rejected;
+        if !force {
+            if open {
+                return Err(SyncError::PatrolOpen.into());
+            }
+            if unsynced > 0 {
+                return Err(SyncError::Unsynced { count: unsynced }.into());
+            }
+        }
+        let now = self.clock.now_ms();
+        self.store.write(|tx| {
+            if force && (unsynced > 0 || open) {
+                outbox::audit(
+                    tx,
+                    now,
+                    "forced_sign_out",
+                    &format!("{unsynced} unsynced records discarded; patrol open: {open}"),
+                )?;
+            }
+            tx.execute_batch(
+                "DELETE FROM outbox; DELETE FROM geofence_events; DELETE FROM fixes; DELETE FROM patrols;
+                 DELETE FROM assignments; DELETE FROM officer;",
+            )?;
+            Ok::<_, crate::Error>(())
+        })?;
+        *live = Live::fresh(&self.policies);
+        self.store.vacuum()?;
+        Ok(if force { unsynced } else { 0 })
+    }
+
     /// Live presence per area id, for a map.
     pub fn presence(&self) -> HashMap<String, Presence> {
         let index = self.area_index();
@@ -523,6 +772,26 @@ impl Guardian {
             .filter(|(_, p)| *p == Presence::Inside)
             .collect()
     }
+}
+
+/// The JSON record format version this build writes.
+pub const RECORD_FORMAT: u32 = 1;
+
+fn enqueue_record(tx: &Transaction<'_>, record: &RecordEnvelope, kind: outbox::Kind, now: i64) -> Result<()> {
+    let payload = serde_json::to_vec(record).map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?;
+    outbox::enqueue(
+        tx,
+        &outbox::NewRow {
+            id: &record.id,
+            kind,
+            format: record.format,
+            patrol_id: &record.patrol_id,
+            seq: record.seq,
+            payload: &payload,
+            fixes: 0,
+            now_ms: now,
+        },
+    )
 }
 
 /// Local midnight to local midnight in London, as UTC ms.

@@ -14,7 +14,8 @@ pub mod error;
 mod guardian;
 pub mod patrol;
 pub mod store;
+pub mod sync;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::Error;
-pub use guardian::{Config, Guardian, PatrolStatus};
+pub use guardian::{BatchOutcome, Config, FixOutcome, Guardian, GuardianCore, PatrolStatus};

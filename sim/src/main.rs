@@ -113,10 +113,7 @@ fn main() -> ExitCode {
         }),
         Command::Bench { json, quick } => bench::run(quick).map(|figures| {
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&figures).unwrap_or_default()
-                );
+                println!("{}", serde_json::to_string_pretty(&figures).unwrap_or_default());
             } else {
                 bench::print_human(&figures);
             }

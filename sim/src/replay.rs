@@ -71,9 +71,7 @@ pub fn run(args: &ReplayArgs) -> Result<ReplayReport, SimError> {
         what: "temporary directory".into(),
         reason: e.to_string(),
     })?;
-    let clock = Arc::new(FixedClock::new(
-        track.fixes.first().map_or(0, |f| f.time_ms),
-    ));
+    let clock = Arc::new(FixedClock::new(track.fixes.first().map_or(0, |f| f.time_ms)));
     let g = Guardian::open(
         Config::new(dir.path().join("handset.db")),
         fake_keystore_key(),
@@ -211,8 +209,7 @@ fn with_daily_window(text: &str, window: &str, area_id: Option<&str>) -> Result<
     })?;
     if let Some(features) = fc.get_mut("features").and_then(|f| f.as_array_mut()) {
         for f in features {
-            let matches = area_id
-                .is_none_or(|id| f.pointer("/properties/id").and_then(|v| v.as_str()) == Some(id));
+            let matches = area_id.is_none_or(|id| f.pointer("/properties/id").and_then(|v| v.as_str()) == Some(id));
             if let Some(props) = f.get_mut("properties").and_then(|p| p.as_object_mut())
                 && matches
             {
@@ -229,11 +226,7 @@ pub fn print_human(r: &ReplayReport) {
         _ => "no area (the track never arrived in one)".into(),
     };
     println!("Guardian replay: {} — {}", r.track, area);
-    let rejected: Vec<String> = r
-        .fixes_rejected
-        .iter()
-        .map(|(k, v)| format!("{k} {v}"))
-        .collect();
+    let rejected: Vec<String> = r.fixes_rejected.iter().map(|(k, v)| format!("{k} {v}")).collect();
     println!(
         "  fixes       {} total, {} accepted, {} rejected{}{}",
         r.fixes_total,
@@ -262,11 +255,7 @@ pub fn print_human(r: &ReplayReport) {
         show(&r.checked_in),
         show(&r.checked_out)
     );
-    println!(
-        "  arrival     {}   departure {}",
-        show(&r.arrival),
-        show(&r.departure)
-    );
+    println!("  arrival     {}   departure {}", show(&r.arrival), show(&r.departure));
     println!(
         "  in area     {:.1} min ({:.1} in window), {} enter/exit events, walked {:.0} m",
         r.minutes_in_area, r.minutes_in_window, r.inside_transitions, r.distance_m

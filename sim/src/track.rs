@@ -20,10 +20,7 @@ const BOOT_OFFSET_NS: i64 = 3_600_000_000_000;
 #[derive(Debug, thiserror::Error)]
 pub enum TrackError {
     #[error("cannot read {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    Io { path: String, source: std::io::Error },
     #[error("{path} is not a valid GPX file: {reason}")]
     Gpx { path: String, reason: String },
     #[error("{path} has no track points")]
@@ -66,10 +63,7 @@ pub fn load(path: &Path) -> Result<Track, TrackError> {
         let odt: time::OffsetDateTime = time.into();
         let time_ms = i64::try_from(odt.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MIN);
         let first = *first_ms.get_or_insert(time_ms);
-        let accuracy_m = p
-            .hdop
-            .or(p.pdop)
-            .map_or(DEFAULT_ACCURACY_M, |dop| dop * UERE_M);
+        let accuracy_m = p.hdop.or(p.pdop).map_or(DEFAULT_ACCURACY_M, |dop| dop * UERE_M);
         let pt = p.point();
         fixes.push(Fix {
             time_ms,
@@ -132,16 +126,9 @@ mod tests {
 
     #[test]
     fn course_elements_are_dropped_and_nothing_else() {
-        let t =
-            "<trkpt><ele>1</ele><course>12.5</course><speed>1</speed></trkpt><course>3</course>";
-        assert_eq!(
-            strip_gpx10_course(t),
-            "<trkpt><ele>1</ele><speed>1</speed></trkpt>"
-        );
+        let t = "<trkpt><ele>1</ele><course>12.5</course><speed>1</speed></trkpt><course>3</course>";
+        assert_eq!(strip_gpx10_course(t), "<trkpt><ele>1</ele><speed>1</speed></trkpt>");
         assert_eq!(strip_gpx10_course("<a><course>1</a>"), "<a><course>1</a>");
-        assert!(matches!(
-            strip_gpx10_course("<a/>"),
-            std::borrow::Cow::Borrowed(_)
-        ));
+        assert!(matches!(strip_gpx10_course("<a/>"), std::borrow::Cow::Borrowed(_)));
     }
 }

@@ -16,11 +16,7 @@ fn fixtures() -> PathBuf {
 
 fn track(name: &str) -> PathBuf {
     let p = fixtures().join("tracks").join(name);
-    assert!(
-        p.exists(),
-        "fixture {} is missing (set GUARDIAN_FIXTURES)",
-        p.display()
-    );
+    assert!(p.exists(), "fixture {} is missing (set GUARDIAN_FIXTURES)", p.display());
     p
 }
 
@@ -95,9 +91,7 @@ fn every_fixture_track_replays_with_a_complete_report() {
             .filter_map(|x| x.as_u64())
             .sum();
         assert_eq!(
-            v["fixes_accepted"].as_u64().expect("n")
-                + rejected_total
-                + v["fixes_invalid"].as_u64().expect("n"),
+            v["fixes_accepted"].as_u64().expect("n") + rejected_total + v["fixes_invalid"].as_u64().expect("n"),
             v["fixes_total"].as_u64().expect("n"),
             "{name}: every fix has a verdict"
         );
@@ -116,10 +110,7 @@ fn duplicate_timestamps_are_reported_as_rejections() {
 #[test]
 fn timestamps_in_1901_are_reported_as_rejections() {
     let v = replay_json("Mojstrovka.gpx", &[]);
-    assert_eq!(
-        rejected(&v, "implausible_time"),
-        v["fixes_total"].as_u64().expect("n")
-    );
+    assert_eq!(rejected(&v, "implausible_time"), v["fixes_total"].as_u64().expect("n"));
     assert_eq!(v["fixes_accepted"], 0);
     assert_eq!(v["arrival"], serde_json::Value::Null);
     assert_eq!(v["compliant"], false);
@@ -143,21 +134,10 @@ fn a_long_enough_patrol_by_a_constable_is_compliant_and_by_a_pcso_is_not() {
     assert_eq!(v["compliant"], true, "{v}");
     assert!(v["minutes_in_area"].as_f64().expect("m") >= 30.0);
     assert_eq!(v["inside_transitions"], 2);
-    assert!(
-        v["arrival"]
-            .as_str()
-            .expect("arrival")
-            .starts_with("2017-07-29T")
-    );
-    let v = replay_json(
-        "garmin-activity.gpx",
-        &["--area-id", "trk-garmin", "--rank", "pcso"],
-    );
+    assert!(v["arrival"].as_str().expect("arrival").starts_with("2017-07-29T"));
+    let v = replay_json("garmin-activity.gpx", &["--area-id", "trk-garmin", "--rank", "pcso"]);
     assert_eq!(v["compliant"], false);
-    assert!(
-        v["reasons"][0].as_str().expect("reason").contains("pcso"),
-        "{v}"
-    );
+    assert!(v["reasons"][0].as_str().expect("reason").contains("pcso"), "{v}");
 }
 
 #[test]
@@ -199,10 +179,7 @@ fn malformed_input_is_a_clear_error_with_exit_code_2() {
     let cases: Vec<(Vec<String>, &str)> = vec![
         (vec![s(&good_areas), s(&bad_gpx)], "not a valid GPX"),
         (vec![s(&bad_areas), s(&good_track)], "not closed"),
-        (
-            vec![s(&good_areas), s(&dir.path().join("missing.gpx"))],
-            "missing.gpx",
-        ),
+        (vec![s(&good_areas), s(&dir.path().join("missing.gpx"))], "missing.gpx"),
     ];
     for (files, expect) in cases {
         let out = sim(&["replay", "--areas", &files[0], "--track", &files[1]]);
@@ -255,11 +232,7 @@ fn the_readable_report_names_the_verdict() {
 #[test]
 fn bench_prints_every_figure_as_json() {
     let out = sim(&["bench", "--json", "--quick"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     for key in [
         "ingest_fixes_per_s",

@@ -53,28 +53,16 @@ fn handset(rank: Rank) -> Handset {
 
 impl Handset {
     fn reopen(self) -> Handset {
-        let Handset {
-            _dir,
-            path,
-            clock,
-            g,
-        } = self;
+        let Handset { _dir, path, clock, g } = self;
         drop(g);
         let g = Guardian::open(Config::new(&path), key(), clock.clone()).expect("reopen");
-        Handset {
-            _dir,
-            path,
-            clock,
-            g,
-        }
+        Handset { _dir, path, clock, g }
     }
 
     fn fixes(&self) -> i64 {
         self.g
             .store()
-            .read(|tx| {
-                Ok::<_, StoreError>(tx.query_row("SELECT count(*) FROM fixes", [], |r| r.get(0))?)
-            })
+            .read(|tx| Ok::<_, StoreError>(tx.query_row("SELECT count(*) FROM fixes", [], |r| r.get(0))?))
             .expect("count")
     }
 }
@@ -112,11 +100,7 @@ fn a_full_patrol_is_checked_in_tracked_checked_out_and_judged() {
     assert!(approach.events.is_empty());
     // Walk in at ~1.4 m/s (210 m over 30 fixes 5 s apart).
     let walk_in = walk(10, 40, OUTSIDE, INSIDE);
-    let first_inside = walk_in
-        .iter()
-        .find(|f| f.lat > SOUTH_EDGE)
-        .expect("crosses")
-        .time_ms;
+    let first_inside = walk_in.iter().find(|f| f.lat > SOUTH_EDGE).expect("crosses").time_ms;
     let out = h.g.ingest_batch(&walk_in).expect("enter");
     assert_eq!(out.accepted, 30);
     assert_eq!(out.events.len(), 1, "{:?}", out.events);
@@ -129,10 +113,7 @@ fn a_full_patrol_is_checked_in_tracked_checked_out_and_judged() {
     let id = h.g.check_in("ramp", &fix(40, INSIDE)).expect("check in");
     // 40 minutes of patrol at one fix per 5 s.
     let patrol: Vec<Fix> = (41..520).map(|i| fix(i, INSIDE)).collect();
-    assert_eq!(
-        h.g.ingest_batch(&patrol).expect("patrol").accepted,
-        patrol.len()
-    );
+    assert_eq!(h.g.ingest_batch(&patrol).expect("patrol").accepted, patrol.len());
     let status = h.g.patrol_status().expect("status").expect("open");
     assert_eq!(status.patrol_id, id);
     assert!(status.in_area_now);
@@ -182,9 +163,7 @@ fn illegal_transitions_are_typed_errors_that_change_nothing() {
         matches!(err, crate::Error::Patrol(PatrolError::NoActivePatrol)),
         "{err:?}"
     );
-    let err =
-        h.g.check_in("nowhere", &fix(0, INSIDE))
-            .expect_err("unknown area");
+    let err = h.g.check_in("nowhere", &fix(0, INSIDE)).expect_err("unknown area");
     assert!(
         matches!(err, crate::Error::Patrol(PatrolError::UnknownArea { .. })),
         "{err:?}"
@@ -192,9 +171,7 @@ fn illegal_transitions_are_typed_errors_that_change_nothing() {
     let err = h.g.check_in("ramp", &fix(0, OUTSIDE)).expect_err("too far");
     match err {
         crate::Error::Patrol(PatrolError::TooFarFromArea {
-            distance_m,
-            allowed_m,
-            ..
+            distance_m, allowed_m, ..
         }) => {
             assert!((distance_m - 100.0).abs() < 15.0, "{distance_m}");
             assert_eq!(allowed_m, 31.0);
@@ -214,17 +191,11 @@ fn illegal_transitions_are_typed_errors_that_change_nothing() {
     };
     let err = h.g.check_out(&earlier).expect_err("before check-in");
     assert!(
-        matches!(
-            err,
-            crate::Error::Patrol(PatrolError::CheckOutBeforeCheckIn)
-        ),
+        matches!(err, crate::Error::Patrol(PatrolError::CheckOutBeforeCheckIn)),
         "{err:?}"
     );
     assert_eq!(h.fixes(), 1);
-    assert!(
-        h.g.patrol_status().expect("status").is_some(),
-        "patrol still open"
-    );
+    assert!(h.g.patrol_status().expect("status").is_some(), "patrol still open");
 }
 
 #[test]
@@ -234,10 +205,7 @@ fn a_pcso_can_patrol_but_the_patrol_is_not_compliant() {
     h.g.ingest_batch(&(1..450).map(|i| fix(i, INSIDE)).collect::<Vec<_>>())
         .expect("patrol");
     let r = h.g.check_out(&fix(450, INSIDE)).expect("out");
-    assert_eq!(
-        r.reasons,
-        vec![NonCompliance::NotWarranted { rank: Rank::Pcso }]
-    );
+    assert_eq!(r.reasons, vec![NonCompliance::NotWarranted { rank: Rank::Pcso }]);
     assert_eq!(
         r.departure_ms,
         Some(fix(450, INSIDE).time_ms),
@@ -268,10 +236,7 @@ fn an_open_patrol_and_its_track_survive_the_app_being_killed() {
     let h = h.reopen();
     let status = h.g.patrol_status().expect("status").expect("still open");
     assert_eq!(status.patrol_id, id);
-    assert!(
-        status.in_area_now,
-        "live geofence rebuilt from the stored track"
-    );
+    assert!(status.in_area_now, "live geofence rebuilt from the stored track");
     // The filter remembers too: a replayed fix is a duplicate.
     assert_eq!(
         h.g.ingest_fix(&fix(99, INSIDE)).expect("dup").verdict,
@@ -295,10 +260,7 @@ fn invalid_fixes_are_refused_and_never_stored() {
         h.g.ingest_fix(&nan),
         Err(crate::Error::Fix(FixError::NotFinite { .. }))
     ));
-    assert!(matches!(
-        h.g.check_in("ramp", &nan),
-        Err(crate::Error::Fix(_))
-    ));
+    assert!(matches!(h.g.check_in("ramp", &nan), Err(crate::Error::Fix(_))));
     assert_eq!(h.fixes(), 0);
     let batch = vec![
         fix(0, INSIDE),
@@ -314,10 +276,7 @@ fn invalid_fixes_are_refused_and_never_stored() {
     ];
     let out = h.g.ingest_batch(&batch).expect("batch");
     assert_eq!(out.stored, 2);
-    assert_eq!(
-        out.invalid.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
-        vec![1, 3]
-    );
+    assert_eq!(out.invalid.iter().map(|(i, _)| *i).collect::<Vec<_>>(), vec![1, 3]);
     assert_eq!(h.fixes(), 2);
 }
 
@@ -338,9 +297,7 @@ fn rejected_fixes_are_kept_with_their_reason() {
         h.g.store()
             .read(|tx| {
                 let mut s = tx.prepare("SELECT verdict FROM fixes ORDER BY id")?;
-                let v = s
-                    .query_map([], |r| r.get(0))?
-                    .collect::<Result<Vec<String>, _>>()?;
+                let v = s.query_map([], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
                 Ok::<_, StoreError>(v)
             })
             .expect("verdicts");
@@ -377,8 +334,7 @@ fn todays_assignments_follow_london_days_and_link_to_the_patrol() {
         start_ms: start,
         end_ms: end,
     };
-    h.g.add_assignment(&mk("tonight", T0, T0 + 2 * hour))
-        .expect("a");
+    h.g.add_assignment(&mk("tonight", T0, T0 + 2 * hour)).expect("a");
     h.g.add_assignment(&mk("tomorrow", T0 + 24 * hour, T0 + 26 * hour))
         .expect("b");
     h.g.add_assignment(&Assignment {
@@ -413,19 +369,10 @@ fn todays_assignments_follow_london_days_and_link_to_the_patrol() {
         ..fix(i, INSIDE)
     };
     h.g.check_in("ramp", &f(0)).expect("in");
-    h.g.ingest_batch(&(1..480).map(f).collect::<Vec<_>>())
-        .expect("track");
+    h.g.ingest_batch(&(1..480).map(f).collect::<Vec<_>>()).expect("track");
     let r = h.g.check_out(&f(480)).expect("out");
-    assert!(
-        (r.minutes_in_area - 40.0).abs() < 0.01,
-        "{}",
-        r.minutes_in_area
-    );
-    assert!(
-        (r.minutes_in_window - 20.0).abs() < 0.1,
-        "{}",
-        r.minutes_in_window
-    );
+    assert!((r.minutes_in_area - 40.0).abs() < 0.01, "{}", r.minutes_in_area);
+    assert!((r.minutes_in_window - 20.0).abs() < 0.1, "{}", r.minutes_in_window);
     assert!(
         matches!(r.reasons[..], [NonCompliance::OutsideWindow { .. }]),
         "{:?}",
@@ -452,9 +399,6 @@ fn geofence_events_are_stored_with_the_fix_that_caused_them() {
             .expect("events");
     assert_eq!(
         kinds,
-        [
-            ("ramp".into(), "arrived".into()),
-            ("ramp".into(), "departed".into())
-        ]
+        [("ramp".into(), "arrived".into()), ("ramp".into(), "departed".into())]
     );
 }

@@ -33,10 +33,7 @@ pub enum AreaError {
     #[error("not a GeoJSON FeatureCollection: {0}")]
     NotGeoJson(String),
     #[error("feature {feature}: {problem}")]
-    Feature {
-        feature: String,
-        problem: AreaProblem,
-    },
+    Feature { feature: String, problem: AreaProblem },
     #[error("area id {0:?} appears more than once")]
     DuplicateId(String),
 }
@@ -176,10 +173,7 @@ fn area_from_feature(index: usize, feature: &geojson::Feature) -> Result<Area, A
         })?,
     };
     let windows = parse_windows(&specs).map_err(fail)?;
-    let geometry = feature
-        .geometry
-        .as_ref()
-        .ok_or_else(|| fail(AreaProblem::NoGeometry))?;
+    let geometry = feature.geometry.as_ref().ok_or_else(|| fail(AreaProblem::NoGeometry))?;
     let shape = shape_from_geometry(&geometry.value).map_err(fail)?;
     Ok(Area {
         id,
@@ -222,9 +216,7 @@ fn parse_windows(specs: &[WindowSpec]) -> Result<Vec<ThreatWindow>, AreaProblem>
     specs
         .iter()
         .enumerate()
-        .map(|(index, s)| {
-            ThreatWindow::parse(s).map_err(|error| AreaProblem::Window { index, error })
-        })
+        .map(|(index, s)| ThreatWindow::parse(s).map_err(|error| AreaProblem::Window { index, error }))
         .collect()
 }
 
@@ -233,9 +225,7 @@ fn shape_from_geometry(value: &GeometryValue) -> Result<MultiPolygon<f64>, AreaP
         GeometryValue::Polygon { coordinates } => vec![coordinates],
         GeometryValue::MultiPolygon { coordinates } => coordinates.iter().collect(),
         other => {
-            return Err(AreaProblem::WrongGeometryType(
-                other.type_name().to_string(),
-            ));
+            return Err(AreaProblem::WrongGeometryType(other.type_name().to_string()));
         }
     };
     let vertices: usize = polygons.iter().flat_map(|p| p.iter()).map(Vec::len).sum();
@@ -267,10 +257,7 @@ fn shape_from_geometry(value: &GeometryValue) -> Result<MultiPolygon<f64>, AreaP
     Ok(shape)
 }
 
-fn ring_from_positions(
-    ring: &[geojson::Position],
-    ring_no: usize,
-) -> Result<LineString<f64>, AreaProblem> {
+fn ring_from_positions(ring: &[geojson::Position], ring_no: usize) -> Result<LineString<f64>, AreaProblem> {
     if ring.len() < 4 {
         return Err(AreaProblem::TooFewPoints {
             ring: ring_no,

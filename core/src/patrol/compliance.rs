@@ -92,10 +92,7 @@ impl std::fmt::Display for NonCompliance {
         match self {
             NonCompliance::NeverArrived => write!(f, "never arrived in the area"),
             NonCompliance::TooShort { minutes, required } => {
-                write!(
-                    f,
-                    "{minutes:.1} minutes in the area, {required:.0} required"
-                )
+                write!(f, "{minutes:.1} minutes in the area, {required:.0} required")
             }
             NonCompliance::OutsideWindow {
                 minutes_in_window,
@@ -153,11 +150,7 @@ pub struct PatrolFacts<'a> {
     pub track: &'a [TrackPoint],
 }
 
-pub fn assess(
-    facts: &PatrolFacts<'_>,
-    tracker: &TrackerPolicy,
-    policy: &CompliancePolicy,
-) -> PatrolReport {
+pub fn assess(facts: &PatrolFacts<'_>, tracker: &TrackerPolicy, policy: &CompliancePolicy) -> PatrolReport {
     let mut rejected = BTreeMap::new();
     let believed: Vec<&TrackPoint> = facts
         .track
@@ -185,9 +178,7 @@ pub fn assess(
         .collect();
     let labelled = label_track(tracker, &samples);
     let ms_in_area = inside_ms(tracker, &samples, &labelled.labels, |_| true);
-    let ms_in_window = inside_ms(tracker, &samples, &labelled.labels, |t| {
-        facts.window.contains(t)
-    });
+    let ms_in_window = inside_ms(tracker, &samples, &labelled.labels, |t| facts.window.contains(t));
     let minutes_in_area = ms_in_area as f64 / 60_000.0;
     let minutes_in_window = ms_in_window as f64 / 60_000.0;
 
@@ -205,11 +196,7 @@ pub fn assess(
         .windows(2)
         .map(|w| haversine_m(w[0].lat, w[0].lon, w[1].lat, w[1].lon))
         .sum();
-    let inside_count = labelled
-        .labels
-        .iter()
-        .filter(|l| **l == Presence::Inside)
-        .count();
+    let inside_count = labelled.labels.iter().filter(|l| **l == Presence::Inside).count();
     let inside_fraction = if believed.is_empty() {
         0.0
     } else {
@@ -277,11 +264,7 @@ pub struct ComplianceSummary {
 pub fn summarise(outcomes: &[PatrolOutcome]) -> ComplianceSummary {
     let n = outcomes.len();
     let pct = |k: usize| {
-        if n == 0 {
-            0.0
-        } else {
-            100.0 * k as f64 / n as f64
-        }
+        if n == 0 { 0.0 } else { 100.0 * k as f64 / n as f64 }
     };
     let compliant = outcomes.iter().filter(|o| o.compliant).count();
     let led = outcomes.iter().filter(|o| o.warranted_led).count();
@@ -291,11 +274,7 @@ pub fn summarise(outcomes: &[PatrolOutcome]) -> ComplianceSummary {
         compliant,
         compliance_percent: pct(compliant),
         constable_led_percent: pct(led),
-        average_minutes: if n == 0 {
-            0.0
-        } else {
-            total_minutes / n as f64
-        },
+        average_minutes: if n == 0 { 0.0 } else { total_minutes / n as f64 },
     }
 }
 

@@ -33,8 +33,7 @@ pub fn upsert_areas(tx: &Transaction<'_>, areas: &[Area], now_ms: i64) -> Result
 }
 
 pub fn load_areas(conn: &Connection) -> Result<Vec<Area>> {
-    let mut stmt =
-        conn.prepare("SELECT id, name, lpa, geometry, windows FROM areas ORDER BY id")?;
+    let mut stmt = conn.prepare("SELECT id, name, lpa, geometry, windows FROM areas ORDER BY id")?;
     let rows = stmt.query_map([], |r| {
         Ok((
             r.get::<_, String>(0)?,
@@ -64,17 +63,9 @@ pub fn set_officer(tx: &Transaction<'_>, o: &Officer) -> Result<()> {
 
 pub fn officer(conn: &Connection) -> Result<Option<Officer>> {
     let row = conn
-        .query_row(
-            "SELECT officer_id, display_name, rank FROM officer",
-            [],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                ))
-            },
-        )
+        .query_row("SELECT officer_id, display_name, rank FROM officer", [], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+        })
         .optional()?;
     row.map(|(officer_id, display_name, rank)| {
         let rank = parse_rank(&rank)?;
@@ -122,6 +113,23 @@ pub fn assignments_overlapping(
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The force's current list for this officer: upserted, and the officer's
+/// other assignments removed unless a patrol already refers to them.
+pub fn replace_assignments(tx: &Transaction<'_>, officer_id: &str, list: &[Assignment]) -> Result<()> {
+    for a in list {
+        upsert_assignment(tx, a)?;
+    }
+    let ids = serde_json::to_string(&list.iter().map(|a| a.id.as_str()).collect::<Vec<_>>())
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    tx.execute(
+        "DELETE FROM assignments WHERE officer_id = ?1
+             AND id NOT IN (SELECT value FROM json_each(?2))
+             AND id NOT IN (SELECT assignment_id FROM patrols WHERE assignment_id IS NOT NULL)",
+        params![officer_id, ids],
+    )?;
+    Ok(())
 }
 
 pub fn assignment(conn: &Connection, id: &str) -> Result<Option<Assignment>> {
@@ -176,14 +184,7 @@ pub fn close_patrol(tx: &Transaction<'_>, id: &str, fix: &Fix) -> Result<()> {
         "UPDATE patrols SET checkout_time_ms = ?2, checkout_mono_ns = ?3, checkout_lat = ?4,
              checkout_lon = ?5, checkout_accuracy_m = ?6
          WHERE id = ?1 AND checkout_time_ms IS NULL",
-        params![
-            id,
-            fix.time_ms,
-            fix.mono_ns,
-            fix.lat,
-            fix.lon,
-            fix.accuracy_m
-        ],
+        params![id, fix.time_ms, fix.mono_ns, fix.lat, fix.lon, fix.accuracy_m],
     )?;
     Ok(())
 }
@@ -236,20 +237,14 @@ pub fn open_patrol(conn: &Connection) -> Result<Option<PatrolRow>> {
 }
 
 pub fn closed_patrols(conn: &Connection) -> Result<Vec<PatrolRow>> {
-    let sql = format!(
-        "SELECT {PATROL_COLUMNS} FROM patrols WHERE checkout_time_ms IS NOT NULL ORDER BY checkin_time_ms"
-    );
+    let sql =
+        format!("SELECT {PATROL_COLUMNS} FROM patrols WHERE checkout_time_ms IS NOT NULL ORDER BY checkin_time_ms");
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map([], patrol_from_row)?;
     rows.map(|r| with_rank(r?)).collect()
 }
 
-pub fn insert_fix(
-    tx: &Transaction<'_>,
-    fix: &Fix,
-    patrol_id: Option<&str>,
-    verdict: Verdict,
-) -> Result<i64> {
+pub fn insert_fix(tx: &Transaction<'_>, fix: &Fix, patrol_id: Option<&str>, verdict: Verdict) -> Result<i64> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO fixes (patrol_id, time_ms, mono_ns, lat, lon, accuracy_m, altitude_m, speed_mps, bearing_deg, verdict)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -271,12 +266,29 @@ pub fn insert_fix(
 
 /// The check-in or check-out fix is usually the fix the phone just reported;
 /// it joins the patrol's track instead of being stored twice.
-pub fn adopt_fix(tx: &Transaction<'_>, fix_id: i64, patrol_id: &str) -> Result<()> {
-    tx.execute(
+/// Returns whether the fix joined the patrol (false: it already belonged).
+pub fn adopt_fix(tx: &Transaction<'_>, fix_id: i64, patrol_id: &str) -> Result<bool> {
+    let changed = tx.execute(
         "UPDATE fixes SET patrol_id = ?2 WHERE id = ?1 AND patrol_id IS NULL",
         params![fix_id, patrol_id],
     )?;
-    Ok(())
+    Ok(changed == 1)
+}
+
+/// An open patrol's place in its causal order after a restart: the next
+/// outbox sequence number and how many fixes wait to be chunked.
+pub fn patrol_progress(conn: &Connection, patrol_id: &str) -> Result<(u32, usize)> {
+    let next: u32 = conn.query_row(
+        "SELECT COALESCE(MAX(seq) + 1, 1) FROM outbox WHERE patrol_id = ?1",
+        [patrol_id],
+        |r| r.get(0),
+    )?;
+    let unchunked: i64 = conn.query_row(
+        "SELECT count(*) FROM fixes WHERE patrol_id = ?1 AND chunk_id IS NULL",
+        [patrol_id],
+        |r| r.get(0),
+    )?;
+    Ok((next, usize::try_from(unchunked).unwrap_or(0)))
 }
 
 pub fn insert_event(
@@ -309,8 +321,7 @@ fn track_point(r: &rusqlite::Row<'_>) -> rusqlite::Result<(TrackPoint, String)> 
 }
 
 fn with_verdict((mut p, v): (TrackPoint, String)) -> Result<TrackPoint> {
-    p.verdict =
-        Verdict::parse(&v).ok_or_else(|| StoreError::Corrupt(format!("unknown verdict {v:?}")))?;
+    p.verdict = Verdict::parse(&v).ok_or_else(|| StoreError::Corrupt(format!("unknown verdict {v:?}")))?;
     Ok(p)
 }
 

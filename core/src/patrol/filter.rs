@@ -105,9 +105,7 @@ impl FixFilter {
     /// device's clock, to catch fixes stamped in the future.
     pub fn assess(&mut self, fix: &Fix, now_ms: i64) -> Verdict {
         let p = self.policy;
-        if fix.time_ms < p.earliest_plausible_ms
-            || fix.time_ms > now_ms.saturating_add(p.max_future_ms)
-        {
+        if fix.time_ms < p.earliest_plausible_ms || fix.time_ms > now_ms.saturating_add(p.max_future_ms) {
             return Verdict::Rejected(RejectReason::ImplausibleTime);
         }
         let seen = Seen::from(fix);
@@ -132,9 +130,7 @@ impl FixFilter {
                 let d_mono_ms = (fix.mono_ns - last.mono_ns) / 1_000_000;
                 let d_wall_ms = fix.time_ms - last.time_ms;
                 self.last_seen = Some(seen);
-                let allowed = p
-                    .max_clock_skew_ms
-                    .max((d_mono_ms as f64 * p.max_clock_drift) as i64);
+                let allowed = p.max_clock_skew_ms.max((d_mono_ms as f64 * p.max_clock_drift) as i64);
                 if d_wall_ms < 0 || (d_wall_ms - d_mono_ms).abs() > allowed {
                     return Verdict::Rejected(RejectReason::ClockJump);
                 }

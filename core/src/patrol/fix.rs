@@ -36,6 +36,23 @@ impl Fix {
         }
     }
 
+    /// The fix as the store keeps it: 1e-7° (1.1 cm), 0.1 m accuracy and
+    /// altitude, 0.01 m/s, 0.1°, whole milliseconds of monotonic time. Far
+    /// finer than GPS can resolve, and exactly what the wire format carries.
+    pub fn quantised(&self) -> Fix {
+        let q = |x: f64, per_unit: f64| (x * per_unit).round() / per_unit;
+        Fix {
+            time_ms: self.time_ms,
+            mono_ns: self.mono_ns / 1_000_000 * 1_000_000,
+            lat: q(self.lat, 1e7),
+            lon: q(self.lon, 1e7),
+            accuracy_m: q(self.accuracy_m, 10.0),
+            altitude_m: self.altitude_m.map(|a| q(a, 10.0)),
+            speed_mps: self.speed_mps.map(|v| q(v, 100.0)),
+            bearing_deg: self.bearing_deg.map(|b| q(b, 10.0)),
+        }
+    }
+
     pub fn validate(&self) -> Result<(), FixError> {
         check_finite("latitude", self.lat)?;
         check_finite("longitude", self.lon)?;
@@ -199,13 +216,7 @@ mod tests {
     #[test]
     fn non_finite_numbers_are_invalid_and_named() {
         for (field, fix) in [
-            (
-                "latitude",
-                Fix {
-                    lat: f64::NAN,
-                    ..ok()
-                },
-            ),
+            ("latitude", Fix { lat: f64::NAN, ..ok() }),
             (
                 "longitude",
                 Fix {
@@ -249,10 +260,7 @@ mod tests {
     #[test]
     fn out_of_range_numbers_are_invalid() {
         for fix in [
-            Fix {
-                lat: 90.0001,
-                ..ok()
-            },
+            Fix { lat: 90.0001, ..ok() },
             Fix { lat: -91.0, ..ok() },
             Fix { lon: 180.5, ..ok() },
             Fix {
@@ -272,17 +280,10 @@ mod tests {
                 ..ok()
             },
         ] {
-            assert!(
-                matches!(fix.validate(), Err(FixError::OutOfRange { .. })),
-                "{fix:?}"
-            );
+            assert!(matches!(fix.validate(), Err(FixError::OutOfRange { .. })), "{fix:?}");
         }
         assert_eq!(
-            Fix {
-                mono_ns: -1,
-                ..ok()
-            }
-            .validate(),
+            Fix { mono_ns: -1, ..ok() }.validate(),
             Err(FixError::NegativeMonotonic(-1))
         );
     }

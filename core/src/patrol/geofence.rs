@@ -97,9 +97,7 @@ pub struct AreaIndex {
 
 impl std::fmt::Debug for AreaIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AreaIndex")
-            .field("areas", &self.areas.len())
-            .finish()
+        f.debug_struct("AreaIndex").field("areas", &self.areas.len()).finish()
     }
 }
 
@@ -180,8 +178,7 @@ mod tests {
                 }));
             }
         }
-        let text =
-            serde_json::json!({"type": "FeatureCollection", "features": features}).to_string();
+        let text = serde_json::json!({"type": "FeatureCollection", "features": features}).to_string();
         parse_areas(&text).expect("grid")
     }
 
@@ -205,7 +202,8 @@ mod tests {
             "type": "Feature", "properties": {"id": "ring", "name": "n", "lpa": "l"},
             "geometry": {"type": "Polygon", "coordinates": [
                 [[-1.90, 52.48], [-1.896, 52.48], [-1.896, 52.4825], [-1.90, 52.4825], [-1.90, 52.48]],
-                [[-1.899, 52.481], [-1.897, 52.481], [-1.897, 52.4815], [-1.899, 52.4815], [-1.899, 52.481]]]}}]}).to_string();
+                [[-1.899, 52.481], [-1.897, 52.481], [-1.897, 52.4815], [-1.899, 52.4815], [-1.899, 52.481]]]}}]})
+        .to_string();
         let index = AreaIndex::new(parse_areas(&text).expect("parse"));
         let mut out = Vec::new();
         index.near(52.48125, -1.898, &mut out);
@@ -221,9 +219,7 @@ mod tests {
         let (mut a, mut b) = (Vec::new(), Vec::new());
         let mut seed = 7u64;
         for _ in 0..2_000 {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             let lat = 52.395 + (seed >> 40) as f64 / (1u64 << 24) as f64 * 0.045;
             let lon = -1.995 + (seed & 0xff_ffff) as f64 / (1u64 << 24) as f64 * 0.07;
             index.near(lat, lon, &mut a);

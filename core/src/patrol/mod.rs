@@ -18,8 +18,7 @@ pub mod window;
 
 pub use area::{Area, AreaError, AreaProblem, parse_areas};
 pub use compliance::{
-    CompliancePolicy, ComplianceSummary, NonCompliance, PatrolOutcome, PatrolReport, WindowRule,
-    summarise,
+    CompliancePolicy, ComplianceSummary, NonCompliance, PatrolOutcome, PatrolReport, WindowRule, summarise,
 };
 pub use filter::FilterPolicy;
 pub use fix::{Fix, FixError, RejectReason, Verdict};

@@ -93,10 +93,7 @@ mod tests {
             assert_eq!(Rank::parse(r.as_str()), Some(r));
         }
         assert_eq!(Rank::parse("PC"), Some(Rank::Constable));
-        assert_eq!(
-            Rank::parse("Special Constable"),
-            Some(Rank::SpecialConstable)
-        );
+        assert_eq!(Rank::parse("Special Constable"), Some(Rank::SpecialConstable));
         assert_eq!(Rank::parse("chief-inspector"), Some(Rank::ChiefInspector));
         assert_eq!(Rank::parse("PCSO"), Some(Rank::Pcso));
         assert_eq!(Rank::parse("admiral"), None);

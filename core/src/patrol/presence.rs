@@ -62,12 +62,7 @@ impl LiveGeofence {
     }
 
     /// Feeds one believed fix; returns the areas whose presence changed.
-    pub fn observe(
-        &mut self,
-        index: &AreaIndex,
-        policy: &TrackerPolicy,
-        fix: &Fix,
-    ) -> Vec<GeofenceEvent> {
+    pub fn observe(&mut self, index: &AreaIndex, policy: &TrackerPolicy, fix: &Fix) -> Vec<GeofenceEvent> {
         self.seq += 1;
         let seq = self.seq;
         index.near(fix.lat, fix.lon, &mut self.near);
@@ -90,12 +85,7 @@ impl LiveGeofence {
                 inside: p.inside,
                 boundary_m: p.boundary_m,
             };
-            if let Some(t) = self
-                .trackers
-                .entry(p.area)
-                .or_default()
-                .observe(policy, seq, &sample)
-            {
+            if let Some(t) = self.trackers.entry(p.area).or_default().observe(policy, seq, &sample) {
                 emit(p.area, t);
             }
         }

@@ -121,10 +121,7 @@ mod tests {
 
     #[test]
     fn inside_is_always_allowed() {
-        assert_eq!(
-            CheckInPolicy::default().judge("a", 30.0, &at(true, 500.0)),
-            Ok(())
-        );
+        assert_eq!(CheckInPolicy::default().judge("a", 30.0, &at(true, 500.0)), Ok(()));
     }
 
     #[test]

@@ -73,11 +73,7 @@ impl TrackerPolicy {
     fn evidence(&self, s: &Sample) -> Evidence {
         if s.inside {
             Evidence::In
-        } else if s.boundary_m
-            > self
-                .exit_margin_m
-                .max(s.accuracy_m.min(self.accuracy_credit_cap_m))
-        {
+        } else if s.boundary_m > self.exit_margin_m.max(s.accuracy_m.min(self.accuracy_credit_cap_m)) {
             Evidence::Out
         } else {
             Evidence::Unsure
@@ -145,16 +141,8 @@ impl AreaTracker {
         self.last_mono_ns = Some(s.mono_ns);
         let ev = policy.evidence(s);
         let (toward, dwell_ms, min_fixes) = match (self.presence, ev) {
-            (Presence::Outside, Evidence::In) => (
-                Presence::Inside,
-                policy.enter_dwell_ms,
-                policy.enter_min_fixes,
-            ),
-            (Presence::Inside, Evidence::Out) => (
-                Presence::Outside,
-                policy.exit_dwell_ms,
-                policy.exit_min_fixes,
-            ),
+            (Presence::Outside, Evidence::In) => (Presence::Inside, policy.enter_dwell_ms, policy.enter_min_fixes),
+            (Presence::Inside, Evidence::Out) => (Presence::Outside, policy.exit_dwell_ms, policy.exit_min_fixes),
             // Leaving is only confirmed by out-evidence; an unsure fix
             // neither confirms nor cancels it.
             (Presence::Inside, Evidence::Unsure) => return None,
@@ -209,22 +197,14 @@ pub fn label_track(policy: &TrackerPolicy, samples: &[Sample]) -> Labelled {
         }
         labels.push(tracker.presence());
     }
-    Labelled {
-        labels,
-        transitions,
-    }
+    Labelled { labels, transitions }
 }
 
 /// Milliseconds spent inside: the monotonic time between consecutive fixes
 /// that are both inside, skipping gaps longer than the policy allows.
 /// `count` decides, per interval (given the wall time it starts at), whether
 /// it counts at all, e.g. only inside a threat window.
-pub fn inside_ms(
-    policy: &TrackerPolicy,
-    samples: &[Sample],
-    labels: &[Presence],
-    count: impl Fn(i64) -> bool,
-) -> i64 {
+pub fn inside_ms(policy: &TrackerPolicy, samples: &[Sample], labels: &[Presence], count: impl Fn(i64) -> bool) -> i64 {
     let max_gap_ns = policy.max_gap_ms * 1_000_000;
     samples
         .windows(2)

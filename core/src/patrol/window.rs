@@ -143,9 +143,7 @@ impl ThreatWindow {
             } else {
                 hhmm(self.end_min)
             },
-            from: self
-                .season
-                .map(|s| format!("{:02}-{:02}", s.from.0, s.from.1)),
+            from: self.season.map(|s| format!("{:02}-{:02}", s.from.0, s.from.1)),
             to: self.season.map(|s| format!("{:02}-{:02}", s.to.0, s.to.1)),
         }
     }
@@ -283,10 +281,7 @@ mod tests {
         let mut s = spec(&["mon"], "10:00", "12:00");
         s.from = Some("13-01".into());
         s.to = Some("02-01".into());
-        assert!(matches!(
-            ThreatWindow::parse(&s),
-            Err(WindowError::BadSeasonDate(_))
-        ));
+        assert!(matches!(ThreatWindow::parse(&s), Err(WindowError::BadSeasonDate(_))));
         s.from = None;
         assert_eq!(ThreatWindow::parse(&s), Err(WindowError::HalfSeason));
     }

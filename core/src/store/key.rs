@@ -25,9 +25,7 @@ impl DbKey {
     }
 
     pub fn from_slice(bytes: &[u8]) -> Result<Self, KeyError> {
-        let arr: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| KeyError::WrongLength(bytes.len()))?;
+        let arr: [u8; 32] = bytes.try_into().map_err(|_| KeyError::WrongLength(bytes.len()))?;
         Self::from_bytes(arr)
     }
 

@@ -120,6 +120,15 @@ impl Store {
         out
     }
 
+    /// Rebuilds the file so deleted data leaves no pages behind (after a
+    /// wipe or a purge).
+    pub fn vacuum(&self) -> Result<(), StoreError> {
+        let conn = lock(&self.writer);
+        conn.execute_batch("VACUUM;")?;
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     /// Forces the write-ahead log into the main file. Used before the app is
     /// backgrounded and by tests that inspect the file's bytes.
     pub fn checkpoint(&self) -> Result<(), StoreError> {
@@ -166,9 +175,7 @@ fn open_connection(path: &Path, key: &DbKey) -> Result<Connection, StoreError> {
     key.apply(&conn)?;
     // The first read decrypts page 1. With a wrong key it fails here, before
     // any pragma below could write to the file (WAL mode writes the header).
-    if let Err(e) = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
-        r.get::<_, i64>(0)
-    }) {
+    if let Err(e) = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)) {
         return Err(match e.sqlite_error_code() {
             Some(ErrorCode::NotADatabase) => StoreError::WrongKey,
             _ => StoreError::Sqlite(e),

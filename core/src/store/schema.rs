@@ -12,7 +12,7 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use super::StoreError;
 
-pub const VERSION: i64 = 2;
+pub const VERSION: i64 = 3;
 
 /// The first schema that shipped. Kept verbatim for the migration test.
 pub const V1: &str = "
@@ -87,8 +87,43 @@ CREATE TABLE geofence_events (
 CREATE INDEX geofence_events_by_patrol ON geofence_events(patrol_id, id);
 ";
 
+/// v3: the outbox. Every record for the force is written here in the same
+/// transaction as the change it reports; its id is made once and reused on
+/// every attempt. Fixes remember which track chunk carried them.
+const V2_TO_V3: &str = "
+CREATE TABLE outbox (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('check_in', 'check_out', 'track_chunk')),
+    format INTEGER NOT NULL,
+    patrol_id TEXT NOT NULL REFERENCES patrols(id),
+    seq INTEGER NOT NULL,
+    payload BLOB NOT NULL,
+    fixes INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'in_flight', 'acked', 'rejected')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    created_ms INTEGER NOT NULL,
+    acked_ms INTEGER,
+    UNIQUE (patrol_id, seq)
+);
+CREATE INDEX outbox_by_state ON outbox(state, patrol_id, seq);
+ALTER TABLE fixes ADD COLUMN chunk_id TEXT;
+CREATE TABLE sync_state (
+    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+    cursor TEXT NOT NULL DEFAULT '',
+    last_success_ms INTEGER,
+    last_error TEXT
+);
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY,
+    time_ms INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+";
+
 /// Upgrades, in order: entry `i` takes version `i + 1` to `i + 2`.
-const UPGRADES: &[&str] = &[V1_TO_V2];
+const UPGRADES: &[&str] = &[V1_TO_V2, V2_TO_V3];
 
 /// The current schema, made in one step for a new database.
 pub const FRESH: &str = "
@@ -144,7 +179,8 @@ CREATE TABLE fixes (
     altitude_m REAL,
     speed_mps REAL,
     bearing_deg REAL,
-    verdict TEXT NOT NULL
+    verdict TEXT NOT NULL,
+    chunk_id TEXT
 );
 CREATE INDEX fixes_by_patrol ON fixes(patrol_id, id);
 CREATE TABLE geofence_events (
@@ -156,6 +192,34 @@ CREATE TABLE geofence_events (
     mono_ns INTEGER NOT NULL
 );
 CREATE INDEX geofence_events_by_patrol ON geofence_events(patrol_id, id);
+CREATE TABLE outbox (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('check_in', 'check_out', 'track_chunk')),
+    format INTEGER NOT NULL,
+    patrol_id TEXT NOT NULL REFERENCES patrols(id),
+    seq INTEGER NOT NULL,
+    payload BLOB NOT NULL,
+    fixes INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'in_flight', 'acked', 'rejected')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    created_ms INTEGER NOT NULL,
+    acked_ms INTEGER,
+    UNIQUE (patrol_id, seq)
+);
+CREATE INDEX outbox_by_state ON outbox(state, patrol_id, seq);
+CREATE TABLE sync_state (
+    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+    cursor TEXT NOT NULL DEFAULT '',
+    last_success_ms INTEGER,
+    last_error TEXT
+);
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY,
+    time_ms INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
 ";
 
 pub fn user_version(conn: &Connection) -> Result<i64, StoreError> {
@@ -174,8 +238,7 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         });
     }
     if found == 0 {
-        let has_tables: i64 =
-            tx.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
+        let has_tables: i64 = tx.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
         if has_tables != 0 {
             return Err(StoreError::Corrupt(
                 "tables exist but the schema version is missing".into(),

@@ -13,16 +13,51 @@ fn file_bytes(dir: &Path) -> Vec<u8> {
     all
 }
 
-fn schema_of(store: &Store) -> Vec<(String, String, Option<String>)> {
+/// The schema as SQLite understands it: each table's columns (name, type,
+/// not-null, default, primary key), its foreign keys and CHECK/UNIQUE text,
+/// and each index's definition. Compared structurally, because ALTER TABLE
+/// rewrites a table's stored SQL text differently from a fresh CREATE.
+fn schema_of(store: &Store) -> Vec<String> {
     store
         .read(|tx| {
+            let mut out = Vec::new();
             let mut stmt = tx.prepare(
-                "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name",
+                "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name",
             )?;
-            let rows = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            let objects = stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?)))?
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok::<_, StoreError>(rows)
+            for (kind, name, table, sql) in objects {
+                if kind == "index" {
+                    out.push(format!("index {name} on {table}: {}", sql.unwrap_or_default()));
+                    continue;
+                }
+                let mut cols = tx.prepare(&format!("SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info('{name}')"))?;
+                for c in cols.query_map([], |r| {
+                    Ok(format!(
+                        "{kind} {name} column {} {} notnull={} default={:?} pk={}",
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                        r.get::<_, i64>(4)?
+                    ))
+                })? {
+                    out.push(c?);
+                }
+                let mut fks = tx.prepare(&format!("SELECT \"table\", \"from\", \"to\" FROM pragma_foreign_key_list('{name}')"))?;
+                for f in fks.query_map([], |r| {
+                    Ok(format!("{name} fk {}→{}({:?})", r.get::<_, String>(1)?, r.get::<_, String>(0)?, r.get::<_, Option<String>>(2)?))
+                })? {
+                    out.push(f?);
+                }
+                // CHECK constraints live only in the text: keep those lines.
+                for line in sql.unwrap_or_default().lines().filter(|l| l.contains("CHECK") || l.contains("UNIQUE")) {
+                    out.push(format!("{name} constraint {}", line.trim().trim_end_matches(',')));
+                }
+            }
+            out.sort();
+            Ok::<_, StoreError>(out)
         })
         .expect("schema")
 }
@@ -58,9 +93,7 @@ fn stored_text_never_appears_in_the_file_bytes() {
     // And it reads back with the right key.
     let store = Store::open(&path, key(7)).expect("reopen");
     let name: String = store
-        .read(|tx| {
-            Ok::<_, StoreError>(tx.query_row("SELECT display_name FROM officer", [], |r| r.get(0))?)
-        })
+        .read(|tx| Ok::<_, StoreError>(tx.query_row("SELECT display_name FROM officer", [], |r| r.get(0))?))
         .expect("read");
     assert_eq!(name, secret);
 }
@@ -79,10 +112,7 @@ fn wrong_key_is_a_typed_error_and_leaves_the_file_untouched() {
     assert!(matches!(err, StoreError::WrongKey), "got {err:?}");
 
     assert_eq!(std::fs::read(&path).expect("read"), before);
-    assert_eq!(
-        std::fs::read_dir(dir.path()).expect("dir").count(),
-        listing_before
-    );
+    assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), listing_before);
     // The right key still works afterwards.
     Store::open(&path, key(1)).expect("right key");
 }
@@ -113,18 +143,9 @@ fn a_plaintext_sqlite_file_is_refused() {
 
 #[test]
 fn keys_of_the_wrong_length_or_all_zero_are_refused() {
-    assert!(matches!(
-        DbKey::from_slice(&[1; 31]),
-        Err(KeyError::WrongLength(31))
-    ));
-    assert!(matches!(
-        DbKey::from_slice(&[1; 33]),
-        Err(KeyError::WrongLength(33))
-    ));
-    assert!(matches!(
-        DbKey::from_slice(&[0; 32]),
-        Err(KeyError::AllZero)
-    ));
+    assert!(matches!(DbKey::from_slice(&[1; 31]), Err(KeyError::WrongLength(31))));
+    assert!(matches!(DbKey::from_slice(&[1; 33]), Err(KeyError::WrongLength(33))));
+    assert!(matches!(DbKey::from_slice(&[0; 32]), Err(KeyError::AllZero)));
     assert!(DbKey::from_slice(&[9; 32]).is_ok());
     assert!(!format!("{:?}", key(9)).contains('9'));
 }
@@ -136,8 +157,7 @@ fn the_first_schema_migrates_to_exactly_the_fresh_schema_keeping_its_rows() {
     {
         let conn = open_connection(&old_path, &key(5)).expect("open v1");
         conn.execute_batch(schema::V1).expect("v1 schema");
-        conn.pragma_update(None, "user_version", 1)
-            .expect("version");
+        conn.pragma_update(None, "user_version", 1).expect("version");
         conn.execute(
             "INSERT INTO officer (singleton, officer_id, display_name, rank) VALUES (1, 'o-1', 'PC Ada', 'constable')",
             [],
@@ -148,14 +168,10 @@ fn the_first_schema_migrates_to_exactly_the_fresh_schema_keeping_its_rows() {
     let fresh = Store::open(dir.path().join("fresh.db"), key(5)).expect("fresh");
 
     assert_eq!(schema_of(&migrated), schema_of(&fresh));
-    let version = migrated
-        .read(|tx| schema::user_version(tx))
-        .expect("version");
+    let version = migrated.read(|tx| schema::user_version(tx)).expect("version");
     assert_eq!(version, schema::VERSION);
     let name: String = migrated
-        .read(|tx| {
-            Ok::<_, StoreError>(tx.query_row("SELECT display_name FROM officer", [], |r| r.get(0))?)
-        })
+        .read(|tx| Ok::<_, StoreError>(tx.query_row("SELECT display_name FROM officer", [], |r| r.get(0))?))
         .expect("row kept");
     assert_eq!(name, "PC Ada");
 }
@@ -190,9 +206,7 @@ fn a_failed_write_keeps_nothing() {
     });
     assert!(result.is_err());
     let count: i64 = store
-        .read(|tx| {
-            Ok::<_, StoreError>(tx.query_row("SELECT count(*) FROM officer", [], |r| r.get(0))?)
-        })
+        .read(|tx| Ok::<_, StoreError>(tx.query_row("SELECT count(*) FROM officer", [], |r| r.get(0))?))
         .expect("count");
     assert_eq!(count, 0);
 }

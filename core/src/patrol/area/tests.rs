@@ -46,8 +46,7 @@ fn problem_of(text: &str) -> (String, AreaProblem) {
 
 #[test]
 fn polygons_with_holes_and_windows_import() {
-    let areas =
-        parse_areas(&collection(vec![square("a", true), square("b", false)])).expect("parse");
+    let areas = parse_areas(&collection(vec![square("a", true), square("b", false)])).expect("parse");
     assert_eq!(areas.len(), 2);
     assert_eq!(areas[0].shape.0[0].interiors().len(), 1);
     assert_eq!(areas[0].windows.len(), 1);
@@ -60,12 +59,7 @@ fn polygons_with_holes_and_windows_import() {
 fn a_multipolygon_imports_and_round_trips_through_storage() {
     let mut f = square("multi", true);
     let poly = f["geometry"]["coordinates"].clone();
-    let far = serde_json::json!([[
-        [-1.90, 52.47],
-        [-1.899, 52.47],
-        [-1.899, 52.471],
-        [-1.90, 52.47]
-    ]]);
+    let far = serde_json::json!([[[-1.90, 52.47], [-1.899, 52.47], [-1.899, 52.471], [-1.90, 52.47]]]);
     f["geometry"] = serde_json::json!({"type": "MultiPolygon", "coordinates": [poly, far]});
     let areas = parse_areas(&collection(vec![f])).expect("parse");
     let a = &areas[0];
@@ -165,10 +159,7 @@ fn missing_or_hostile_properties_are_refused() {
     let mut f = square("x", false);
     f["properties"].as_object_mut().expect("props").remove("id");
     let (feature, problem) = problem_of(&collection(vec![f]));
-    assert_eq!(
-        (feature.as_str(), problem),
-        ("#0", AreaProblem::MissingProperty("id"))
-    );
+    assert_eq!((feature.as_str(), problem), ("#0", AreaProblem::MissingProperty("id")));
 
     let mut f = square("x", false);
     f["properties"]["name"] = serde_json::json!("n".repeat(MAX_NAME_LEN + 1));
@@ -186,10 +177,7 @@ fn missing_or_hostile_properties_are_refused() {
 
     let mut f = square("x", false);
     f["properties"]["id"] = serde_json::json!(42);
-    assert_eq!(
-        problem_of(&collection(vec![f])).1,
-        AreaProblem::MissingProperty("id")
-    );
+    assert_eq!(problem_of(&collection(vec![f])).1, AreaProblem::MissingProperty("id"));
 }
 
 #[test]
@@ -198,19 +186,13 @@ fn a_bad_window_is_refused_naming_the_feature_and_window() {
     f["properties"]["windows"] = serde_json::json!([{"days": ["fri"], "start": "22:00", "end": "00:00"}, {"days": ["fri"], "start": "26:00", "end": "00:00"}]);
     let (feature, problem) = problem_of(&collection(vec![f]));
     assert_eq!(feature, "ramp");
-    assert!(
-        matches!(problem, AreaProblem::Window { index: 1, .. }),
-        "{problem:?}"
-    );
+    assert!(matches!(problem, AreaProblem::Window { index: 1, .. }), "{problem:?}");
 
     let mut f = square("ramp", false);
     f["properties"]["windows"] = serde_json::json!("22:00-00:00");
     assert!(matches!(
         problem_of(&collection(vec![f])).1,
-        AreaProblem::BadProperty {
-            name: "windows",
-            ..
-        }
+        AreaProblem::BadProperty { name: "windows", .. }
     ));
 }
 
@@ -221,17 +203,13 @@ fn duplicate_ids_and_non_geojson_are_refused() {
         Err(AreaError::DuplicateId("a".into()))
     );
     for text in ["", "{", "[]", r#"{"type":"Feature"}"#, "null"] {
-        assert!(
-            matches!(parse_areas(text), Err(AreaError::NotGeoJson(_))),
-            "{text}"
-        );
+        assert!(matches!(parse_areas(text), Err(AreaError::NotGeoJson(_))), "{text}");
     }
 }
 
 #[test]
 fn the_bundled_demo_areas_import() {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../sim/data/demo-areas.geojson");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../sim/data/demo-areas.geojson");
     let text = std::fs::read_to_string(&path).expect("demo areas file is bundled");
     let areas = parse_areas(&text).expect("demo areas are valid");
     assert!(areas.len() >= 8, "{}", areas.len());
@@ -240,9 +218,5 @@ fn the_bundled_demo_areas_import() {
             .iter()
             .any(|a| a.shape.0.iter().any(|p| !p.interiors().is_empty()))
     );
-    assert!(
-        areas
-            .iter()
-            .all(|a| a.area_m2() > 1_000.0 && a.area_m2() < 5_000_000.0)
-    );
+    assert!(areas.iter().all(|a| a.area_m2() > 1_000.0 && a.area_m2() < 5_000_000.0));
 }

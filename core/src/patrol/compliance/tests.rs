@@ -58,11 +58,7 @@ fn report(track: &[TrackPoint], rank: Rank, window: &WindowRule) -> PatrolReport
         checkout_ms: track.last().map(|p| p.time_ms),
         track,
     };
-    assess(
-        &facts,
-        &TrackerPolicy::default(),
-        &CompliancePolicy::default(),
-    )
+    assess(&facts, &TrackerPolicy::default(), &CompliancePolicy::default())
 }
 
 #[test]
@@ -76,11 +72,7 @@ fn a_constable_for_forty_minutes_is_compliant_with_exact_times() {
     assert_eq!(r.inside_transitions, 2);
     assert_eq!(r.fixes_total, track.len());
     assert!((r.inside_fraction - 241.0 / 251.0).abs() < 1e-9);
-    assert!(
-        r.distance_m > 2.0 * 180.0,
-        "walked in and out: {}",
-        r.distance_m
-    );
+    assert!(r.distance_m > 2.0 * 180.0, "walked in and out: {}", r.distance_m);
 }
 
 #[test]
@@ -99,10 +91,7 @@ fn twenty_nine_minutes_is_too_short() {
 #[test]
 fn a_pcso_led_patrol_is_not_compliant_however_long() {
     let r = report(&patrol_track(60), Rank::Pcso, &WindowRule::Any);
-    assert_eq!(
-        r.reasons,
-        vec![NonCompliance::NotWarranted { rank: Rank::Pcso }]
-    );
+    assert_eq!(r.reasons, vec![NonCompliance::NotWarranted { rank: Rank::Pcso }]);
     let r = report(&patrol_track(60), Rank::SpecialConstable, &WindowRule::Any);
     assert!(r.compliant);
 }
@@ -153,10 +142,7 @@ fn rejected_fixes_are_counted_by_reason_and_ignored() {
     track[102].verdict = Verdict::Rejected(RejectReason::PoorAccuracy);
     let r = report(&track, Rank::Constable, &WindowRule::Any);
     assert_eq!(r.fixes_rejected.get(&RejectReason::PoorAccuracy), Some(&2));
-    assert_eq!(
-        r.fixes_rejected.get(&RejectReason::ImpossibleSpeed),
-        Some(&1)
-    );
+    assert_eq!(r.fixes_rejected.get(&RejectReason::ImpossibleSpeed), Some(&1));
     assert_eq!(r.fixes_accepted, track.len() - 3);
     assert_eq!(r.inside_transitions, 2);
     assert_eq!(r.minutes_in_area, 35.0);
@@ -181,18 +167,11 @@ fn the_boards_three_figures_come_out_of_a_known_set_of_patrols() {
     assert_eq!(s.compliant, 73);
     assert_eq!(s.compliance_percent, 73.0);
     assert_eq!(s.constable_led_percent, 75.0);
-    assert!(
-        (s.average_minutes - 50.0).abs() < 1e-9,
-        "{}",
-        s.average_minutes
-    );
+    assert!((s.average_minutes - 50.0).abs() < 1e-9, "{}", s.average_minutes);
 }
 
 #[test]
 fn an_empty_set_of_patrols_summarises_to_zeros() {
     let s = summarise(&[]);
-    assert_eq!(
-        (s.patrols, s.compliance_percent, s.average_minutes),
-        (0, 0.0, 0.0)
-    );
+    assert_eq!((s.patrols, s.compliance_percent, s.average_minutes), (0, 0.0, 0.0));
 }

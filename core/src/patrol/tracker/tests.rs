@@ -14,10 +14,7 @@ fn sample(i: i64, x: f64, accuracy_m: f64) -> Sample {
 }
 
 fn walk(xs: &[f64]) -> Vec<Sample> {
-    xs.iter()
-        .enumerate()
-        .map(|(i, &x)| sample(i as i64, x, 8.0))
-        .collect()
+    xs.iter().enumerate().map(|(i, &x)| sample(i as i64, x, 8.0)).collect()
 }
 
 #[test]
