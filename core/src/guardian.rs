@@ -26,8 +26,8 @@ use crate::store::{DbKey, Store};
 use crate::sync::engine::{self, EngineSlot, SyncEngine};
 use crate::sync::outbox;
 use crate::sync::protocol::SyncReply;
-use crate::sync::{PassReport, SyncConfig, SyncError, SyncStatus, TokenProvider};
 use crate::sync::protocol::{CheckInBody, CheckOutBody, RecordBody, RecordEnvelope};
+use crate::sync::{PassReport, SyncConfig, SyncError, SyncStatus, TokenProvider};
 
 /// How many recent believed fixes rebuild the live geofence after a restart:
 /// a few minutes at 1 Hz, more than any dwell.
@@ -654,7 +654,8 @@ impl GuardianCore {
             None => None,
         };
         let index = self.area_index();
-        let known = |id: &str| areas.as_ref().map_or(false, |a| a.iter().any(|x| x.id == id)) || index.position(id).is_some();
+        let known =
+            |id: &str| areas.as_ref().map_or(false, |a| a.iter().any(|x| x.id == id)) || index.position(id).is_some();
         let assignments = match reply.assignments {
             Some(list) => {
                 let mut out = Vec::with_capacity(list.len());

@@ -402,3 +402,127 @@ fn geofence_events_are_stored_with_the_fix_that_caused_them() {
         [("ramp".into(), "arrived".into()), ("ramp".into(), "departed".into())]
     );
 }
+
+fn outbox_rows(h: &Handset) -> Vec<(String, u32, usize, Vec<u8>)> {
+    h.g.store()
+        .read(|tx| {
+            let mut s = tx.prepare("SELECT kind, seq, fixes, payload FROM outbox ORDER BY seq")?;
+            let v = s
+                .query_map([], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as usize, r.get(3)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok::<_, StoreError>(v)
+        })
+        .expect("outbox")
+}
+
+#[test]
+fn a_patrol_reaches_the_outbox_in_causal_order_with_its_whole_track() {
+    use crate::sync::codec;
+    use crate::sync::protocol::{RecordBody, RecordEnvelope};
+    let h = handset(Rank::Constable);
+    let id = h.g.check_in("ramp", &fix(0, INSIDE)).expect("in");
+    // 1,300 more fixes: two full chunks of 600 and a remainder at check-out.
+    h.g.ingest_batch(&(1..1300).map(|i| fix(i, INSIDE)).collect::<Vec<_>>())
+        .expect("track");
+    h.g.check_out(&fix(1300, INSIDE)).expect("out");
+    let rows = outbox_rows(&h);
+    let kinds: Vec<(&str, u32, usize)> = rows.iter().map(|(k, s, f, _)| (k.as_str(), *s, *f)).collect();
+    assert_eq!(
+        kinds,
+        [
+            ("check_in", 0, 0),
+            ("track_chunk", 1, 600),
+            ("track_chunk", 2, 600),
+            ("track_chunk", 3, 101),
+            ("check_out", 4, 0)
+        ]
+    );
+    let checkin: RecordEnvelope = serde_json::from_slice(&rows[0].3).expect("json");
+    assert_eq!(checkin.patrol_id, id);
+    assert!(matches!(checkin.body, RecordBody::CheckIn(ref b) if b.area_id == "ramp" && b.officer_id == "wm-4471"));
+    // The chunks carry exactly the stored track, in order.
+    let sent: Vec<Fix> = rows[1..4]
+        .iter()
+        .flat_map(|r| codec::decode(&r.3).expect("decode"))
+        .map(|s| s.fix)
+        .collect();
+    let stored: Vec<(i64, i64, f64, f64)> = h
+        .g
+        .store()
+        .read(|tx| {
+            let mut s = tx.prepare("SELECT time_ms, mono_ns, lat, lon FROM fixes WHERE patrol_id = ?1 ORDER BY id")?;
+            let v = s
+                .query_map([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok::<_, StoreError>(v)
+        })
+        .expect("stored");
+    assert_eq!(sent.len(), 1301);
+    assert_eq!(
+        sent.iter()
+            .map(|f| (f.time_ms, f.mono_ns, f.lat, f.lon))
+            .collect::<Vec<_>>(),
+        stored
+    );
+}
+
+#[test]
+fn a_patrol_interrupted_by_a_kill_continues_its_sequence() {
+    let h = handset(Rank::Constable);
+    h.g.check_in("ramp", &fix(0, INSIDE)).expect("in");
+    h.g.ingest_batch(&(1..700).map(|i| fix(i, INSIDE)).collect::<Vec<_>>())
+        .expect("track");
+    let h = h.reopen();
+    h.g.ingest_batch(&(700..1250).map(|i| fix(i, INSIDE)).collect::<Vec<_>>())
+        .expect("more");
+    h.g.check_out(&fix(1250, INSIDE)).expect("out");
+    let seqs: Vec<(String, u32, usize)> = outbox_rows(&h).into_iter().map(|(k, s, f, _)| (k, s, f)).collect();
+    let total: usize = seqs.iter().map(|r| r.2).sum();
+    assert_eq!(total, 1251, "every fix in exactly one chunk: {seqs:?}");
+    assert_eq!(
+        seqs.iter().map(|r| r.1).collect::<Vec<_>>(),
+        (0..seqs.len() as u32).collect::<Vec<_>>()
+    );
+    assert_eq!(seqs.last().map(|r| r.0.as_str()), Some("check_out"));
+}
+
+#[test]
+fn a_refused_check_in_queues_nothing_and_fixes_outside_a_patrol_never_leave() {
+    let h = handset(Rank::Constable);
+    h.g.ingest_batch(&(0..700).map(|i| fix(i, OUTSIDE)).collect::<Vec<_>>())
+        .expect("walk");
+    assert!(h.g.check_in("ramp", &fix(700, OUTSIDE)).is_err());
+    assert!(outbox_rows(&h).is_empty());
+}
+
+#[test]
+fn sign_out_is_refused_while_records_are_unsynced_and_forcing_it_is_recorded() {
+    let h = handset(Rank::Constable);
+    h.g.check_in("ramp", &fix(0, INSIDE)).expect("in");
+    assert!(matches!(
+        h.g.sign_out(false),
+        Err(crate::Error::Sync(crate::sync::SyncError::PatrolOpen))
+    ));
+    h.g.check_out(&fix(10, INSIDE)).expect("out");
+    let err = h.g.sign_out(false).expect_err("unsynced");
+    assert!(
+        matches!(err, crate::Error::Sync(crate::sync::SyncError::Unsynced { count: 3 })),
+        "{err:?}"
+    );
+    assert!(h.g.officer().expect("officer").is_some(), "nothing purged");
+    assert_eq!(h.g.sign_out(true).expect("forced"), 3);
+    assert!(h.g.officer().expect("officer").is_none());
+    assert_eq!(h.fixes(), 0);
+    let audit: Vec<String> =
+        h.g.store()
+            .read(|tx| {
+                let mut s = tx.prepare("SELECT event FROM audit")?;
+                let v = s.query_map([], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
+                Ok::<_, StoreError>(v)
+            })
+            .expect("audit");
+    assert_eq!(audit, ["forced_sign_out"]);
+    assert!(!h.g.areas().is_empty(), "areas are not personal data and stay");
+}

@@ -18,15 +18,20 @@ use super::{SyncError, TokenProvider};
 /// A reply bigger than this is not a reply our protocol makes.
 const MAX_REPLY_BYTES: usize = 16 * 1024 * 1024;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Acked(AckStatus),
     /// The server refused the record for good; its slug and reason.
-    Rejected { slug: String, reason: String },
+    Rejected {
+        slug: String,
+        reason: String,
+    },
     /// Network trouble, a timeout, 5xx, 429: try again later.
-    Transient { reason: String, retry_after: Option<Duration> },
+    Transient {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
 }
 
 pub struct Client {
@@ -37,22 +42,32 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new(base_url: &str, pinned_ca_pem: Option<&[u8]>, auth: Arc<dyn TokenProvider>) -> Result<Self, SyncError> {
+    pub fn new(
+        base_url: &str,
+        pinned_ca_pem: Option<&[u8]>,
+        request_timeout: Duration,
+        auth: Arc<dyn TokenProvider>,
+    ) -> Result<Self, SyncError> {
         let base = base_url.trim_end_matches('/').to_string();
         let url = reqwest::Url::parse(&base).map_err(|e| SyncError::Config(format!("bad backend URL: {e}")))?;
         match url.scheme() {
             "https" => {}
             "http" if is_loopback(&url) => {}
-            _ => return Err(SyncError::Config("the backend must be https (plain http only to loopback)".into())),
+            _ => {
+                return Err(SyncError::Config(
+                    "the backend must be https (plain http only to loopback)".into(),
+                ));
+            }
         }
         let mut builder = reqwest::Client::builder()
             .use_rustls_tls()
             .https_only(url.scheme() == "https")
             .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
+            .timeout(request_timeout)
             .pool_idle_timeout(Duration::from_secs(30));
         if let Some(pem) = pinned_ca_pem {
-            let cert = reqwest::Certificate::from_pem(pem).map_err(|e| SyncError::Config(format!("bad pinned CA: {e}")))?;
+            let cert =
+                reqwest::Certificate::from_pem(pem).map_err(|e| SyncError::Config(format!("bad pinned CA: {e}")))?;
             builder = builder.tls_built_in_root_certs(false).add_root_certificate(cert);
         }
         let http = builder.build().map_err(|e| SyncError::Config(e.to_string()))?;
@@ -88,7 +103,11 @@ impl Client {
     ) -> Result<Result<reqwest::Response, Outcome>, SyncError> {
         let mut token = self.cached_token()?;
         for attempt in 0..2 {
-            let resp = match make(&token).header(AUTHORIZATION, format!("Bearer {token}")).send().await {
+            let resp = match make(&token)
+                .header(AUTHORIZATION, format!("Bearer {token}"))
+                .send()
+                .await
+            {
                 Ok(r) => r,
                 Err(e) => {
                     return Ok(Err(Outcome::Transient {
@@ -155,7 +174,10 @@ impl Client {
         let status = resp.status();
         let bytes = read_limited(resp).await.map_err(SyncError::Network)?;
         if !status.is_success() {
-            return Err(SyncError::Server(format!("sync refused: HTTP {status}: {}", api_reason(&bytes))));
+            return Err(SyncError::Server(format!(
+                "sync refused: HTTP {status}: {}",
+                api_reason(&bytes)
+            )));
         }
         serde_json::from_slice(&bytes).map_err(|e| SyncError::BadReply(format!("sync reply: {e}")))
     }
@@ -255,9 +277,8 @@ async fn classify(resp: reqwest::Response, id: &str) -> Outcome {
             },
         };
     }
-    let transient = status.is_server_error()
-        || status == StatusCode::TOO_MANY_REQUESTS
-        || status == StatusCode::REQUEST_TIMEOUT;
+    let transient =
+        status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::REQUEST_TIMEOUT;
     if transient {
         return Outcome::Transient {
             reason: format!("HTTP {}", status.as_u16()),

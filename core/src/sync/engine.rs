@@ -31,6 +31,18 @@ pub struct SyncConfig {
     pub base_url: String,
     /// A PEM CA certificate to trust instead of the public roots.
     pub pinned_ca_pem: Option<Vec<u8>>,
+    /// How long one request may take before it counts as lost.
+    pub request_timeout: Duration,
+}
+
+impl SyncConfig {
+    pub fn new(base_url: impl Into<String>) -> Self {
+        Self {
+            base_url: base_url.into(),
+            pinned_ca_pem: None,
+            request_timeout: Duration::from_secs(20),
+        }
+    }
 }
 
 /// What one pass did.
@@ -86,7 +98,12 @@ impl SyncEngine {
         config: &SyncConfig,
         auth: Arc<dyn TokenProvider>,
     ) -> std::result::Result<Self, SyncError> {
-        let client = Arc::new(Client::new(&config.base_url, config.pinned_ca_pem.as_deref(), auth)?);
+        let client = Arc::new(Client::new(
+            &config.base_url,
+            config.pinned_ca_pem.as_deref(),
+            config.request_timeout,
+            auth,
+        )?);
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("guardian-sync")
@@ -228,7 +245,11 @@ async fn upload_then_pull(core: &GuardianCore, client: &Client) -> Result<PassRe
     for item in &items {
         report.sent += 1;
         let outcome = match item.kind {
-            Kind::TrackChunk => client.put_chunk(&item.id, &item.patrol_id, item.seq, &item.payload).await,
+            Kind::TrackChunk => {
+                client
+                    .put_chunk(&item.id, &item.patrol_id, item.seq, &item.payload)
+                    .await
+            }
             Kind::CheckIn | Kind::CheckOut => client.post_record(&item.id, &item.payload).await,
         };
         match outcome {
@@ -258,7 +279,8 @@ async fn upload_then_pull(core: &GuardianCore, client: &Client) -> Result<PassRe
             }
             Ok(Outcome::Transient { reason, .. }) => {
                 flush(&mut acks)?;
-                core.store().write(|tx| outbox::mark_failed_attempt(tx, &item.id, &reason))?;
+                core.store()
+                    .write(|tx| outbox::mark_failed_attempt(tx, &item.id, &reason))?;
                 failure = Some(SyncError::Network(reason).into());
                 break;
             }

@@ -1,0 +1,231 @@
+//! The force's compliance export: every checked-out patrol judged with the
+//! core's own `compliance::assess` (the same rules as the handset), against
+//! the force's truth — the officer's rank from the officers table, the
+//! assignment's window, the stored polygon.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, SecondsFormat};
+use guardian_core::patrol::compliance::{
+    self, CompliancePolicy, ComplianceSummary, PatrolFacts, PatrolReport, TrackPoint, WindowRule,
+};
+use guardian_core::patrol::geofence::PreparedArea;
+use guardian_core::patrol::{Rank, TrackerPolicy, Verdict};
+use rusqlite::{OptionalExtension, Transaction};
+
+use crate::backend::stored_area;
+use crate::error::BackendError;
+
+/// One judged patrol.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportRow {
+    pub patrol_id: String,
+    pub officer_id: String,
+    pub check_in_ms: i64,
+    pub check_out_ms: i64,
+    pub report: PatrolReport,
+}
+
+struct PatrolRow {
+    patrol_id: String,
+    officer_id: String,
+    area_id: String,
+    claimed_rank: String,
+    assignment_id: Option<String>,
+    check_in_ms: i64,
+    check_out_ms: i64,
+}
+
+pub fn rows(tx: &Transaction<'_>) -> Result<Vec<ExportRow>, BackendError> {
+    let patrols: Vec<PatrolRow> = {
+        let mut stmt = tx.prepare(
+            "SELECT patrol_id, officer_id, area_id, claimed_rank, assignment_id, checkin_time_ms,
+               checkout_time_ms FROM patrols WHERE checkout_time_ms IS NOT NULL
+             ORDER BY checkin_time_ms, patrol_id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(PatrolRow {
+                patrol_id: r.get(0)?,
+                officer_id: r.get(1)?,
+                area_id: r.get(2)?,
+                claimed_rank: r.get(3)?,
+                assignment_id: r.get(4)?,
+                check_in_ms: r.get(5)?,
+                check_out_ms: r.get(6)?,
+            })
+        })?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let tracker = TrackerPolicy::default();
+    let policy = CompliancePolicy::default();
+    let mut areas: HashMap<String, PreparedArea> = HashMap::new();
+    let mut out = Vec::with_capacity(patrols.len());
+    for p in patrols {
+        if !areas.contains_key(&p.area_id) {
+            let area = stored_area(tx, &p.area_id)?
+                .ok_or_else(|| BackendError::Corrupt(format!("patrol {} names a missing area", p.patrol_id)))?;
+            areas.insert(p.area_id.clone(), PreparedArea::new(area));
+        }
+        let Some(area) = areas.get(&p.area_id) else {
+            continue;
+        };
+        let rank = officer_rank(tx, &p.officer_id)?
+            .or_else(|| Rank::parse(&p.claimed_rank))
+            .ok_or_else(|| BackendError::Corrupt(format!("patrol {} has no rank", p.patrol_id)))?;
+        let window = window_rule(tx, p.assignment_id.as_deref(), area)?;
+        let track = track(tx, &p.patrol_id)?;
+        let facts = PatrolFacts {
+            area,
+            rank,
+            window: &window,
+            checkout_ms: Some(p.check_out_ms),
+            track: &track,
+        };
+        let report = compliance::assess(&facts, &tracker, &policy);
+        out.push(ExportRow {
+            patrol_id: p.patrol_id,
+            officer_id: p.officer_id,
+            check_in_ms: p.check_in_ms,
+            check_out_ms: p.check_out_ms,
+            report,
+        });
+    }
+    Ok(out)
+}
+
+/// The rank the force holds for the officer: the handset's claim is not
+/// what compliance is judged on.
+fn officer_rank(tx: &Transaction<'_>, officer_id: &str) -> Result<Option<Rank>, BackendError> {
+    let rank: Option<String> = tx
+        .query_row("SELECT rank FROM officers WHERE officer_id = ?1", [officer_id], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    Ok(rank.as_deref().and_then(Rank::parse))
+}
+
+/// The assignment's window if the check-in named one that exists, else the
+/// area's threat windows, else any time — as the handset decides it.
+fn window_rule(
+    tx: &Transaction<'_>,
+    assignment_id: Option<&str>,
+    area: &PreparedArea,
+) -> Result<WindowRule, BackendError> {
+    if let Some(id) = assignment_id {
+        let span: Option<(i64, i64)> = tx
+            .query_row(
+                "SELECT start_ms, end_ms FROM assignments WHERE assignment_id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        if let Some((start_ms, end_ms)) = span {
+            return Ok(WindowRule::Between { start_ms, end_ms });
+        }
+    }
+    Ok(if area.area.windows.is_empty() {
+        WindowRule::Any
+    } else {
+        WindowRule::Threat(area.area.windows.clone())
+    })
+}
+
+fn track(tx: &Transaction<'_>, patrol_id: &str) -> Result<Vec<TrackPoint>, BackendError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT time_ms, mono_ns, lat, lon, accuracy_m, verdict FROM fixes WHERE patrol_id = ?1
+         ORDER BY seq, idx",
+    )?;
+    let rows = stmt.query_map([patrol_id], |r| {
+        Ok((
+            TrackPoint {
+                time_ms: r.get(0)?,
+                mono_ns: r.get(1)?,
+                lat: r.get(2)?,
+                lon: r.get(3)?,
+                accuracy_m: r.get(4)?,
+                verdict: Verdict::Accepted,
+            },
+            r.get::<_, String>(5)?,
+        ))
+    })?;
+    rows.map(|row| {
+        let (mut p, v) = row?;
+        p.verdict = Verdict::parse(&v).ok_or_else(|| BackendError::Corrupt(format!("unknown verdict {v:?}")))?;
+        Ok(p)
+    })
+    .collect()
+}
+
+pub fn summary(rows: &[ExportRow]) -> ComplianceSummary {
+    let outcomes: Vec<_> = rows.iter().map(|r| r.report.outcome()).collect();
+    compliance::summarise(&outcomes)
+}
+
+pub const CSV_HEADER: &str = "patrol_id,officer_id,rank,area_id,check_in,check_out,arrival,departure,minutes_in_area,minutes_in_window,distance_m,fixes,compliant,reasons";
+
+pub fn csv(rows: &[ExportRow]) -> String {
+    let mut out = String::with_capacity(64 + rows.len() * 160);
+    out.push_str(CSV_HEADER);
+    out.push('\n');
+    for r in rows {
+        let rep = &r.report;
+        let reasons: Vec<String> = rep.reasons.iter().map(ToString::to_string).collect();
+        let fields = [
+            field(&r.patrol_id),
+            field(&r.officer_id),
+            rep.rank.as_str().to_string(),
+            field(&rep.area_id),
+            rfc3339(Some(r.check_in_ms)),
+            rfc3339(Some(r.check_out_ms)),
+            rfc3339(rep.arrival_ms),
+            rfc3339(rep.departure_ms),
+            format!("{:.2}", rep.minutes_in_area),
+            format!("{:.2}", rep.minutes_in_window),
+            format!("{:.1}", rep.distance_m),
+            rep.fixes_total.to_string(),
+            rep.compliant.to_string(),
+            quoted(&reasons.join("; ")),
+        ];
+        out.push_str(&fields.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+fn rfc3339(ms: Option<i64>) -> String {
+    ms.and_then(DateTime::from_timestamp_millis)
+        .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
+/// Quoted only when it must be (RFC 4180).
+fn field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        quoted(s)
+    } else {
+        s.to_string()
+    }
+}
+
+fn quoted(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_with_separators_are_quoted_and_quotes_doubled() {
+        assert_eq!(field("plain"), "plain");
+        assert_eq!(field("a,b"), "\"a,b\"");
+        assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(quoted(""), "\"\"");
+    }
+
+    #[test]
+    fn times_are_rfc3339_utc() {
+        assert_eq!(rfc3339(Some(0)), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(None), "");
+    }
+}

@@ -1,0 +1,504 @@
+//! The HTTP API (axum). Every route is in [`ROUTES`], the one table that the
+//! router is built from and that the OpenAPI test compares with
+//! `openapi.yaml`. Every error answer is an `ApiError` JSON with a stable
+//! slug, including those axum would otherwise write as plain text (unknown
+//! route, wrong method, oversize body).
+//!
+//! Handlers do HTTP only: auth, headers, body limits, decoding. The database
+//! work runs on the blocking pool so a slow fsync never stalls the reactor.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, MethodRouter, on};
+use chrono::NaiveDate;
+use guardian_core::patrol::Rank;
+use guardian_core::sync::codec;
+use guardian_core::sync::protocol::{
+    Ack, CommandKind, HEADER_FORMAT, HEADER_PATROL_ID, HEADER_SEQ, RecordEnvelope, TRACK_CONTENT_TYPE,
+};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::backend::{Backend, ChunkUpload, MAX_ID_LEN, check_id, now_ms};
+use crate::error::{ApiFailure, BackendError};
+use crate::token::{Claims, Role, TokenError};
+
+/// A track chunk is at most this big on the wire (a day of 1 Hz fixes is
+/// well under 1 MiB).
+pub const MAX_CHUNK_BYTES: usize = 4 * 1024 * 1024;
+/// JSON bodies: records, admin requests. Area sets are bigger.
+pub const MAX_JSON_BYTES: usize = 64 * 1024;
+pub const MAX_AREAS_BYTES: usize = 32 * 1024 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    Get,
+    Post,
+    Put,
+}
+
+impl Verb {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verb::Get => "get",
+            Verb::Post => "post",
+            Verb::Put => "put",
+        }
+    }
+
+    fn filter(self) -> MethodFilter {
+        match self {
+            Verb::Get => MethodFilter::GET,
+            Verb::Post => MethodFilter::POST,
+            Verb::Put => MethodFilter::PUT,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Healthz,
+    PostRecord,
+    PutTrack,
+    Sync,
+    AckCommand,
+    MyPatrols,
+    AdminAreas,
+    AdminOfficers,
+    AdminTokens,
+    AdminSchedule,
+    AdminCommands,
+    AdminComplianceCsv,
+    AdminComplianceSummary,
+    AdminStats,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub verb: Verb,
+    pub path: &'static str,
+    pub endpoint: Endpoint,
+}
+
+const fn route(verb: Verb, path: &'static str, endpoint: Endpoint) -> Route {
+    Route { verb, path, endpoint }
+}
+
+/// Every route the server serves. The router is built from this table and
+/// nothing else.
+pub const ROUTES: &[Route] = &[
+    route(Verb::Get, "/healthz", Endpoint::Healthz),
+    route(Verb::Post, "/v1/records", Endpoint::PostRecord),
+    route(Verb::Put, "/v1/track/{chunk_id}", Endpoint::PutTrack),
+    route(Verb::Get, "/v1/sync", Endpoint::Sync),
+    route(Verb::Post, "/v1/commands/{id}/ack", Endpoint::AckCommand),
+    route(Verb::Get, "/v1/me/patrols", Endpoint::MyPatrols),
+    route(Verb::Post, "/v1/admin/areas", Endpoint::AdminAreas),
+    route(Verb::Post, "/v1/admin/officers", Endpoint::AdminOfficers),
+    route(Verb::Post, "/v1/admin/tokens", Endpoint::AdminTokens),
+    route(Verb::Post, "/v1/admin/schedule", Endpoint::AdminSchedule),
+    route(Verb::Post, "/v1/admin/commands", Endpoint::AdminCommands),
+    route(Verb::Get, "/v1/admin/compliance.csv", Endpoint::AdminComplianceCsv),
+    route(
+        Verb::Get,
+        "/v1/admin/compliance/summary",
+        Endpoint::AdminComplianceSummary,
+    ),
+    route(Verb::Get, "/v1/admin/stats", Endpoint::AdminStats),
+];
+
+type AppState = Arc<Backend>;
+
+fn method_router(r: &Route) -> MethodRouter<AppState> {
+    let f = r.verb.filter();
+    match r.endpoint {
+        Endpoint::Healthz => on(f, healthz),
+        Endpoint::PostRecord => on(f, post_record),
+        Endpoint::PutTrack => on(f, put_track),
+        Endpoint::Sync => on(f, get_sync),
+        Endpoint::AckCommand => on(f, ack_command),
+        Endpoint::MyPatrols => on(f, my_patrols),
+        Endpoint::AdminAreas => on(f, admin_areas),
+        Endpoint::AdminOfficers => on(f, admin_officers),
+        Endpoint::AdminTokens => on(f, admin_tokens),
+        Endpoint::AdminSchedule => on(f, admin_schedule),
+        Endpoint::AdminCommands => on(f, admin_commands),
+        Endpoint::AdminComplianceCsv => on(f, admin_compliance_csv),
+        Endpoint::AdminComplianceSummary => on(f, admin_compliance_summary),
+        Endpoint::AdminStats => on(f, admin_stats),
+    }
+}
+
+pub fn router(backend: Arc<Backend>) -> Router {
+    let mut r: Router<AppState> = Router::new();
+    for route in ROUTES {
+        r = r.route(route.path, method_router(route));
+    }
+    r.fallback(|| async { ApiFailure::new(StatusCode::NOT_FOUND, "not-found", "no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiFailure::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "this route does not take that method",
+            )
+        })
+        .with_state(backend)
+}
+
+// ---- plumbing ---------------------------------------------------------------
+
+type Reply = Result<Response, ApiFailure>;
+
+fn authorize(backend: &Backend, headers: &HeaderMap, role: Role) -> Result<Claims, ApiFailure> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiFailure::unauthorized("no bearer token"))?;
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| ApiFailure::unauthorized("the Authorization header is not a bearer token"))?;
+    let claims = backend.verify_token(token.trim()).map_err(|e| match e {
+        TokenError::Expired => ApiFailure::unauthorized("the token has expired"),
+        TokenError::Malformed | TokenError::BadSignature => ApiFailure::unauthorized("the token is not valid"),
+    })?;
+    if claims.role != role {
+        return Err(ApiFailure::forbidden(format!("this route needs the {role} role")));
+    }
+    Ok(claims)
+}
+
+/// Runs database work off the reactor.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiFailure> + Send + 'static,
+) -> Result<T, ApiFailure> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiFailure::from(BackendError::Server(format!("worker failed: {e}"))))?
+}
+
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiFailure> {
+    axum::body::to_bytes(body, limit).await.map_err(|_| {
+        ApiFailure::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            format!("the body is larger than {limit} bytes (or was cut off)"),
+        )
+    })
+}
+
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiFailure> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiFailure::bad_request(format!("the body is not the expected JSON: {e}")))
+}
+
+fn json<T: Serialize>(value: &T) -> Reply {
+    Ok(axum::Json(value).into_response())
+}
+
+fn path_param(p: Result<Path<String>, axum::extract::rejection::PathRejection>) -> Result<String, ApiFailure> {
+    let Path(s) = p.map_err(|_| ApiFailure::bad_request("bad path parameter"))?;
+    check_id("path id", &s, MAX_ID_LEN).map_err(ApiFailure::bad_request)?;
+    Ok(s)
+}
+
+/// The header's one value. Repeated, it is ambiguous and counts as absent:
+/// a proxy and this server might each read a different copy.
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    let mut values = headers.get_all(name).iter();
+    match (values.next(), values.next()) {
+        (Some(v), None) => v.to_str().ok().map(str::trim),
+        _ => None,
+    }
+}
+
+// ---- handlers -------------------------------------------------------------
+
+async fn healthz() -> Reply {
+    json(&serde_json::json!({ "ok": true }))
+}
+
+async fn post_record(State(b): State<AppState>, headers: HeaderMap, body: Body) -> Reply {
+    let claims = authorize(&b, &headers, Role::Officer)?;
+    let bytes = read_body(body, MAX_JSON_BYTES).await?;
+    let env: RecordEnvelope = parse_json(&bytes)?;
+    let status = blocking(move || b.submit_record(&claims.sub, &env, now_ms()).map(|s| (env.id, s))).await?;
+    json(&Ack {
+        id: status.0,
+        status: status.1,
+    })
+}
+
+async fn put_track(
+    State(b): State<AppState>,
+    chunk_id: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Reply {
+    let claims = authorize(&b, &headers, Role::Officer)?;
+    let chunk_id = path_param(chunk_id)?;
+    let content_type = header_str(&headers, header::CONTENT_TYPE.as_str()).unwrap_or("");
+    if content_type != TRACK_CONTENT_TYPE {
+        return Err(ApiFailure::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            format!("a track chunk is {TRACK_CONTENT_TYPE}"),
+        ));
+    }
+    let format = header_str(&headers, HEADER_FORMAT);
+    if format != Some(codec::FORMAT.to_string().as_str()) {
+        return Err(ApiFailure::unprocessable(
+            "unsupported-format",
+            format!("{HEADER_FORMAT} must be {}", codec::FORMAT),
+        ));
+    }
+    let patrol_id = header_str(&headers, HEADER_PATROL_ID)
+        .ok_or_else(|| ApiFailure::bad_request(format!("{HEADER_PATROL_ID} is missing")))?
+        .to_string();
+    check_id(HEADER_PATROL_ID, &patrol_id, MAX_ID_LEN).map_err(ApiFailure::bad_request)?;
+    let seq: u32 = header_str(&headers, HEADER_SEQ)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| ApiFailure::bad_request(format!("{HEADER_SEQ} is missing or not a number")))?;
+    let bytes = read_body(body, MAX_CHUNK_BYTES).await?;
+
+    let sub = claims.sub;
+    blocking(move || {
+        if let Some(status) = b.chunk_replay(&sub, &chunk_id)? {
+            return Ok(Ack { id: chunk_id, status });
+        }
+        let fixes = codec::decode(&bytes).map_err(|e| ApiFailure::unprocessable("bad-chunk", e.to_string()))?;
+        for (i, s) in fixes.iter().enumerate() {
+            s.fix
+                .validate()
+                .map_err(|e| ApiFailure::unprocessable("bad-chunk", format!("fix {i}: {e}")))?;
+        }
+        let upload = ChunkUpload {
+            chunk_id: &chunk_id,
+            patrol_id: &patrol_id,
+            seq,
+            bytes: bytes.len(),
+            fixes: &fixes,
+        };
+        let status = b.submit_chunk(&sub, &upload, now_ms())?;
+        Ok(Ack { id: chunk_id, status })
+    })
+    .await
+    .and_then(|ack| json(&ack))
+}
+
+async fn get_sync(State(b): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Reply {
+    let claims = authorize(&b, &headers, Role::Officer)?;
+    let cursor = q.as_deref().and_then(|q| {
+        q.split('&')
+            .find_map(|kv| kv.strip_prefix("cursor="))
+            .map(str::to_string)
+    });
+    let reply = blocking(move || b.sync(&claims.sub, cursor.as_deref())).await?;
+    json(&reply)
+}
+
+async fn ack_command(
+    State(b): State<AppState>,
+    id: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    headers: HeaderMap,
+) -> Reply {
+    let claims = authorize(&b, &headers, Role::Officer)?;
+    let id = path_param(id)?;
+    let id2 = id.clone();
+    blocking(move || b.ack_command(&claims.sub, &id2, now_ms())).await?;
+    json(&serde_json::json!({ "id": id, "acked": true }))
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct MyPatrols {
+    pub patrols: Vec<crate::backend::PatrolSummary>,
+}
+
+async fn my_patrols(State(b): State<AppState>, headers: HeaderMap) -> Reply {
+    let claims = authorize(&b, &headers, Role::Officer)?;
+    let patrols = blocking(move || b.my_patrols(&claims.sub)).await?;
+    json(&MyPatrols { patrols })
+}
+
+async fn admin_areas(State(b): State<AppState>, headers: HeaderMap, body: Body) -> Reply {
+    authorize(&b, &headers, Role::Admin)?;
+    let bytes = read_body(body, MAX_AREAS_BYTES).await?;
+    let text = String::from_utf8(bytes.to_vec()).map_err(|_| ApiFailure::bad_request("the body is not UTF-8"))?;
+    let n = blocking(move || Ok(b.load_areas_geojson(&text)?)).await?;
+    json(&serde_json::json!({ "areas": n }))
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct NewOfficer {
+    pub officer_id: String,
+    pub display_name: String,
+    pub rank: String,
+}
+
+async fn admin_officers(State(b): State<AppState>, headers: HeaderMap, body: Body) -> Reply {
+    authorize(&b, &headers, Role::Admin)?;
+    let req: NewOfficer = parse_json(&read_body(body, MAX_JSON_BYTES).await?)?;
+    let rank = Rank::parse(&req.rank)
+        .ok_or_else(|| ApiFailure::unprocessable("bad-request", format!("unknown rank {:?}", req.rank)))?;
+    let id = req.officer_id.clone();
+    blocking(move || Ok(b.create_officer(&req.officer_id, &req.display_name, rank)?)).await?;
+    json(&serde_json::json!({ "officer_id": id, "rank": rank.as_str() }))
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct NewToken {
+    pub sub: String,
+    pub role: String,
+    pub ttl_s: i64,
+}
+
+async fn admin_tokens(State(b): State<AppState>, headers: HeaderMap, body: Body) -> Reply {
+    authorize(&b, &headers, Role::Admin)?;
+    let req: NewToken = parse_json(&read_body(body, MAX_JSON_BYTES).await?)?;
+    let role = Role::parse(&req.role)
+        .ok_or_else(|| ApiFailure::unprocessable("bad-request", format!("unknown role {:?}", req.role)))?;
+    let token = b.issue_token(&req.sub, role, req.ttl_s)?;
+    json(&serde_json::json!({ "token": token }))
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ScheduleRequest {
+    pub date: String,
+    pub fraction: f64,
+    pub seed: u64,
+}
+
+async fn admin_schedule(State(b): State<AppState>, headers: HeaderMap, body: Body) -> Reply {
+    authorize(&b, &headers, Role::Admin)?;
+    let req: ScheduleRequest = parse_json(&read_body(body, MAX_JSON_BYTES).await?)?;
+    let date = NaiveDate::parse_from_str(&req.date, "%Y-%m-%d")
+        .map_err(|_| ApiFailure::unprocessable("bad-request", format!("date {:?} is not YYYY-MM-DD", req.date)))?;
+    let made = blocking(move || Ok(b.schedule(date, req.fraction, req.seed)?)).await?;
+    json(&made)
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct NewCommand {
+    pub officer_id: String,
+    pub kind: CommandKind,
+}
+
+async fn admin_commands(State(b): State<AppState>, headers: HeaderMap, body: Body) -> Reply {
+    authorize(&b, &headers, Role::Admin)?;
+    let req: NewCommand = parse_json(&read_body(body, MAX_JSON_BYTES).await?)?;
+    let id = blocking(move || Ok(b.queue_command(&req.officer_id, req.kind)?)).await?;
+    json(&serde_json::json!({ "id": id }))
+}
+
+async fn admin_compliance_csv(State(b): State<AppState>, headers: HeaderMap) -> Reply {
+    authorize(&b, &headers, Role::Admin)?;
+    let csv = blocking(move || Ok(b.compliance_csv()?)).await?;
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response())
+}
+
+async fn admin_compliance_summary(State(b): State<AppState>, headers: HeaderMap) -> Reply {
+    authorize(&b, &headers, Role::Admin)?;
+    let summary = blocking(move || Ok(b.compliance_summary()?)).await?;
+    json(&summary)
+}
+
+async fn admin_stats(State(b): State<AppState>, headers: HeaderMap) -> Reply {
+    authorize(&b, &headers, Role::Admin)?;
+    let stats = blocking(move || Ok(b.stats()?)).await?;
+    json(&stats)
+}
+
+// ---- running it -------------------------------------------------------------
+
+/// A server running on its own thread and runtime. Dropping it (or
+/// [`ServerHandle::shutdown`]) stops it and waits for it to finish.
+pub struct ServerHandle {
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+}
+
+impl ServerHandle {
+    pub fn shutdown(mut self) -> Result<(), BackendError> {
+        self.stop_and_join()
+    }
+
+    fn stop_and_join(&mut self) -> Result<(), BackendError> {
+        if let Some(stop) = self.stop.take() {
+            // The server may already have stopped on its own; nothing to say.
+            let _ = stop.send(());
+        }
+        match self.thread.take() {
+            Some(t) => t
+                .join()
+                .map_err(|_| BackendError::Server("the server thread panicked".into()))?
+                .map_err(BackendError::Io),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        if let Err(e) = self.stop_and_join() {
+            tracing::error!(error = %e, "server stopped with an error");
+        }
+    }
+}
+
+/// Binds `addr` (port 0 picks one), then serves on a new thread with its
+/// own tokio runtime. Returns once the socket is listening.
+pub fn spawn(backend: Backend, addr: SocketAddr) -> Result<ServerHandle, BackendError> {
+    let listener = std::net::TcpListener::bind(addr)?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("guardian-backend")
+        .enable_all()
+        .build()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let app = router(Arc::new(backend));
+    let thread = std::thread::Builder::new()
+        .name("guardian-backend-server".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener)?;
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async move {
+                        // A dropped sender also means stop.
+                        let _ = stopped.await;
+                    })
+                    .await
+            })
+        })?;
+    Ok(ServerHandle {
+        addr,
+        stop: Some(stop),
+        thread: Some(thread),
+    })
+}
+
+/// Serves on the current thread until `shutdown` completes (the CLI: Ctrl-C).
+pub fn serve_until(
+    backend: Backend,
+    addr: SocketAddr,
+    on_listening: impl FnOnce(SocketAddr),
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), BackendError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        on_listening(listener.local_addr()?);
+        axum::serve(listener, router(Arc::new(backend)))
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        Ok(())
+    })
+}

@@ -1,0 +1,25 @@
+//! Guardian's reference force backend: the sync protocol the handset's core
+//! speaks (`guardian_core::sync::protocol`), served for real over HTTP, with
+//! the force's side of the job — officers, areas, the randomised daily
+//! schedule, device commands and the compliance export.
+//!
+//! The wire types and every patrol rule come from `guardian-core`, so the
+//! backend and the handset cannot disagree about a message or a judgement.
+
+mod backend;
+mod db;
+mod error;
+mod export;
+mod http;
+mod schedule;
+mod token;
+
+pub use backend::{Backend, MAX_ID_LEN, PatrolSummary, RECORD_FORMAT, Stats};
+pub use error::{ApiFailure, BackendError};
+pub use export::CSV_HEADER;
+pub use http::{
+    Endpoint, MAX_CHUNK_BYTES, MyPatrols, NewCommand, NewOfficer, NewToken, ROUTES, Route, ScheduleRequest,
+    ServerHandle, Verb, router, serve_until, spawn,
+};
+pub use schedule::DEFAULT_WINDOW;
+pub use token::{Claims, Role};

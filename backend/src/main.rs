@@ -1,0 +1,178 @@
+//! `guardian-backend`: run the reference backend, or administer its
+//! database from the command line (the same operations as the admin API).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand};
+use guardian_backend::{Backend, BackendError, Role};
+use guardian_core::patrol::Rank;
+
+#[derive(Parser)]
+#[command(name = "guardian-backend", about = "Guardian's reference force backend")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API until Ctrl-C.
+    Serve {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+    },
+    /// Replace the areas with a GeoJSON FeatureCollection (all or nothing).
+    LoadAreas {
+        #[arg(long)]
+        db: PathBuf,
+        file: PathBuf,
+    },
+    /// Create an officer, or update their name and rank.
+    CreateOfficer {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        rank: String,
+    },
+    /// Print a signed token.
+    Token {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        sub: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long, default_value_t = 12 * 3600)]
+        ttl_s: i64,
+    },
+    /// Draw a day's randomised assignments and print them as JSON.
+    Schedule {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        date: String,
+        #[arg(long, default_value_t = 0.5)]
+        fraction: f64,
+        #[arg(long)]
+        seed: u64,
+    },
+    /// Print the compliance CSV, or with --summary the board's figures as JSON.
+    Export {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        summary: bool,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            // clap prints help and usage errors itself; help is a success.
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("guardian-backend: {e}");
+            match e {
+                CliError::Usage(_) | CliError::Read { .. } => ExitCode::from(2),
+                CliError::Backend(
+                    BackendError::Invalid(_)
+                    | BackendError::Areas(_)
+                    | BackendError::UnknownOfficer(_)
+                    | BackendError::AlreadyScheduled(_)
+                    | BackendError::NoOfficers,
+                ) => ExitCode::from(2),
+                CliError::Backend(_) => ExitCode::FAILURE,
+            }
+        }
+    }
+}
+
+fn run(command: Command) -> Result<(), CliError> {
+    match command {
+        Command::Serve { db, addr } => {
+            let backend = Backend::open(&db)?;
+            guardian_backend::serve_until(
+                backend,
+                addr,
+                |a| eprintln!("guardian-backend: listening on http://{a}"),
+                async {
+                    // If Ctrl-C cannot be watched, serve until killed.
+                    if tokio::signal::ctrl_c().await.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                },
+            )?;
+        }
+        Command::LoadAreas { db, file } => {
+            let text = std::fs::read_to_string(&file).map_err(|source| CliError::Read {
+                path: file.clone(),
+                source,
+            })?;
+            let n = Backend::open(&db)?.load_areas_geojson(&text)?;
+            println!("loaded {n} areas");
+        }
+        Command::CreateOfficer { db, id, name, rank } => {
+            let rank = Rank::parse(&rank).ok_or_else(|| CliError::Usage(format!("unknown rank {rank:?}")))?;
+            Backend::open(&db)?.create_officer(&id, &name, rank)?;
+            println!("officer {id} is a {rank}");
+        }
+        Command::Token { db, sub, role, ttl_s } => {
+            let role = Role::parse(&role)
+                .ok_or_else(|| CliError::Usage(format!("unknown role {role:?} (officer, admin, navigator)")))?;
+            println!("{}", Backend::open(&db)?.issue_token(&sub, role, ttl_s)?);
+        }
+        Command::Schedule {
+            db,
+            date,
+            fraction,
+            seed,
+        } => {
+            let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d")
+                .map_err(|_| CliError::Usage(format!("date {date:?} is not YYYY-MM-DD")))?;
+            let made = Backend::open(&db)?.schedule(date, fraction, seed)?;
+            println!("{}", to_json(&made)?);
+        }
+        Command::Export { db, summary } => {
+            let backend = Backend::open(&db)?;
+            if summary {
+                println!("{}", to_json(&backend.compliance_summary()?)?);
+            } else {
+                print!("{}", backend.compliance_csv()?);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, CliError> {
+    serde_json::to_string_pretty(value).map_err(|e| CliError::Backend(BackendError::Server(format!("JSON: {e}"))))
+}

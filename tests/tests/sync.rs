@@ -1,0 +1,260 @@
+//! Offline work reaching the force exactly once: a real handset core, a real
+//! backend on loopback, and a fault-injecting proxy between them.
+
+use std::time::Duration;
+
+use guardian_core::Error;
+use guardian_core::sync::SyncError;
+use guardian_tests::handset::{Force, Handset, Tokens};
+use guardian_tests::proxy::{Fault, FaultProxy, Plan};
+
+const STALL: Duration = Duration::from_millis(2_000);
+
+#[test]
+fn a_patrol_made_offline_reaches_the_force_exactly_once_in_causal_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let force = Force::start(dir.path());
+    let tokens = Tokens::new(force.token(3600), force.token(3600));
+    let h = Handset::open(&dir.path().join("handset.db"), &force.url(), tokens);
+    // The first pull brings the officer profile (the role is the force's).
+    h.provision();
+    assert_eq!(
+        h.guardian.officer().expect("officer").map(|o| o.officer_id),
+        Some("wm-4471".into())
+    );
+
+    let patrol = h.patrol_offline(0, 1_500);
+    let before = h.guardian.sync_status().expect("status");
+    assert_eq!(before.pending, 1 + 3 + 1, "check-in, three chunks, check-out");
+
+    let report = h.guardian.sync_now().expect("sync");
+    assert_eq!((report.acked, report.rejected, report.duplicates), (5, 0, 0));
+    assert_eq!(report.fixes_sent, 1_501);
+    let per_fix = report.track_bytes_sent as f64 / report.fixes_sent as f64;
+    assert!(per_fix <= 8.0, "{per_fix} bytes per fix");
+
+    let stats = force.stats();
+    assert_eq!((stats.patrols, stats.fixes, stats.duplicate_fixes), (1, 1_501, 0));
+    // Causal order held: the server accepts a chunk or a check-out only after
+    // the check-in, so nothing was refused.
+    assert_eq!(h.guardian.sync_status().expect("status").rejected, 0);
+    // The force judges it with the same rules: 125 minutes, Constable-led.
+    let summary = force.admin().compliance_summary().expect("summary");
+    assert_eq!((summary.patrols, summary.compliant), (1, 1));
+    let local = h.guardian.patrol_report(&patrol).expect("local report");
+    assert!((summary.average_minutes - local.minutes_in_area).abs() < 1e-9);
+}
+
+#[test]
+fn every_record_arrives_exactly_once_through_a_hostile_network() {
+    let mut seen = std::collections::BTreeMap::new();
+    for seed in 1..=12u64 {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let force = Force::start(dir.path());
+        let proxy = FaultProxy::start(force.addr(), Plan::chaos(seed), STALL);
+        let tokens = Tokens::new(force.token(3600), force.token(3600));
+        let h = Handset::open(&dir.path().join("handset.db"), &proxy.url(), tokens);
+        h.provision();
+        let patrols = 3;
+        for p in 0..patrols {
+            h.patrol_offline(p * 5_000, 2_000);
+        }
+        h.sync_until_drained(200);
+        let stats = force.stats();
+        assert_eq!(stats.patrols, patrols, "seed {seed}");
+        assert_eq!(stats.fixes, patrols * 2_001, "seed {seed}: {:?}", proxy.counts());
+        assert_eq!(stats.duplicate_fixes, 0, "seed {seed}");
+        let status = h.guardian.sync_status().expect("status");
+        assert_eq!((status.pending, status.rejected), (0, 0), "seed {seed}");
+        let counts = proxy.counts();
+        assert!(
+            counts.iter().any(|(f, n)| *f != Fault::None && *n > 0),
+            "seed {seed}: no faults {counts:?}"
+        );
+        for (f, n) in counts {
+            *seen.entry(f).or_insert(0) += n;
+        }
+    }
+    // Across the runs, every kind of fault was injected.
+    assert_eq!(seen.len(), 8, "{seen:?}");
+}
+
+#[test]
+fn the_backend_killed_mid_sync_and_restarted_loses_and_duplicates_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut force = Force::start(dir.path());
+    let proxy = FaultProxy::start(force.addr(), Plan::Clean, STALL);
+    let tokens = Tokens::new(force.token(3600), force.token(3600));
+    let h = Handset::open(&dir.path().join("handset.db"), &proxy.url(), tokens);
+    h.provision();
+    for p in 0..4 {
+        h.patrol_offline(p * 2_000, 1_300);
+    }
+    // Kill the backend once a few requests have gone through.
+    std::thread::scope(|s| {
+        let syncing = s.spawn(|| h.guardian.sync_now());
+        while proxy.forwarded() < 4 && !syncing.is_finished() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        force.kill();
+        let _ = syncing.join().expect("sync thread");
+    });
+    assert!(h.pending() > 0, "the kill interrupted the upload");
+    assert!(matches!(h.guardian.sync_now(), Err(Error::Sync(SyncError::Network(_)))));
+    force.restart();
+    proxy.set_target(force.addr());
+    h.sync_until_drained(10);
+    let stats = force.stats();
+    assert_eq!((stats.patrols, stats.fixes, stats.duplicate_fixes), (4, 4 * 1_301, 0));
+}
+
+#[test]
+fn a_handset_killed_after_the_server_committed_resends_and_is_answered_duplicate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let force = Force::start(dir.path());
+    let proxy = FaultProxy::start(force.addr(), Plan::Clean, STALL);
+    let path = dir.path().join("handset.db");
+    let tokens = Tokens::new(force.token(3600), force.token(3600));
+    let h = Handset::open(&path, &proxy.url(), tokens.clone());
+    h.provision();
+    h.patrol_offline(0, 700);
+    proxy.set_plan(Plan::Always(Fault::LoseResponse));
+    // The check-in reaches the server but its reply is lost; the app dies.
+    assert!(h.guardian.sync_now().is_err());
+    assert_eq!(force.stats().records, 1);
+    drop(h);
+    let h = Handset::open(&path, &proxy.url(), tokens);
+    proxy.set_plan(Plan::Clean);
+    let report = h.guardian.sync_now().expect("sync after restart");
+    assert_eq!(report.duplicates, 1, "the check-in was answered as already stored");
+    let stats = force.stats();
+    assert_eq!((stats.patrols, stats.fixes, stats.duplicate_fixes), (1, 701, 0));
+}
+
+#[test]
+fn an_expired_token_is_refreshed_once_and_a_revoked_one_stops_sync_with_the_outbox_intact() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let force = Force::start(dir.path());
+    let path = dir.path().join("handset.db");
+    // A one-second token: valid at the station, expired by the time the
+    // officer finds signal again.
+    let tokens = Tokens::new(force.token(1), force.token(3600));
+    let h = Handset::open(&path, &force.url(), tokens.clone());
+    h.provision();
+    h.patrol_offline(0, 100);
+    std::thread::sleep(Duration::from_millis(2_100));
+    h.guardian.sync_now().expect("sync with refresh");
+    assert_eq!(*tokens.refreshes.lock().expect("lock"), 1);
+    assert_eq!(h.pending(), 0);
+
+    // The force revokes the handset: neither token nor refresh is accepted.
+    h.patrol_offline(1_000, 100);
+    drop(h);
+    let revoked = Tokens::new("v1.forged.token".into(), "v1.still.forged".into());
+    let h = Handset::open(&path, &force.url(), revoked.clone());
+    let err = h.guardian.sync_now().expect_err("revoked");
+    assert!(matches!(err, Error::Sync(SyncError::Auth(_))), "{err:?}");
+    assert_eq!(
+        *revoked.refreshes.lock().expect("lock"),
+        1,
+        "asked to refresh exactly once"
+    );
+    assert_eq!(h.pending(), 3, "nothing lost");
+    assert_eq!(force.stats().patrols, 1);
+}
+
+#[test]
+fn malformed_server_replies_are_typed_errors_and_the_outbox_stays_intact() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let force = Force::start(dir.path());
+    let proxy = FaultProxy::start(force.addr(), Plan::Clean, STALL);
+    let tokens = Tokens::new(force.token(3600), force.token(3600));
+    let h = Handset::open(&dir.path().join("handset.db"), &proxy.url(), tokens);
+    h.provision();
+    h.patrol_offline(0, 100);
+    for fault in [Fault::GarbageBody, Fault::WrongTypes, Fault::HugeBody, Fault::Truncate] {
+        proxy.set_plan(Plan::Always(fault));
+        let err = h.guardian.sync_now().expect_err("bad reply");
+        assert!(matches!(err, Error::Sync(SyncError::Network(_))), "{fault:?}: {err:?}");
+        assert_eq!(h.pending(), 3, "{fault:?}");
+        let status = h.guardian.sync_status().expect("status");
+        assert!(status.last_error.is_some());
+    }
+    proxy.set_plan(Plan::Clean);
+    h.sync_until_drained(3);
+    assert_eq!(force.stats().fixes, 101);
+}
+
+#[test]
+fn a_permanent_rejection_is_kept_and_surfaced_while_other_records_flow() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let force = Force::start(dir.path());
+    let tokens = Tokens::new(force.token(3600), force.token(3600));
+    let h = Handset::open(&dir.path().join("handset.db"), &force.url(), tokens);
+    h.provision();
+    // The handset knows an area the force has since withdrawn.
+    let mut fc: serde_json::Value = serde_json::from_str(&guardian_tests::handset::areas_geojson()).expect("json");
+    fc["features"][0]["properties"]["id"] = serde_json::json!("withdrawn");
+    h.guardian.import_areas_geojson(&fc.to_string()).expect("local area");
+    let g = &h.guardian;
+    let f = guardian_tests::handset::fix;
+    let inside = guardian_tests::handset::INSIDE;
+    g.check_in("withdrawn", &f(0, inside)).expect("in");
+    g.check_out(&f(10, inside)).expect("out");
+    h.patrol_offline(100, 100);
+    let report = g.sync_now().expect("sync");
+    assert!(report.rejected >= 1, "{report:?}");
+    let status = g.sync_status().expect("status");
+    assert_eq!(status.pending, 0, "nothing retried forever");
+    assert!(status.rejected >= 1);
+    assert!(
+        status
+            .rejected_records
+            .iter()
+            .any(|r| r.reason.contains("unknown-area")),
+        "{:?}",
+        status.rejected_records
+    );
+    assert_eq!(force.stats().patrols, 1, "the good patrol arrived");
+    // Kept: a second pass does not resend or drop it.
+    g.sync_now().expect("again");
+    assert_eq!(g.sync_status().expect("status").rejected, status.rejected);
+}
+
+#[test]
+fn going_online_drains_the_outbox_without_being_asked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let force = Force::start(dir.path());
+    let tokens = Tokens::new(force.token(3600), force.token(3600));
+    let h = Handset::open(&dir.path().join("handset.db"), &force.url(), tokens);
+    h.provision();
+    h.patrol_offline(0, 200);
+    assert_eq!(force.stats().patrols, 0, "offline: nothing sent");
+    h.guardian.set_online(true).expect("online");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while h.pending() > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(h.pending(), 0);
+    assert_eq!(force.stats().fixes, 201);
+}
+
+#[test]
+fn the_force_can_wipe_a_lost_handset() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let force = Force::start(dir.path());
+    let tokens = Tokens::new(force.token(3600), force.token(3600));
+    let h = Handset::open(&dir.path().join("handset.db"), &force.url(), tokens);
+    h.provision();
+    h.patrol_offline(0, 50);
+    h.guardian.sync_now().expect("sync");
+    force
+        .admin()
+        .queue_command("wm-4471", guardian_core::sync::protocol::CommandKind::Wipe)
+        .expect("queue wipe");
+    let report = h.guardian.sync_now().expect("sync");
+    assert!(report.wiped);
+    assert!(h.guardian.officer().expect("officer").is_none());
+    assert!(h.guardian.areas().is_empty());
+    assert_eq!(h.guardian.sync_status().expect("status").acked, 0);
+}
