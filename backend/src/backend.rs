@@ -48,6 +48,17 @@ pub struct Stats {
     pub replays: i64,
 }
 
+/// One day's recorded draw: the evaluation's treatment (`chosen`) and
+/// control (`not_chosen`) areas.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleRun {
+    pub date: NaiveDate,
+    pub seed: u64,
+    pub fraction: f64,
+    pub chosen: Vec<String>,
+    pub not_chosen: Vec<String>,
+}
+
 /// One of an officer's own patrols: `GET /v1/me/patrols`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PatrolSummary {
@@ -244,6 +255,36 @@ impl Backend {
             }
             db::bump(tx, KEY_ASSIGN_VERSION)?;
             Ok(plan.assignments)
+        })
+    }
+
+    /// Every recorded draw, by date.
+    pub fn schedule_runs(&self) -> Result<Vec<ScheduleRun>, BackendError> {
+        self.read(|tx| {
+            let mut stmt =
+                tx.prepare("SELECT date, seed, fraction, chosen, not_chosen FROM schedules ORDER BY date")?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, f64>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })?;
+            rows.map(|row| {
+                let (date, seed, fraction, chosen, not_chosen) = row?;
+                let corrupt = |what: &str| BackendError::Corrupt(format!("schedule {date}: bad {what}"));
+                Ok(ScheduleRun {
+                    date: date.parse().map_err(|_| corrupt("date"))?,
+                    // Stored as its bits (SQLite integers are signed).
+                    seed: seed as u64,
+                    fraction,
+                    chosen: serde_json::from_str(&chosen).map_err(|_| corrupt("chosen"))?,
+                    not_chosen: serde_json::from_str(&not_chosen).map_err(|_| corrupt("not_chosen"))?,
+                })
+            })
+            .collect()
         })
     }
 

@@ -72,7 +72,7 @@ pub fn rows(tx: &Transaction<'_>) -> Result<Vec<ExportRow>, BackendError> {
         let rank = officer_rank(tx, &p.officer_id)?
             .or_else(|| Rank::parse(&p.claimed_rank))
             .ok_or_else(|| BackendError::Corrupt(format!("patrol {} has no rank", p.patrol_id)))?;
-        let window = window_rule(tx, p.assignment_id.as_deref(), area)?;
+        let window = window_rule(tx, &p, area)?;
         let track = track(tx, &p.patrol_id)?;
         let facts = PatrolFacts {
             area,
@@ -105,17 +105,17 @@ fn officer_rank(tx: &Transaction<'_>, officer_id: &str) -> Result<Option<Rank>, 
 }
 
 /// The assignment's window if the check-in named one that exists, else the
-/// area's threat windows, else any time — as the handset decides it.
-fn window_rule(
-    tx: &Transaction<'_>,
-    assignment_id: Option<&str>,
-    area: &PreparedArea,
-) -> Result<WindowRule, BackendError> {
-    if let Some(id) = assignment_id {
+/// area's threat windows, else any time — as the handset decides it. Only
+/// an assignment of this officer to this area counts: the handset only ever
+/// holds its own, and naming someone else's window must not change the
+/// judgement.
+fn window_rule(tx: &Transaction<'_>, p: &PatrolRow, area: &PreparedArea) -> Result<WindowRule, BackendError> {
+    if let Some(id) = &p.assignment_id {
         let span: Option<(i64, i64)> = tx
             .query_row(
-                "SELECT start_ms, end_ms FROM assignments WHERE assignment_id = ?1",
-                [id],
+                "SELECT start_ms, end_ms FROM assignments
+                 WHERE assignment_id = ?1 AND officer_id = ?2 AND area_id = ?3",
+                [id, &p.officer_id, &p.area_id],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;

@@ -228,11 +228,12 @@ async fn post_record(State(b): State<AppState>, headers: HeaderMap, body: Body) 
     let claims = authorize(&b, &headers, Role::Officer)?;
     let bytes = read_body(body, MAX_JSON_BYTES).await?;
     let env: RecordEnvelope = parse_json(&bytes)?;
-    let status = blocking(move || b.submit_record(&claims.sub, &env, now_ms()).map(|s| (env.id, s))).await?;
-    json(&Ack {
-        id: status.0,
-        status: status.1,
+    let ack = blocking(move || {
+        let status = b.submit_record(&claims.sub, &env, now_ms())?;
+        Ok(Ack { id: env.id, status })
     })
+    .await?;
+    json(&ack)
 }
 
 async fn put_track(
@@ -243,8 +244,12 @@ async fn put_track(
 ) -> Reply {
     let claims = authorize(&b, &headers, Role::Officer)?;
     let chunk_id = path_param(chunk_id)?;
-    let content_type = header_str(&headers, header::CONTENT_TYPE.as_str()).unwrap_or("");
-    if content_type != TRACK_CONTENT_TYPE {
+    // The media type only: parameters (`; charset=…`) mean nothing here.
+    let content_type = header_str(&headers, header::CONTENT_TYPE.as_str())
+        .and_then(|v| v.split(';').next())
+        .map(str::trim)
+        .unwrap_or("");
+    if !content_type.eq_ignore_ascii_case(TRACK_CONTENT_TYPE) {
         return Err(ApiFailure::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported-media-type",

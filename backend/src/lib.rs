@@ -14,7 +14,7 @@ mod http;
 mod schedule;
 mod token;
 
-pub use backend::{Backend, MAX_ID_LEN, PatrolSummary, RECORD_FORMAT, Stats};
+pub use backend::{Backend, MAX_ID_LEN, PatrolSummary, RECORD_FORMAT, ScheduleRun, Stats};
 pub use error::{ApiFailure, BackendError};
 pub use export::CSV_HEADER;
 pub use http::{

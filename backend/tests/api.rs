@@ -78,6 +78,37 @@ fn a_chunk_sent_twice_is_stored_once_and_no_fix_is_duplicated() {
 }
 
 #[test]
+fn concurrent_retries_of_one_upload_store_it_exactly_once() {
+    let w = World::new();
+    ack(w.record(&w.a, &check_in("rec-1", "p-1", "pc-a", "tgp-a", "constable", T0)));
+    let fixes = walk(T0, 200);
+    let env = check_out("rec-2", "p-1", 2, T0 + 1_000_000);
+    let statuses: Vec<AckStatus> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let (w, fixes, env) = (&w, &fixes, &env);
+                s.spawn(move || {
+                    if i % 2 == 0 {
+                        ack(w.chunk(&w.a, "c-1", "p-1", 1, fixes)).status
+                    } else {
+                        ack(w.record(&w.a, env)).status
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("thread")).collect()
+    });
+    let stored = statuses.iter().filter(|s| **s == AckStatus::Stored).count();
+    assert_eq!(stored, 2, "one chunk and one check-out stored: {statuses:?}");
+    let s = w.stats();
+    assert_eq!(
+        (s["fixes"].as_i64(), s["records"].as_i64(), s["replays"].as_i64()),
+        (Some(200), Some(2), Some(6))
+    );
+    assert_eq!(s["duplicate_fixes"], 0);
+}
+
+#[test]
 fn bad_records_are_refused_with_their_slugs() {
     let w = World::new();
     let good = check_in("rec-1", "p-1", "pc-a", "tgp-a", "constable", T0);
@@ -325,6 +356,12 @@ fn tokens_and_roles_are_enforced_on_every_route() {
     ));
     let ghost = ghost["token"].as_str().expect("token");
     assert_error(w.get(ghost, "/v1/sync"), 403, "unknown-officer");
+    assert_error(
+        w.record(ghost, &check_in("rec-g", "p-g", "pc-ghost", "tgp-a", "constable", T0)),
+        403,
+        "unknown-officer",
+    );
+    assert_error(w.get(ghost, "/v1/me/patrols"), 403, "unknown-officer");
 }
 
 #[test]
@@ -490,6 +527,27 @@ fn the_same_seed_gives_the_same_schedule_of_half_the_areas() {
     // Round-robin, the warranted officer first.
     assert_eq!(first[0].officer_id, "pc-1");
     assert_eq!(first[1].officer_id, "pcso-2");
+}
+
+#[test]
+fn the_draw_and_its_control_group_are_recorded() {
+    let (made, backend) = scheduled(7);
+    let runs = backend.schedule_runs().expect("runs");
+    assert_eq!(runs.len(), 1);
+    let run = &runs[0];
+    assert_eq!(
+        (run.date.to_string().as_str(), run.seed, run.fraction),
+        ("2026-11-26", 7, 0.5)
+    );
+    let mut assigned: Vec<String> = made.iter().map(|a| a.area_id.clone()).collect();
+    assigned.sort();
+    assert_eq!(run.chosen, assigned);
+    assert_eq!(run.not_chosen.len(), 10);
+    assert!(run.chosen.iter().all(|a| !run.not_chosen.contains(a)));
+    // A seed above i64::MAX survives the round trip.
+    let date = chrono::NaiveDate::from_ymd_opt(2026, 11, 27).expect("date");
+    backend.schedule(date, 0.5, u64::MAX).expect("schedule");
+    assert_eq!(backend.schedule_runs().expect("runs")[1].seed, u64::MAX);
 }
 
 #[test]

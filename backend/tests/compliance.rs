@@ -81,7 +81,6 @@ fn a_compliant_and_a_non_compliant_patrol_give_the_boards_figures() {
     let stats = w.stats();
     assert_eq!(stats["duplicate_fixes"], 0);
     assert_eq!(stats["fixes"], 481 + 121);
-    let _ = json!(null);
 }
 
 #[test]
@@ -126,6 +125,35 @@ fn an_assignments_window_is_the_window_the_patrol_is_judged_in() {
     let in_window: f64 = row[col("minutes_in_window")].parse().expect("minutes");
     assert!((14.0..=15.5).contains(&in_window), "{in_window}");
     assert!(row[col("reasons")].contains("window"), "{}", row[col("reasons")]);
+}
+
+#[test]
+fn another_officers_assignment_does_not_set_the_window() {
+    let w = World::new();
+    let made = ok_json(w.post(
+        &w.admin,
+        "/v1/admin/schedule",
+        &json!({"date": "2026-07-03", "fraction": 1.0, "seed": 3}),
+    ));
+    let theirs = made
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|a| a["officer_id"] == "pc-b")
+        .expect("pc-b has one")
+        .clone();
+    // PC Able names PC Baker's assignment for a patrol of tgp-a (no threat
+    // windows): judged as unassigned, any time counts.
+    let early = T0 - 25 * 60_000;
+    let mut env = check_in("in", "p-1", "pc-a", "tgp-a", "constable", early);
+    if let guardian_core::sync::protocol::RecordBody::CheckIn(b) = &mut env.body {
+        b.assignment_id = Some(theirs["id"].as_str().expect("id").to_string());
+    }
+    ok_json(w.record(&w.a, &env));
+    ok_json(w.chunk(&w.a, "c-1", "p-1", 1, &walk(early, 40 * 12 + 1)));
+    ok_json(w.record(&w.a, &check_out("out", "p-1", 2, early + 40 * 60_000)));
+    let summary = ok_json(w.get(&w.admin, "/v1/admin/compliance/summary"));
+    assert_eq!(summary["compliant"], 1);
 }
 
 /// Splits one RFC 4180 line (no embedded newlines in these tests).

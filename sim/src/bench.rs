@@ -34,6 +34,16 @@ pub struct Figures {
     /// Open the encrypted DB, migrate, load `cold_open_areas` areas. Median. Target ≤ 20 ms.
     pub cold_open_ms: f64,
     pub cold_open_areas: usize,
+    /// Track chunk bytes per 1 Hz walking fix (time, lat, lon, accuracy). Target ≤ 8.
+    pub wire_bytes_per_fix: f64,
+    /// The same fixes as one JSON object each.
+    pub naive_json_bytes_per_fix: f64,
+    /// A week offline (150,000 fixes in 250 patrols, 500 check-in/out
+    /// events) uploaded from a cold start to the reference backend on
+    /// loopback. Target ≤ 3 s.
+    pub week_upload_s: f64,
+    pub week_upload_fixes: usize,
+    pub week_upload_records: usize,
 }
 
 pub fn run(quick: bool) -> Result<Figures, SimError> {
@@ -42,6 +52,8 @@ pub fn run(quick: bool) -> Result<Figures, SimError> {
     let (ingest, raw, ingest_areas) = ingest_vs_raw(ingest_n, batch, rounds)?;
     let (geo_ns, linear_ns, geofence_areas) = geofence(quick);
     let (cold_open_ms, cold_open_areas) = cold_open(if quick { 3 } else { 9 })?;
+    let (wire, naive) = wire_bytes();
+    let (week_upload_s, week_upload_fixes, week_upload_records) = week_upload(if quick { 25 } else { 250 })?;
     Ok(Figures {
         ingest_fixes_per_s: ingest.round(),
         raw_sqlite_rows_per_s: raw.round(),
@@ -55,6 +67,11 @@ pub fn run(quick: bool) -> Result<Figures, SimError> {
         geofence_areas,
         cold_open_ms: round3(cold_open_ms),
         cold_open_areas,
+        wire_bytes_per_fix: round3(wire),
+        naive_json_bytes_per_fix: round3(naive),
+        week_upload_s: round3(week_upload_s),
+        week_upload_fixes,
+        week_upload_records,
     })
 }
 
@@ -255,6 +272,125 @@ fn cold_open(runs: usize) -> Result<(f64, usize), SimError> {
     Ok((times[times.len() / 2], n))
 }
 
+/// One JSON object per fix, the naive upload: the baseline for the wire.
+pub fn naive_json_bytes_per_fix(fixes: &[Fix]) -> f64 {
+    if fixes.is_empty() {
+        return 0.0;
+    }
+    let total: usize = fixes
+        .iter()
+        .map(|f| {
+            serde_json::json!({"time_ms": f.time_ms, "lat": f.lat, "lon": f.lon, "accuracy_m": f.accuracy_m})
+                .to_string()
+                .len()
+                + 1
+        })
+        .sum();
+    total as f64 / fixes.len() as f64
+}
+
+/// An hour's 1 Hz walk, packed exactly as the outbox packs it.
+fn wire_bytes() -> (f64, f64) {
+    use guardian_core::patrol::Verdict;
+    use guardian_core::sync::codec::{StoredFix, encode};
+    use guardian_core::sync::outbox::CHUNK_FIXES;
+    let fixes: Vec<Fix> = walking_track(3_600, 1_700_000_000_000, 5_000_000_000)
+        .iter()
+        .map(Fix::quantised)
+        .collect();
+    let bytes: usize = fixes
+        .chunks(CHUNK_FIXES)
+        .map(|c| {
+            let stored: Vec<StoredFix> = c
+                .iter()
+                .map(|f| StoredFix {
+                    fix: *f,
+                    verdict: Verdict::Accepted,
+                })
+                .collect();
+            encode(&stored).len()
+        })
+        .sum();
+    (bytes as f64 / fixes.len() as f64, naive_json_bytes_per_fix(&fixes))
+}
+
+struct BenchTokens(String);
+
+impl guardian_core::sync::TokenProvider for BenchTokens {
+    fn token(&self) -> Result<String, String> {
+        Ok(self.0.clone())
+    }
+
+    fn refresh(&self) -> Result<String, String> {
+        Ok(self.0.clone())
+    }
+}
+
+/// `patrols` patrols of 600 fixes made offline, then uploaded from a cold
+/// start: (seconds, fixes, records).
+fn week_upload(patrols: usize) -> Result<(f64, usize, usize), SimError> {
+    use guardian_backend::{Backend, Role};
+    use guardian_core::patrol::{Officer, Rank};
+    use guardian_core::sync::SyncConfig;
+    let fail = |what: &str, e: &dyn std::fmt::Display| SimError::Input {
+        what: what.into(),
+        reason: e.to_string(),
+    };
+    let dir = tempdir()?;
+    let areas = grid_areas_geojson(32, 250.0);
+    let backend_db = dir.path().join("force.db");
+    let backend = Backend::open(&backend_db).map_err(|e| fail("backend", &e))?;
+    backend
+        .load_areas_geojson(&areas)
+        .map_err(|e| fail("backend areas", &e))?;
+    backend
+        .create_officer("bench-officer", "Bench Officer", Rank::Constable)
+        .map_err(|e| fail("backend officer", &e))?;
+    let token = backend
+        .issue_token("bench-officer", Role::Officer, 3600)
+        .map_err(|e| fail("token", &e))?;
+    let server = guardian_backend::spawn(backend, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        .map_err(|e| fail("serve", &e))?;
+
+    let path = dir.path().join("handset.db");
+    let key = fake_keystore_key();
+    let t0 = 1_700_000_000_000;
+    let clock = Arc::new(FixedClock::new(t0));
+    let mut fixes_total = 0;
+    {
+        let g = Guardian::open(Config::new(&path), key.clone(), clock.clone())?;
+        g.import_areas_geojson(&areas)?;
+        g.set_officer(&Officer {
+            officer_id: "bench-officer".into(),
+            display_name: "Bench Officer".into(),
+            rank: Rank::Constable,
+        })?;
+        for p in 0..patrols {
+            let start = t0 + (p as i64) * 3_600_000;
+            let track = walking_track(600, start, 10_000_000_000 + (p as i64) * 3_600_000_000_000);
+            clock.set(start);
+            g.check_in("grid-16-16", &track[0])?;
+            g.ingest_batch(&track[1..])?;
+            g.check_out(&track[track.len() - 1])?;
+            fixes_total += track.len();
+        }
+    }
+    // Cold start: a fresh process opens the store and finds signal.
+    let start = Instant::now();
+    let g = Guardian::open(Config::new(&path), key, clock)?;
+    g.start_sync(
+        &SyncConfig::new(format!("http://{}", server.addr)),
+        Arc::new(BenchTokens(token)),
+    )?;
+    let mut records = 0;
+    while g.sync_status()?.pending > 0 {
+        records += g.sync_now()?.acked;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    server.shutdown().map_err(|e| fail("backend shutdown", &e))?;
+    Ok((elapsed, fixes_total, records))
+}
+
 fn tempdir() -> Result<tempfile::TempDir, SimError> {
     tempfile::tempdir().map_err(|e| SimError::Input {
         what: "temporary directory".into(),
@@ -285,5 +421,18 @@ pub fn print_human(f: &Figures) {
         mark(f.cold_open_ms <= 20.0),
         f.cold_open_ms,
         f.cold_open_areas
+    );
+    println!(
+        "  [{}] wire            {:>10.2} bytes per 1 Hz fix vs {:.0} as JSON objects (target ≤ 8)",
+        mark(f.wire_bytes_per_fix <= 8.0),
+        f.wire_bytes_per_fix,
+        f.naive_json_bytes_per_fix
+    );
+    println!(
+        "  [{}] week upload     {:>10.2} s for {} fixes in {} records, cold start, loopback (target ≤ 3 s)",
+        mark(f.week_upload_s <= 3.0),
+        f.week_upload_s,
+        f.week_upload_fixes,
+        f.week_upload_records
     );
 }

@@ -2,6 +2,7 @@
 //! core, from the command line.
 
 mod bench;
+mod demo;
 mod replay;
 mod track;
 
@@ -38,6 +39,19 @@ enum Command {
         /// A daily window HH:MM-HH:MM (London time) replacing the area's own.
         #[arg(long)]
         window: Option<String>,
+        /// Print one JSON object instead of the readable report.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The main job: the reference backend in-process, a handset patrolling
+    /// a real track with a signal gap, sync, and both sides' reports.
+    Demo {
+        /// TGP areas (default: the bundled demo areas).
+        #[arg(long)]
+        areas: Option<PathBuf>,
+        /// The GPS track (default: the Gothenburg MTK logger fixture).
+        #[arg(long)]
+        track: Option<PathBuf>,
         /// Print one JSON object instead of the readable report.
         #[arg(long)]
         json: bool,
@@ -111,6 +125,21 @@ fn main() -> ExitCode {
                 replay::print_human(&r);
             }
         }),
+        Command::Demo { areas, track, json } => {
+            let (default_areas, default_track) = demo::default_paths();
+            demo::run(&demo::DemoArgs {
+                areas: areas.unwrap_or(default_areas),
+                track: track.unwrap_or(default_track),
+                quiet: json,
+            })
+            .map(|r| {
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+                } else {
+                    demo::print_human(&r);
+                }
+            })
+        }
         Command::Bench { json, quick } => bench::run(quick).map(|figures| {
             if json {
                 println!("{}", serde_json::to_string_pretty(&figures).unwrap_or_default());

@@ -248,3 +248,39 @@ fn bench_prints_every_figure_as_json() {
     }
     assert_eq!(v["geofence_areas"], 10_000);
 }
+
+#[test]
+fn the_demo_brings_an_offline_patrol_to_the_force_exactly_once() {
+    let out = sim(&["demo", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    for key in [
+        "records_acked",
+        "records_rejected",
+        "server_duplicates",
+        "wire_bytes_per_fix",
+        "compliance_percent",
+        "constable_led_percent",
+        "average_minutes",
+    ] {
+        assert!(v.get(key).is_some(), "no {key}");
+    }
+    assert!(
+        v["records_queued"].as_u64().expect("n") >= 2,
+        "some records waited for signal: {v}"
+    );
+    assert_eq!(v["records_pending"], 0);
+    assert_eq!(v["records_rejected"], 0);
+    assert_eq!(v["server_duplicates"], 0);
+    assert!(v["records_acked"].as_u64().expect("n") >= 3);
+    assert!(v["wire_bytes_per_fix"].as_f64().expect("x") <= 8.0);
+    assert_eq!(v["server_patrols"], 1);
+    // The force judged the patrol with the handset's rules.
+    assert_eq!(
+        v["compliance_percent"].as_f64().expect("x") == 100.0,
+        v["patrol_compliant"] == true
+    );
+    assert!(
+        (v["average_minutes"].as_f64().expect("x") - v["patrol_minutes_in_area"].as_f64().expect("x")).abs() < 0.01
+    );
+}
