@@ -5,7 +5,7 @@
 //!
 //! Pure: areas, officers, a date, a fraction and a seed in; the plan out.
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
+use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use chrono_tz::Europe::London;
 use guardian_core::patrol::{Area, Rank, ThreatWindow};
 use guardian_core::sync::protocol::AssignmentWire;
@@ -111,7 +111,7 @@ pub fn plan(
 /// The UTC [start, end) of `w` on `date` (London local), if it runs then
 /// (its weekday and its season).
 pub fn slot_on(w: &ThreatWindow, date: NaiveDate) -> Option<(i64, i64)> {
-    if !w.runs_on(date.weekday()) {
+    if !w.runs_on_date(date) {
         return None;
     }
     let spec = w.to_spec();
@@ -126,9 +126,7 @@ pub fn slot_on(w: &ThreatWindow, date: NaiveDate) -> Option<(i64, i64)> {
     } else {
         local_instant(end_date, &spec.end)?
     };
-    // The season is private to the window; asking whether its own start
-    // instant is inside it answers "does it run on this date".
-    (w.contains_utc_ms(start) && end > start).then_some((start, end))
+    (end > start).then_some((start, end))
 }
 
 /// London wall-clock `hhmm` on `date` as UTC ms. On the autumn change the

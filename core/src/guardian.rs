@@ -168,7 +168,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl GuardianCore {
     fn open(config: Config, key: DbKey, clock: Arc<dyn Clock>) -> Result<Self> {
         let store = Store::open(&config.db_path, key)?;
-        store.write(|tx| outbox::requeue_in_flight(tx))?;
+        store.write(outbox::requeue_in_flight)?;
         let (areas, open, (last_seen, anchor), recent, last_fix) = store.read(|tx| {
             let open = match db::open_patrol(tx)? {
                 Some(p) => {
@@ -655,7 +655,7 @@ impl GuardianCore {
         };
         let index = self.area_index();
         let known =
-            |id: &str| areas.as_ref().map_or(false, |a| a.iter().any(|x| x.id == id)) || index.position(id).is_some();
+            |id: &str| areas.as_ref().is_some_and(|a| a.iter().any(|x| x.id == id)) || index.position(id).is_some();
         let assignments = match reply.assignments {
             Some(list) => {
                 let mut out = Vec::with_capacity(list.len());

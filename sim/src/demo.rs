@@ -178,7 +178,7 @@ pub fn run(args: &DemoArgs) -> Result<DemoReport, SimError> {
             signal = false;
             bar.set_message("no signal: queueing on the handset");
         }
-        if signal && patrol.is_some() && patrol_fixes % 300 == 0 {
+        if signal && patrol.is_some() && patrol_fixes.is_multiple_of(300) {
             passes.push(g.sync_now()?);
         }
     }

@@ -252,7 +252,7 @@ pub struct PatrolOutcome {
 
 /// The figures the board reported: compliance %, % led by a Constable (a
 /// warranted officer), and the average minutes of a patrol.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct ComplianceSummary {
     pub patrols: usize,
     pub compliant: usize,

@@ -148,6 +148,11 @@ impl ThreatWindow {
         }
     }
 
+    /// Does the window start on this local date (its weekday and season)?
+    pub fn runs_on_date(&self, date: NaiveDate) -> bool {
+        self.starts_on(date)
+    }
+
     /// Does `weekday` have a window that starts on it?
     pub fn runs_on(&self, weekday: Weekday) -> bool {
         self.days & (1 << weekday.num_days_from_monday()) != 0

@@ -291,7 +291,7 @@ async fn upload_then_pull(core: &GuardianCore, client: &Client) -> Result<PassRe
         }
     }
     flush(&mut acks)?;
-    core.store().write(|tx| outbox::requeue_in_flight(tx))?;
+    core.store().write(outbox::requeue_in_flight)?;
     if let Some(e) = failure {
         return Err(e);
     }
