@@ -258,3 +258,121 @@ fn the_force_can_wipe_a_lost_handset() {
     assert!(h.guardian.areas().is_empty());
     assert_eq!(h.guardian.sync_status().expect("status").acked, 0);
 }
+
+#[test]
+fn killing_the_handset_process_at_random_moments_loses_and_duplicates_nothing() {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let force = Force::start(dir.path());
+    let path = dir.path().join("handset.db");
+    let token = force.token(3600);
+    let mut state = 99u64;
+    for round in 0..8u64 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_handset-worker"))
+            .args([
+                path.to_str().expect("utf8"),
+                &force.url(),
+                &token,
+                &(round + 1).to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn worker");
+        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        std::thread::sleep(Duration::from_millis(300 + (state >> 33) % 700));
+        child.kill().expect("SIGKILL");
+        let _ = child.wait();
+    }
+    // The officer picks the phone up again: finish the patrol and sync.
+    let tokens = Tokens::new(token.clone(), token);
+    let h = Handset::open(&path, &force.url(), tokens);
+    if let Some(status) = h.guardian.patrol_status().expect("status") {
+        let last = status.report.fixes_total;
+        assert!(last > 0);
+        let t: i64 = h
+            .guardian
+            .store()
+            .read(|tx| {
+                Ok::<_, guardian_core::store::StoreError>(
+                    tx.query_row("SELECT MAX(time_ms) FROM fixes", [], |r| r.get(0))?,
+                )
+            })
+            .expect("last time");
+        let i = (t - guardian_tests::handset::T0) / 5_000 + 1;
+        h.clock.set(t + 5_000);
+        h.guardian
+            .check_out(&guardian_tests::handset::fix(i, guardian_tests::handset::INSIDE))
+            .expect("check out");
+    }
+    h.sync_until_drained(10);
+    let (patrols, patrol_fixes): (i64, i64) = h
+        .guardian
+        .store()
+        .read(|tx| {
+            Ok::<_, guardian_core::store::StoreError>((
+                tx.query_row("SELECT count(*) FROM patrols", [], |r| r.get(0))?,
+                tx.query_row("SELECT count(*) FROM fixes WHERE patrol_id IS NOT NULL", [], |r| {
+                    r.get(0)
+                })?,
+            ))
+        })
+        .expect("local counts");
+    assert!(
+        patrols >= 1 && patrol_fixes > 100,
+        "the worker did real work: {patrols} patrols, {patrol_fixes} fixes"
+    );
+    let stats = force.stats();
+    assert_eq!(stats.patrols, patrols, "every acknowledged patrol arrived");
+    assert_eq!(stats.fixes, patrol_fixes, "every acknowledged fix arrived, once");
+    assert_eq!(stats.duplicate_fixes, 0);
+    assert_eq!(h.guardian.sync_status().expect("status").rejected, 0);
+}
+
+#[test]
+fn the_forces_schedule_reaches_the_handset_and_both_sides_judge_the_patrol_alike() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let force = Force::start(dir.path());
+    let date = chrono_date(2023, 7, 14);
+    let made = force.admin().schedule(date, 1.0, 7).expect("schedule");
+    assert_eq!(made.len(), 1);
+    let tokens = Tokens::new(force.token(3600), force.token(3600));
+    let h = Handset::open(&dir.path().join("handset.db"), &force.url(), tokens);
+    h.provision();
+    let today = h.guardian.todays_assignments().expect("today");
+    assert_eq!(today.len(), 1);
+    assert_eq!(
+        (today[0].area_id.as_str(), today[0].start_ms),
+        ("ramp", guardian_tests::handset::T0)
+    );
+    // 125 minutes from 22:00 BST: the window closes at midnight.
+    let patrol = h.patrol_offline(0, 1_500);
+    let local = h.guardian.patrol_report(&patrol).expect("report");
+    assert!(
+        (local.minutes_in_window - 120.0).abs() < 0.1,
+        "{}",
+        local.minutes_in_window
+    );
+    h.sync_until_drained(3);
+    let csv = force.admin().compliance_csv().expect("csv");
+    let header: Vec<&str> = csv.lines().next().expect("header").split(',').collect();
+    let row: Vec<&str> = csv.lines().nth(1).expect("row").split(',').collect();
+    let col = |name: &str| row[header.iter().position(|h| *h == name).expect(name)];
+    assert_eq!(col("patrol_id"), patrol);
+    let server_window: f64 = col("minutes_in_window").parse().expect("number");
+    assert!(
+        (server_window - local.minutes_in_window).abs() < 0.01,
+        "{server_window} vs {}",
+        local.minutes_in_window
+    );
+    assert_eq!(col("compliant"), if local.compliant { "true" } else { "false" });
+
+    // Everything synced: signing out is allowed and purges the officer's data.
+    assert_eq!(h.guardian.sign_out(false).expect("sign out"), 0);
+    assert!(h.guardian.officer().expect("officer").is_none());
+    assert!(h.guardian.patrol_report(&patrol).is_err());
+}
+
+fn chrono_date(y: i32, m: u32, d: u32) -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(y, m, d).expect("date")
+}

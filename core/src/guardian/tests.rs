@@ -526,3 +526,111 @@ fn sign_out_is_refused_while_records_are_unsynced_and_forcing_it_is_recorded() {
     assert_eq!(audit, ["forced_sign_out"]);
     assert!(!h.g.areas().is_empty(), "areas are not personal data and stay");
 }
+
+#[test]
+fn the_newest_patrol_goes_first_so_live_work_is_not_stuck_behind_a_backlog() {
+    let h = handset(Rank::Constable);
+    let old = h.g.check_in("ramp", &fix(0, INSIDE)).expect("in");
+    h.g.check_out(&fix(5, INSIDE)).expect("out");
+    h.clock.advance(7 * 24 * 3_600_000);
+    let new = h.g.check_in("ramp", &fix(1_000, INSIDE)).expect("in");
+    let order: Vec<(String, u32)> =
+        h.g.store()
+            .read(|tx| crate::sync::outbox::pending(tx))
+            .expect("pending")
+            .into_iter()
+            .map(|i| (i.patrol_id, i.seq))
+            .collect();
+    assert_eq!(order[0], (new, 0), "the live patrol's check-in first");
+    assert_eq!(&order[1..], &[(old.clone(), 0), (old.clone(), 1), (old, 2)]);
+}
+
+#[test]
+fn sync_refuses_plain_http_to_anything_but_loopback() {
+    struct NoTokens;
+    impl crate::sync::TokenProvider for NoTokens {
+        fn token(&self) -> Result<String, String> {
+            Err("none".into())
+        }
+        fn refresh(&self) -> Result<String, String> {
+            Err("none".into())
+        }
+    }
+    let h = handset(Rank::Constable);
+    for url in ["http://force.example.org", "ftp://127.0.0.1", "not a url"] {
+        let err =
+            h.g.start_sync(&crate::sync::SyncConfig::new(url), Arc::new(NoTokens))
+                .expect_err(url);
+        assert!(
+            matches!(err, crate::Error::Sync(crate::sync::SyncError::Config(_))),
+            "{url}: {err:?}"
+        );
+    }
+    for url in [
+        "http://127.0.0.1:9",
+        "http://[::1]:9",
+        "http://localhost:9",
+        "https://force.example.org",
+    ] {
+        h.g.start_sync(&crate::sync::SyncConfig::new(url), Arc::new(NoTokens))
+            .expect(url);
+    }
+    // A pinned CA that is not a certificate is refused.
+    let mut config = crate::sync::SyncConfig::new("https://force.example.org");
+    config.pinned_ca_pem = Some(b"-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n".to_vec());
+    assert!(h.g.start_sync(&config, Arc::new(NoTokens)).is_err());
+    // Without a token the pass fails with an auth error and queues stay.
+    h.g.check_in("ramp", &fix(0, INSIDE)).expect("in");
+    h.g.start_sync(&crate::sync::SyncConfig::new("http://127.0.0.1:9"), Arc::new(NoTokens))
+        .expect("start");
+    let err = h.g.sync_now().expect_err("no token");
+    assert!(
+        matches!(err, crate::Error::Sync(crate::sync::SyncError::Auth(_))),
+        "{err:?}"
+    );
+    assert_eq!(h.g.sync_status().expect("status").pending, 1);
+}
+
+#[test]
+fn a_pull_with_anything_unusable_in_it_changes_nothing() {
+    use crate::sync::protocol::{AssignmentWire, OfficerProfile, SyncReply};
+    let h = handset(Rank::Constable);
+    let reply = |officer_rank: &str, areas: Option<serde_json::Value>, assignment_area: &str| SyncReply {
+        cursor: "c1".into(),
+        officer: Some(OfficerProfile {
+            officer_id: "wm-4471".into(),
+            display_name: "Promoted".into(),
+            rank: officer_rank.into(),
+        }),
+        areas,
+        assignments: Some(vec![AssignmentWire {
+            id: "a1".into(),
+            area_id: assignment_area.into(),
+            officer_id: "wm-4471".into(),
+            start_ms: T0,
+            end_ms: T0 + 3_600_000,
+        }]),
+        commands: vec![],
+    };
+    let bad_areas = serde_json::json!({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"id": "x"}, "geometry": null}]});
+    for r in [
+        reply("admiral", None, "ramp"),
+        reply("sergeant", Some(bad_areas), "ramp"),
+        reply("sergeant", None, "nowhere"),
+    ] {
+        let err = h.g.apply_pull(r).expect_err("bad reply");
+        assert!(
+            matches!(err, crate::Error::Sync(crate::sync::SyncError::BadReply(_))),
+            "{err:?}"
+        );
+        let officer = h.g.officer().expect("officer").expect("still there");
+        assert_eq!(
+            (officer.display_name.as_str(), officer.rank),
+            ("PC Test", Rank::Constable)
+        );
+        assert!(h.g.todays_assignments().expect("today").is_empty());
+    }
+    h.g.apply_pull(reply("sergeant", None, "ramp")).expect("good reply");
+    assert_eq!(h.g.officer().expect("officer").map(|o| o.rank), Some(Rank::Sergeant));
+    assert_eq!(h.g.todays_assignments().expect("today").len(), 1);
+}
