@@ -13,6 +13,8 @@ use serde::Serialize;
 
 use crate::clock::Clock;
 use crate::error::Result;
+use crate::events::{Event, EventListener};
+use crate::patrol::GeofenceKind;
 use crate::patrol::area::{AreaSummary, parse_areas};
 use crate::patrol::compliance::{self, PatrolFacts, PatrolReport, WindowRule};
 use crate::patrol::db;
@@ -89,6 +91,11 @@ struct OpenPatrol {
     next_seq: u32,
     /// Fixes of this patrol not yet packed into a track chunk.
     unchunked: usize,
+    /// Running time inside the patrol's area, for the "minutes reached"
+    /// event (the report recomputes it exactly from the stored track).
+    inside_ms: i64,
+    last_inside_mono: Option<i64>,
+    minutes_reached: bool,
 }
 
 /// In-memory state that follows the stored track. Cloned before each write
@@ -100,6 +107,8 @@ struct Live {
     /// The newest stored fix: (row id, time, monotonic time).
     last_fix: Option<(i64, i64, i64)>,
     open: Option<OpenPatrol>,
+    /// Events of the write in progress, told to the listener once committed.
+    events: Vec<Event>,
 }
 
 impl Live {
@@ -109,6 +118,7 @@ impl Live {
             geofence: LiveGeofence::new(),
             last_fix: None,
             open: None,
+            events: Vec::new(),
         }
     }
 }
@@ -120,6 +130,7 @@ pub struct GuardianCore {
     areas: RwLock<Arc<AreaIndex>>,
     live: Mutex<Live>,
     sync: EngineSlot,
+    listener: RwLock<Option<Arc<dyn EventListener>>>,
 }
 
 /// The one object a shell holds. Cheap to share; the sync engine's tasks
@@ -179,6 +190,9 @@ impl GuardianCore {
                         checkin_time_ms: p.checkin_time_ms,
                         next_seq,
                         unchunked,
+                        inside_ms: 0,
+                        last_inside_mono: None,
+                        minutes_reached: false,
                     })
                 }
                 None => None,
@@ -205,15 +219,46 @@ impl GuardianCore {
             geofence,
             last_fix,
             open,
+            events: Vec::new(),
         };
-        Ok(Self {
+        let core = Self {
             store,
             clock,
             policies: config.policies,
             areas: RwLock::new(Arc::new(index)),
             live: Mutex::new(live),
             sync: Mutex::new(None),
-        })
+            listener: RwLock::new(None),
+        };
+        // An open patrol picks up its minutes so far, so "minutes reached"
+        // is neither lost nor told twice across a restart.
+        let open_id = lock(&core.live).open.as_ref().map(|o| o.id.clone());
+        if let Some(id) = open_id {
+            let report = core.patrol_report(&id)?;
+            if let Some(open) = lock(&core.live).open.as_mut() {
+                open.inside_ms = (report.minutes_in_area * 60_000.0) as i64;
+                open.minutes_reached = report.minutes_in_area >= core.policies.compliance.min_minutes;
+            }
+        }
+        Ok(core)
+    }
+
+    /// The shell's listener for arrivals, departures, minutes reached, sync
+    /// progress and wipes. Replaces any earlier one.
+    pub fn set_listener(&self, listener: Option<Arc<dyn EventListener>>) {
+        *self.listener.write().unwrap_or_else(|p| p.into_inner()) = listener;
+    }
+
+    pub(crate) fn emit(&self, events: Vec<Event>) {
+        if events.is_empty() {
+            return;
+        }
+        let listener = self.listener.read().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(l) = listener {
+            for e in events {
+                l.on_event(e);
+            }
+        }
     }
 
     pub fn store(&self) -> &Store {
@@ -346,7 +391,12 @@ impl GuardianCore {
         let result = self.store.write(|tx| f(&mut live, tx));
         if result.is_err() {
             *live = saved;
+            return result;
         }
+        let events = std::mem::take(&mut live.events);
+        // Told after the lock is released: a listener may call straight back in.
+        drop(live);
+        self.emit(events);
         result
     }
 
@@ -364,6 +414,21 @@ impl GuardianCore {
         } else {
             Vec::new()
         };
+        for e in &events {
+            live.events.push(match e.kind {
+                GeofenceKind::Arrived => Event::Arrived {
+                    area_id: e.area_id.clone(),
+                    time_ms: e.time_ms,
+                },
+                GeofenceKind::Departed => Event::Departed {
+                    area_id: e.area_id.clone(),
+                    time_ms: e.time_ms,
+                },
+            });
+        }
+        if verdict.is_accepted() {
+            self.count_minutes(live, index, fix);
+        }
         let patrol_id = live.open.as_ref().map(|p| p.id.as_str());
         let row = db::insert_fix(tx, fix, patrol_id, verdict)?;
         for e in &events {
@@ -372,6 +437,34 @@ impl GuardianCore {
         live.last_fix = Some((row, fix.time_ms, fix.mono_ns));
         self.track_grew(tx, live, now)?;
         Ok((verdict, events))
+    }
+
+    /// Keeps the open patrol's running minutes and says once when they reach
+    /// the compliance minimum.
+    fn count_minutes(&self, live: &mut Live, index: &AreaIndex, fix: &Fix) {
+        let Some(open) = live.open.as_mut() else { return };
+        let inside = index
+            .position(&open.area_id)
+            .is_some_and(|p| live.geofence.presence(p) == Presence::Inside);
+        if !inside {
+            open.last_inside_mono = None;
+            return;
+        }
+        if let Some(prev) = open.last_inside_mono {
+            let gap = fix.mono_ns - prev;
+            if gap > 0 && gap <= self.policies.tracker.max_gap_ms * 1_000_000 {
+                open.inside_ms += gap / 1_000_000;
+            }
+        }
+        open.last_inside_mono = Some(fix.mono_ns);
+        let minutes = open.inside_ms as f64 / 60_000.0;
+        if !open.minutes_reached && minutes >= self.policies.compliance.min_minutes {
+            open.minutes_reached = true;
+            live.events.push(Event::MinutesReached {
+                patrol_id: open.id.clone(),
+                minutes,
+            });
+        }
     }
 
     /// One more fix in the open patrol's track: pack a chunk for the outbox
@@ -477,6 +570,9 @@ impl GuardianCore {
                 checkin_time_ms: fix.time_ms,
                 next_seq: 1,
                 unchunked: 0,
+                inside_ms: 0,
+                last_inside_mono: None,
+                minutes_reached: false,
             });
             self.attach_fix(tx, live, &index, fix, now)
         })?;
@@ -719,8 +815,10 @@ impl GuardianCore {
         })?;
         *live = Live::fresh(&self.policies);
         *self.areas.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(AreaIndex::new(Vec::new()));
+        drop(live);
         self.store.vacuum()?;
         tracing::warn!("handset wiped on the force's command");
+        self.emit(vec![Event::Wiped]);
         Ok(())
     }
 

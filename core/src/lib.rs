@@ -11,6 +11,7 @@
 
 pub mod clock;
 pub mod error;
+pub mod events;
 mod guardian;
 pub mod patrol;
 pub mod store;

@@ -634,3 +634,51 @@ fn a_pull_with_anything_unusable_in_it_changes_nothing() {
     assert_eq!(h.g.officer().expect("officer").map(|o| o.rank), Some(Rank::Sergeant));
     assert_eq!(h.g.todays_assignments().expect("today").len(), 1);
 }
+
+#[derive(Default)]
+struct Recorder(Mutex<Vec<crate::events::Event>>);
+
+impl crate::events::EventListener for Recorder {
+    fn on_event(&self, event: crate::events::Event) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(event);
+    }
+}
+
+#[test]
+fn the_listener_hears_arrival_minutes_reached_once_and_departure_after_each_commit() {
+    use crate::events::Event;
+    let h = handset(Rank::Constable);
+    let rec = Arc::new(Recorder::default());
+    h.g.set_listener(Some(rec.clone()));
+    h.g.check_in("ramp", &fix(0, INSIDE)).expect("in");
+    h.g.ingest_batch(&(1..300).map(|i| fix(i, INSIDE)).collect::<Vec<_>>())
+        .expect("first half");
+    let h = {
+        // A restart mid-patrol must not lose or repeat the minutes event.
+        let h = h.reopen();
+        h.g.set_listener(Some(rec.clone()));
+        h
+    };
+    h.g.ingest_batch(&(300..500).map(|i| fix(i, INSIDE)).collect::<Vec<_>>())
+        .expect("second half");
+    h.g.ingest_batch(&(500..530).map(|i| fix(i, OUTSIDE)).collect::<Vec<_>>())
+        .expect("leave");
+    let events = rec.0.lock().expect("lock").clone();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| match e {
+            Event::Arrived { .. } => "arrived",
+            Event::Departed { .. } => "departed",
+            Event::MinutesReached { .. } => "minutes",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(kinds, ["arrived", "minutes", "departed"]);
+    if let Event::MinutesReached { minutes, .. } = &events[1] {
+        assert!((30.0..30.2).contains(minutes), "{minutes}");
+    }
+    // A failed write tells nothing.
+    let before = rec.0.lock().expect("lock").len();
+    assert!(h.g.check_in("nowhere", &fix(600, INSIDE)).is_err());
+    assert_eq!(rec.0.lock().expect("lock").len(), before);
+}

@@ -15,6 +15,7 @@ use super::outbox::{self, Kind, Rejected};
 use super::protocol::{AckStatus, CommandKind, SyncReply};
 use super::{SyncError, TokenProvider};
 use crate::error::Result;
+use crate::events::Event;
 use crate::guardian::GuardianCore;
 
 /// Wait this long after a new record before syncing, so a burst of fixes or
@@ -218,6 +219,15 @@ pub(crate) async fn run_pass(core: &GuardianCore, client: &Client) -> Result<Pas
     };
     core.store()
         .write(|tx| outbox::save_sync_state(tx, None, success, error.as_deref()))?;
+    let counts = core.store().read(|tx| outbox::counts(tx))?;
+    core.emit(vec![match &error {
+        None => Event::SyncProgress {
+            pending: counts.pending,
+            acked: counts.acked,
+            rejected: counts.rejected,
+        },
+        Some(reason) => Event::SyncFailed { reason: reason.clone() },
+    }]);
     result
 }
 
