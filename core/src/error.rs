@@ -3,7 +3,9 @@
 //! small, stable error the foreign side sees is made from this in one place in
 //! the FFI crate.
 
+use crate::library::LibraryError;
 use crate::patrol::{AreaError, FixError, PatrolError};
+use crate::referral::ReferralError;
 use crate::store::StoreError;
 use crate::sync::SyncError;
 
@@ -19,6 +21,10 @@ pub enum Error {
     Patrol(#[from] PatrolError),
     #[error(transparent)]
     Sync(#[from] SyncError),
+    #[error(transparent)]
+    Library(#[from] LibraryError),
+    #[error(transparent)]
+    Referral(#[from] ReferralError),
 }
 
 impl From<rusqlite::Error> for Error {

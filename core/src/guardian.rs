@@ -24,6 +24,7 @@ use crate::patrol::presence::{GeofenceEvent, LiveGeofence};
 use crate::patrol::{
     Assignment, ComplianceSummary, Fix, FixError, Officer, PatrolError, Policies, Presence, Rank, RejectReason, Verdict,
 };
+use crate::referral::{self, Boundaries};
 use crate::store::{DbKey, Store};
 use crate::sync::engine::{self, EngineSlot, SyncEngine};
 use crate::sync::outbox;
@@ -131,6 +132,8 @@ pub struct GuardianCore {
     live: Mutex<Live>,
     sync: EngineSlot,
     listener: RwLock<Option<Arc<dyn EventListener>>>,
+    /// The seven authorities' boundaries, for routing referrals offline.
+    boundaries: RwLock<Arc<Boundaries>>,
 }
 
 /// The one object a shell holds. Cheap to share; the sync engine's tasks
@@ -206,6 +209,12 @@ impl GuardianCore {
             ))
         })?;
         let index = AreaIndex::new(areas);
+        // Stored boundaries were valid when they arrived; if they cannot be
+        // read now, routing falls back to the officer choosing.
+        let boundaries = store
+            .read(|tx| referral::db::boundaries(tx))?
+            .and_then(|text| Boundaries::from_geojson(&text).ok())
+            .unwrap_or_default();
         let mut geofence = LiveGeofence::new();
         for p in &recent {
             geofence.observe(
@@ -229,6 +238,7 @@ impl GuardianCore {
             live: Mutex::new(live),
             sync: Mutex::new(None),
             listener: RwLock::new(None),
+            boundaries: RwLock::new(Arc::new(boundaries)),
         };
         // An open patrol picks up its minutes so far, so "minutes reached"
         // is neither lost nor told twice across a restart.
@@ -771,9 +781,29 @@ impl GuardianCore {
             }
             None => None,
         };
+        let boundaries = match &reply.boundaries {
+            Some(fc) => {
+                let text = fc.to_string();
+                let parsed = Self::parse_boundaries(&text).map_err(|e| bad(format!("boundaries: {e}")))?;
+                Some((text, parsed))
+            }
+            None => None,
+        };
         let now = self.clock.now_ms();
+        let mut status_events = Vec::new();
         let mut live = lock(&self.live);
         let reloaded = self.store.write(|tx| {
+            if let Some((text, _)) = &boundaries {
+                referral::db::save_boundaries(tx, text, now)?;
+            }
+            for u in &reply.referral_updates {
+                if referral::db::update_status(tx, &u.referral_id, u.status, u.time_ms)? {
+                    status_events.push(Event::ReferralStatusChanged {
+                        referral_id: u.referral_id.clone(),
+                        status: u.status.as_str().to_string(),
+                    });
+                }
+            }
             if let Some(o) = &officer {
                 db::set_officer(tx, o)?;
             }
@@ -799,6 +829,11 @@ impl GuardianCore {
             live.geofence = LiveGeofence::new();
             *self.areas.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(AreaIndex::new(all));
         }
+        drop(live);
+        if let Some((_, parsed)) = boundaries {
+            self.set_boundaries(parsed);
+        }
+        self.emit(status_events);
         Ok(())
     }
 
@@ -809,13 +844,14 @@ impl GuardianCore {
             tx.execute_batch(
                 "DELETE FROM outbox; DELETE FROM geofence_events; DELETE FROM fixes; DELETE FROM patrols;
                  DELETE FROM assignments; DELETE FROM areas; DELETE FROM officer; DELETE FROM sync_state;
-                 DELETE FROM audit;",
+                 DELETE FROM audit; DELETE FROM referral_drafts; DELETE FROM referrals; DELETE FROM boundaries;",
             )?;
             Ok::<_, crate::Error>(())
         })?;
         *live = Live::fresh(&self.policies);
         *self.areas.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(AreaIndex::new(Vec::new()));
         drop(live);
+        self.set_boundaries(Boundaries::default());
         self.store.vacuum()?;
         tracing::warn!("handset wiped on the force's command");
         self.emit(vec![Event::Wiped]);
@@ -851,7 +887,7 @@ impl GuardianCore {
             }
             tx.execute_batch(
                 "DELETE FROM outbox; DELETE FROM geofence_events; DELETE FROM fixes; DELETE FROM patrols;
-                 DELETE FROM assignments; DELETE FROM officer;",
+                 DELETE FROM assignments; DELETE FROM officer; DELETE FROM referral_drafts; DELETE FROM referrals;",
             )?;
             Ok::<_, crate::Error>(())
         })?;
@@ -871,6 +907,86 @@ impl GuardianCore {
             .filter(|(_, p)| *p == Presence::Inside)
             .collect()
     }
+
+    // ---- the practice library: thin delegations to crate::library ----
+
+    /// The library version and size on this handset (version 0: none yet).
+    pub fn library_status(&self) -> Result<crate::library::LibraryStatus> {
+        Ok(self.store.read(|tx| crate::library::db::status(tx))?)
+    }
+
+    /// Applies a content pack (the starter pack shipped with the app, or one
+    /// fetched by hand). All or nothing: a bad pack leaves the old library.
+    pub fn library_apply_pack(&self, bytes: &[u8]) -> Result<crate::library::ApplyOutcome> {
+        let now = self.clock.now_ms();
+        Ok(self.store.write(|tx| crate::library::apply_pack(tx, bytes, now))?)
+    }
+
+    /// Full-text search; at most `limit` hits (1–100).
+    pub fn library_search(&self, query: &str, limit: usize) -> Result<crate::library::SearchResults> {
+        Ok(self.store.read(|tx| crate::library::db::search(tx, query, limit))?)
+    }
+
+    pub fn library_topics(&self) -> Result<Vec<crate::library::TopicEntry>> {
+        Ok(self.store.read(|tx| crate::library::db::topics(tx))?)
+    }
+
+    /// The articles under a topic and its sub-topics, by title.
+    pub fn library_topic_articles(&self, topic_id: &str) -> Result<Vec<crate::library::ArticleSummary>> {
+        Ok(self.store.read(|tx| crate::library::db::in_topic(tx, topic_id))?)
+    }
+
+    pub fn library_articles(&self) -> Result<Vec<crate::library::ArticleSummary>> {
+        Ok(self.store.read(|tx| crate::library::db::all(tx))?)
+    }
+
+    /// An article as the reading screen shows it, recording nothing.
+    pub fn library_article(&self, id: &str) -> Result<crate::library::ArticleView> {
+        self.store.read(|tx| {
+            let officer = db::officer(tx)?.map(|o| o.officer_id);
+            Ok(crate::library::article_view(tx, officer.as_deref(), id)?)
+        })
+    }
+
+    /// Opens an article: its view, and a recent read for the signed-in
+    /// officer, queued for their other handsets in the same commit.
+    pub fn library_open_article(&self, id: &str) -> Result<crate::library::ArticleView> {
+        let now = self.clock.now_ms();
+        let view = self.store.write(|tx| {
+            let officer = db::officer(tx)?.map(|o| o.officer_id);
+            Ok::<_, crate::Error>(crate::library::open_article(tx, officer.as_deref(), id, now)?)
+        })?;
+        self.nudge_sync();
+        Ok(view)
+    }
+
+    /// Bookmarks (`on`) or un-bookmarks an article for the signed-in
+    /// officer; returns whether anything changed.
+    pub fn library_set_bookmark(&self, id: &str, on: bool) -> Result<bool> {
+        let now = self.clock.now_ms();
+        let changed = self.store.write(|tx| {
+            let officer = db::officer(tx)?.map(|o| o.officer_id);
+            Ok::<_, crate::Error>(crate::library::set_bookmark(tx, officer.as_deref(), id, on, now)?)
+        })?;
+        if changed {
+            self.nudge_sync();
+        }
+        Ok(changed)
+    }
+
+    pub fn library_bookmarks(&self) -> Result<Vec<crate::library::PrefsEntry>> {
+        self.store.read(|tx| {
+            let officer = db::officer(tx)?.map(|o| o.officer_id);
+            Ok(crate::library::bookmarks(tx, officer.as_deref())?)
+        })
+    }
+
+    pub fn library_recent(&self) -> Result<Vec<crate::library::PrefsEntry>> {
+        self.store.read(|tx| {
+            let officer = db::officer(tx)?.map(|o| o.officer_id);
+            Ok(crate::library::recent(tx, officer.as_deref())?)
+        })
+    }
 }
 
 /// The JSON record format version this build writes.
@@ -884,7 +1000,7 @@ fn enqueue_record(tx: &Transaction<'_>, record: &RecordEnvelope, kind: outbox::K
             id: &record.id,
             kind,
             format: record.format,
-            patrol_id: &record.patrol_id,
+            patrol_id: Some(&record.patrol_id),
             seq: record.seq,
             payload: &payload,
             fixes: 0,
@@ -910,5 +1026,9 @@ fn london_day_bounds(now_ms: i64) -> (i64, i64) {
     (midnight(day), midnight(next))
 }
 
+mod referrals;
+
+#[cfg(test)]
+mod referral_tests;
 #[cfg(test)]
 mod tests;

@@ -13,7 +13,9 @@ pub mod clock;
 pub mod error;
 pub mod events;
 mod guardian;
+pub mod library;
 pub mod patrol;
+pub mod referral;
 pub mod store;
 pub mod sync;
 

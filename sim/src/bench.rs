@@ -44,6 +44,19 @@ pub struct Figures {
     pub week_upload_s: f64,
     pub week_upload_fixes: usize,
     pub week_upload_records: usize,
+    #[serde(flatten)]
+    pub search: SearchFigures,
+}
+
+/// Library full-text search through the handset API.
+#[derive(Debug, Serialize)]
+pub struct SearchFigures {
+    /// 99th percentile of one search (query building, FTS5 bm25 ranking,
+    /// highlights and snippets for the hits returned). Target ≤ 5 ms.
+    pub search_p99_ms: f64,
+    pub search_p50_ms: f64,
+    pub search_articles: usize,
+    pub search_queries: usize,
 }
 
 pub fn run(quick: bool) -> Result<Figures, SimError> {
@@ -54,6 +67,7 @@ pub fn run(quick: bool) -> Result<Figures, SimError> {
     let (cold_open_ms, cold_open_areas) = cold_open(if quick { 3 } else { 9 })?;
     let (wire, naive) = wire_bytes();
     let (week_upload_s, week_upload_fixes, week_upload_records) = week_upload(if quick { 25 } else { 250 })?;
+    let search = library_search(quick)?;
     Ok(Figures {
         ingest_fixes_per_s: ingest.round(),
         raw_sqlite_rows_per_s: raw.round(),
@@ -72,7 +86,68 @@ pub fn run(quick: bool) -> Result<Figures, SimError> {
         week_upload_s: round3(week_upload_s),
         week_upload_fixes,
         week_upload_records,
+        search,
     })
+}
+
+/// Searches a generated library of 5,000 articles with a fixed mix of
+/// queries (single words, two and three words, a prefix being typed, a
+/// British spelling, a sentence, and words no article has), 20 hits each.
+pub fn library_search(quick: bool) -> Result<SearchFigures, SimError> {
+    const QUERIES: &[&str] = &[
+        "custody",
+        "trauma",
+        "young person",
+        "calm voice search",
+        "safeg",
+        "exploit",
+        "behavior",
+        "neighbourhood",
+        "what should I do when a child is scared in custody",
+        "knife weapon street",
+        "organization",
+        "zebra giraffe",
+        "interview solicitor rights",
+        "wellbeing shift support",
+        "co",
+        "\"unbalanced NEAR( * quote",
+    ];
+    let n = 5_000;
+    let lib = crate::library::generated_library(n, 1_700_000_000_000);
+    let h = crate::library::handset_with(&lib)?;
+    let rounds = if quick { 5 } else { 40 };
+    // Warm the page cache and statement cache as a phone's would be after
+    // the first search.
+    for q in QUERIES {
+        black_box(h.guardian.library_search(q, 20)?);
+    }
+    let mut times = Vec::with_capacity(rounds * QUERIES.len());
+    for _ in 0..rounds {
+        for q in QUERIES {
+            let start = Instant::now();
+            black_box(h.guardian.library_search(q, 20)?);
+            times.push(start.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    let at = |p: f64| times[((times.len() as f64 * p).ceil() as usize).clamp(1, times.len()) - 1];
+    Ok(SearchFigures {
+        search_p99_ms: round3(at(0.99)),
+        search_p50_ms: round3(at(0.50)),
+        search_articles: n,
+        search_queries: times.len(),
+    })
+}
+
+pub fn print_search(f: &SearchFigures) {
+    println!(
+        "  [{}] library search  {:>10.3} ms p99 ({:.3} ms median) over {} articles, {} searches (target ≤ 5 ms)",
+        if f.search_p99_ms <= 5.0 { "ok " } else { "MISS" },
+        f.search_p99_ms,
+        f.search_p50_ms,
+        f.search_articles,
+        f.search_queries
+    );
 }
 
 fn round3(x: f64) -> f64 {
@@ -435,4 +510,5 @@ pub fn print_human(f: &Figures) {
         f.week_upload_fixes,
         f.week_upload_records
     );
+    print_search(&f.search);
 }

@@ -3,6 +3,8 @@
 
 mod bench;
 mod demo;
+mod library;
+mod referral;
 mod replay;
 mod track;
 
@@ -56,6 +58,18 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Which VRP Navigator team a referral made at this point goes to.
+    Referral {
+        #[arg(long, allow_hyphen_values = true)]
+        lat: f64,
+        #[arg(long, allow_hyphen_values = true)]
+        lon: f64,
+        /// The ward boundary files (default: the shared fixtures).
+        #[arg(long)]
+        boundaries: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure the figures the design targets and print them.
     Bench {
         /// Print one JSON object.
@@ -64,6 +78,14 @@ enum Command {
         /// Fewer, smaller runs (for a quick check; figures are noisier).
         #[arg(long)]
         quick: bool,
+        /// Measure one figure only: `search` (the library search p99).
+        #[arg(long)]
+        only: Option<String>,
+    },
+    /// The practice library against a store loaded with the starter pack.
+    Library {
+        #[command(subcommand)]
+        command: library::LibraryCommand,
     },
 }
 
@@ -140,13 +162,41 @@ fn main() -> ExitCode {
                 }
             })
         }
-        Command::Bench { json, quick } => bench::run(quick).map(|figures| {
+        Command::Referral {
+            lat,
+            lon,
+            boundaries,
+            json,
+        } => referral::route(lat, lon, boundaries).map(|r| {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+            } else {
+                referral::print_human(&r);
+            }
+        }),
+        Command::Bench {
+            json,
+            quick,
+            only: Some(only),
+        } if only == "search" => bench::library_search(quick).map(|figures| {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&figures).unwrap_or_default());
+            } else {
+                bench::print_search(&figures);
+            }
+        }),
+        Command::Bench { only: Some(only), .. } => Err(SimError::Input {
+            what: "--only".into(),
+            reason: format!("unknown figure {only:?} (known: search)"),
+        }),
+        Command::Bench { json, quick, .. } => bench::run(quick).map(|figures| {
             if json {
                 println!("{}", serde_json::to_string_pretty(&figures).unwrap_or_default());
             } else {
                 bench::print_human(&figures);
             }
         }),
+        Command::Library { command } => library::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

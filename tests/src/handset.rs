@@ -56,6 +56,9 @@ impl Force {
         backend
             .create_officer(OFFICER, "PC Ada Test", Rank::Constable)
             .expect("officer");
+        let wards = fixtures().join("boundaries");
+        let boundaries = guardian_core::referral::authority::boundaries_from_ward_files(&wards).expect("ward files");
+        backend.load_boundaries_geojson(&boundaries).expect("boundaries");
         let server = guardian_backend::spawn(backend, loopback()).expect("serve");
         Force {
             db,
@@ -94,6 +97,35 @@ impl Force {
         self.kill();
         let backend = Backend::open(&self.db).expect("reopen backend");
         self.server = Some(guardian_backend::spawn(backend, loopback()).expect("serve"));
+    }
+}
+
+/// The shared fixtures: `$GUARDIAN_FIXTURES` or `../shared/fixtures`.
+pub fn fixtures() -> PathBuf {
+    std::env::var_os("GUARDIAN_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures"))
+}
+
+/// A complete referral made at a place: a 15-year-old carrying a knife.
+pub fn referral_form(name: &str, lat: f64, lon: f64) -> guardian_core::referral::ReferralForm {
+    use guardian_core::referral::{Consent, Reason, ReferralForm, Subject, Urgency};
+    ReferralForm {
+        subject: Subject {
+            name: name.to_string(),
+            date_of_birth: chrono::NaiveDate::from_ymd_opt(2008, 3, 2),
+            estimated_age: None,
+            address: Some("12 Tenby Road, Birmingham".into()),
+            school: Some("Example Academy".into()),
+            carer_contact: Some("Mother, 07700 900123".into()),
+        },
+        reasons: vec![Reason::KnifeCarrying, Reason::CriminalExploitation],
+        narrative: "Stopped near the Ramp carrying a kitchen knife; says older boys make him hold it.".into(),
+        consent: Some(Consent::Given),
+        safeguarding_concern: false,
+        urgency: Some(Urgency::Priority),
+        location: Some(Fix::new(T0, 9_000_000_000, lat, lon, 6.0)),
+        authority_choice: None,
     }
 }
 

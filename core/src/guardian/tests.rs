@@ -534,14 +534,15 @@ fn the_newest_patrol_goes_first_so_live_work_is_not_stuck_behind_a_backlog() {
     h.g.check_out(&fix(5, INSIDE)).expect("out");
     h.clock.advance(7 * 24 * 3_600_000);
     let new = h.g.check_in("ramp", &fix(1_000, INSIDE)).expect("in");
-    let order: Vec<(String, u32)> =
+    let order: Vec<(Option<String>, u32)> =
         h.g.store()
             .read(|tx| crate::sync::outbox::pending(tx))
             .expect("pending")
             .into_iter()
             .map(|i| (i.patrol_id, i.seq))
             .collect();
-    assert_eq!(order[0], (new, 0), "the live patrol's check-in first");
+    assert_eq!(order[0], (Some(new), 0), "the live patrol's check-in first");
+    let old = Some(old);
     assert_eq!(&order[1..], &[(old.clone(), 0), (old.clone(), 1), (old, 2)]);
 }
 
@@ -611,6 +612,8 @@ fn a_pull_with_anything_unusable_in_it_changes_nothing() {
             end_ms: T0 + 3_600_000,
         }]),
         commands: vec![],
+        boundaries: None,
+        referral_updates: vec![],
     };
     let bad_areas = serde_json::json!({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"id": "x"}, "geometry": null}]});
     for r in [

@@ -199,6 +199,8 @@ fn open_connection(path: &Path, key: &DbKey) -> Result<Connection, StoreError> {
 ///   waits briefly instead of failing.
 /// - `journal_size_limit`: the WAL file is truncated back to 4 MiB after a
 ///   checkpoint so a week of offline fixes does not leave a huge file.
+/// - `secure_delete`: deleted content is overwritten, so a purged referral
+///   leaves no readable remnant in free pages.
 fn apply_pragmas(conn: &Connection) -> Result<(), StoreError> {
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
@@ -209,7 +211,8 @@ fn apply_pragmas(conn: &Connection) -> Result<(), StoreError> {
          PRAGMA foreign_keys = ON;
          PRAGMA temp_store = 2;
          PRAGMA busy_timeout = 5000;
-         PRAGMA journal_size_limit = 4194304;",
+         PRAGMA journal_size_limit = 4194304;
+         PRAGMA secure_delete = ON;",
     )?;
     Ok(())
 }

@@ -12,7 +12,7 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use super::StoreError;
 
-pub const VERSION: i64 = 3;
+pub const VERSION: i64 = 5;
 
 /// The first schema that shipped. Kept verbatim for the migration test.
 pub const V1: &str = "
@@ -122,8 +122,125 @@ CREATE TABLE audit (
 );
 ";
 
+/// v4: the practice library (articles, topics, the FTS5 index, bookmarks
+/// and recent reads per officer, which leave with the officer's row), and
+/// an outbox that also carries records outside any patrol: VRP referrals
+/// and library settings. SQLite cannot alter a CHECK or a NOT NULL, so the
+/// outbox is rebuilt: same columns and rows, `patrol_id` now nullable (still
+/// a reference), two more kinds.
+const V3_TO_V4: &str = "
+CREATE TABLE outbox_new (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('check_in', 'check_out', 'track_chunk', 'referral', 'library_prefs')),
+    format INTEGER NOT NULL,
+    patrol_id TEXT REFERENCES patrols(id),
+    seq INTEGER NOT NULL,
+    payload BLOB NOT NULL,
+    fixes INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'in_flight', 'acked', 'rejected')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    created_ms INTEGER NOT NULL,
+    acked_ms INTEGER,
+    UNIQUE (patrol_id, seq)
+);
+INSERT INTO outbox_new (id, kind, format, patrol_id, seq, payload, fixes, state, attempts, last_error, created_ms, acked_ms)
+    SELECT id, kind, format, patrol_id, seq, payload, fixes, state, attempts, last_error, created_ms, acked_ms FROM outbox;
+DROP TABLE outbox;
+ALTER TABLE outbox_new RENAME TO outbox;
+CREATE INDEX outbox_by_state ON outbox(state, patrol_id, seq);
+CREATE TABLE library_meta (
+    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+    version INTEGER NOT NULL,
+    library_sha256 TEXT NOT NULL,
+    applied_ms INTEGER NOT NULL
+);
+CREATE TABLE library_topics (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    parent TEXT,
+    position INTEGER NOT NULL
+);
+CREATE TABLE library_articles (
+    doc INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    body_md TEXT NOT NULL,
+    topics TEXT NOT NULL,
+    related TEXT NOT NULL,
+    reading_minutes INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL
+);
+CREATE TABLE library_article_topics (
+    topic_id TEXT NOT NULL,
+    doc INTEGER NOT NULL REFERENCES library_articles(doc),
+    PRIMARY KEY (topic_id, doc)
+) WITHOUT ROWID;
+CREATE VIRTUAL TABLE library_fts USING fts5(
+    title, summary, body, topics, alt,
+    tokenize = 'porter unicode61 remove_diacritics 2',
+    prefix = '2 3'
+);
+CREATE TABLE library_bookmarks (
+    officer_id TEXT NOT NULL,
+    article_id TEXT NOT NULL,
+    added_ms INTEGER NOT NULL,
+    PRIMARY KEY (officer_id, article_id)
+) WITHOUT ROWID;
+CREATE TABLE library_recent (
+    officer_id TEXT NOT NULL,
+    article_id TEXT NOT NULL,
+    read_ms INTEGER NOT NULL,
+    PRIMARY KEY (officer_id, article_id)
+) WITHOUT ROWID;
+CREATE TABLE library_prefs_state (
+    officer_id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL
+);
+CREATE TRIGGER library_prefs_leave_with_the_officer AFTER DELETE ON officer BEGIN
+    DELETE FROM library_bookmarks WHERE officer_id = OLD.officer_id;
+    DELETE FROM library_recent WHERE officer_id = OLD.officer_id;
+    DELETE FROM library_prefs_state WHERE officer_id = OLD.officer_id;
+END;
+";
+
+/// v5: VRP referrals. Drafts (personal, discarded after a retention limit),
+/// referrals (a receipt without names, plus the personal part until the
+/// force acknowledges it) and the authorities' boundaries for routing.
+const V4_TO_V5: &str = "
+CREATE TABLE referral_drafts (
+    id TEXT PRIMARY KEY,
+    officer_id TEXT NOT NULL,
+    form TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL
+);
+CREATE TABLE referrals (
+    id TEXT PRIMARY KEY,
+    reference TEXT NOT NULL UNIQUE,
+    officer_id TEXT NOT NULL,
+    authority TEXT NOT NULL,
+    reasons TEXT NOT NULL,
+    urgency TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    patrol_id TEXT,
+    area_id TEXT,
+    status TEXT NOT NULL CHECK (status IN ('queued', 'received', 'assigned', 'contacted', 'closed')),
+    status_ms INTEGER NOT NULL,
+    personal TEXT
+);
+CREATE TABLE boundaries (
+    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+    geojson TEXT NOT NULL,
+    updated_ms INTEGER NOT NULL
+);
+";
+
 /// Upgrades, in order: entry `i` takes version `i + 1` to `i + 2`.
-const UPGRADES: &[&str] = &[V1_TO_V2, V2_TO_V3];
+pub(crate) const UPGRADES: &[&str] = &[V1_TO_V2, V2_TO_V3, V3_TO_V4, V4_TO_V5];
 
 /// The current schema, made in one step for a new database.
 pub const FRESH: &str = "
@@ -194,9 +311,9 @@ CREATE TABLE geofence_events (
 CREATE INDEX geofence_events_by_patrol ON geofence_events(patrol_id, id);
 CREATE TABLE outbox (
     id TEXT PRIMARY KEY,
-    kind TEXT NOT NULL CHECK (kind IN ('check_in', 'check_out', 'track_chunk')),
+    kind TEXT NOT NULL CHECK (kind IN ('check_in', 'check_out', 'track_chunk', 'referral', 'library_prefs')),
     format INTEGER NOT NULL,
-    patrol_id TEXT NOT NULL REFERENCES patrols(id),
+    patrol_id TEXT REFERENCES patrols(id),
     seq INTEGER NOT NULL,
     payload BLOB NOT NULL,
     fixes INTEGER NOT NULL DEFAULT 0,
@@ -219,6 +336,88 @@ CREATE TABLE audit (
     time_ms INTEGER NOT NULL,
     event TEXT NOT NULL,
     detail TEXT NOT NULL
+);
+CREATE TABLE library_meta (
+    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+    version INTEGER NOT NULL,
+    library_sha256 TEXT NOT NULL,
+    applied_ms INTEGER NOT NULL
+);
+CREATE TABLE library_topics (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    parent TEXT,
+    position INTEGER NOT NULL
+);
+CREATE TABLE library_articles (
+    doc INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    body_md TEXT NOT NULL,
+    topics TEXT NOT NULL,
+    related TEXT NOT NULL,
+    reading_minutes INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL
+);
+CREATE TABLE library_article_topics (
+    topic_id TEXT NOT NULL,
+    doc INTEGER NOT NULL REFERENCES library_articles(doc),
+    PRIMARY KEY (topic_id, doc)
+) WITHOUT ROWID;
+CREATE VIRTUAL TABLE library_fts USING fts5(
+    title, summary, body, topics, alt,
+    tokenize = 'porter unicode61 remove_diacritics 2',
+    prefix = '2 3'
+);
+CREATE TABLE library_bookmarks (
+    officer_id TEXT NOT NULL,
+    article_id TEXT NOT NULL,
+    added_ms INTEGER NOT NULL,
+    PRIMARY KEY (officer_id, article_id)
+) WITHOUT ROWID;
+CREATE TABLE library_recent (
+    officer_id TEXT NOT NULL,
+    article_id TEXT NOT NULL,
+    read_ms INTEGER NOT NULL,
+    PRIMARY KEY (officer_id, article_id)
+) WITHOUT ROWID;
+CREATE TABLE library_prefs_state (
+    officer_id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL
+);
+CREATE TRIGGER library_prefs_leave_with_the_officer AFTER DELETE ON officer BEGIN
+    DELETE FROM library_bookmarks WHERE officer_id = OLD.officer_id;
+    DELETE FROM library_recent WHERE officer_id = OLD.officer_id;
+    DELETE FROM library_prefs_state WHERE officer_id = OLD.officer_id;
+END;
+CREATE TABLE referral_drafts (
+    id TEXT PRIMARY KEY,
+    officer_id TEXT NOT NULL,
+    form TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL
+);
+CREATE TABLE referrals (
+    id TEXT PRIMARY KEY,
+    reference TEXT NOT NULL UNIQUE,
+    officer_id TEXT NOT NULL,
+    authority TEXT NOT NULL,
+    reasons TEXT NOT NULL,
+    urgency TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    patrol_id TEXT,
+    area_id TEXT,
+    status TEXT NOT NULL CHECK (status IN ('queued', 'received', 'assigned', 'contacted', 'closed')),
+    status_ms INTEGER NOT NULL,
+    personal TEXT
+);
+CREATE TABLE boundaries (
+    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+    geojson TEXT NOT NULL,
+    updated_ms INTEGER NOT NULL
 );
 ";
 

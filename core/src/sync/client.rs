@@ -145,6 +145,23 @@ impl Client {
         })
     }
 
+    pub async fn post_referral(&self, id: &str, json: &[u8]) -> Result<Outcome, SyncError> {
+        let url = format!("{}/v1/referrals", self.base);
+        let body = json.to_vec();
+        let resp = self
+            .send(|_| {
+                self.http
+                    .post(&url)
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(body.clone())
+            })
+            .await?;
+        Ok(match resp {
+            Ok(r) => classify(r, id).await,
+            Err(o) => o,
+        })
+    }
+
     pub async fn put_chunk(&self, id: &str, patrol_id: &str, seq: u32, bytes: &[u8]) -> Result<Outcome, SyncError> {
         let url = format!("{}/v1/track/{id}", self.base);
         let body = bytes.to_vec();
@@ -190,6 +207,68 @@ impl Client {
             Ok(r) => classify(r, id).await,
             Err(o) => o,
         })
+    }
+
+    // ---- the practice library ----
+
+    /// `POST /v1/library/prefs`: the officer's bookmarks and recent reads,
+    /// idempotent by record id like every upload.
+    pub async fn post_library_prefs(&self, id: &str, json: &[u8]) -> Result<Outcome, SyncError> {
+        let url = format!("{}/v1/library/prefs", self.base);
+        let body = json.to_vec();
+        let resp = self
+            .send(|_| {
+                self.http
+                    .post(&url)
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(body.clone())
+            })
+            .await?;
+        Ok(match resp {
+            Ok(r) => classify(r, id).await,
+            Err(o) => o,
+        })
+    }
+
+    /// `GET /v1/library/prefs`: the force's latest copy of the officer's
+    /// library settings (made on any handset).
+    pub async fn library_prefs(&self) -> Result<crate::library::PrefsReply, SyncError> {
+        let bytes = self.get_bytes("/v1/library/prefs", None).await?;
+        serde_json::from_slice(&bytes).map_err(|e| SyncError::BadReply(format!("library prefs: {e}")))
+    }
+
+    /// `GET /v1/library?since=V`: a content pack taking the handset from
+    /// `since` to the latest version (or a full one). Returned as bytes: the
+    /// library checks them before anything is stored.
+    pub async fn library_pack(&self, since: u64) -> Result<Vec<u8>, SyncError> {
+        self.get_bytes("/v1/library", Some(("since", since.to_string()))).await
+    }
+
+    /// A GET whose whole body is needed; any failure is an error.
+    async fn get_bytes(&self, path: &str, query: Option<(&str, String)>) -> Result<Vec<u8>, SyncError> {
+        let url = format!("{}{path}", self.base);
+        let resp = self
+            .send(|_| {
+                let req = self.http.get(&url);
+                match &query {
+                    Some((k, v)) => req.query(&[(k, v)]),
+                    None => req,
+                }
+            })
+            .await?;
+        let resp = resp.map_err(|o| SyncError::Network(outcome_reason(&o)))?;
+        let status = resp.status();
+        let bytes = read_limited(resp).await.map_err(SyncError::Network)?;
+        if status.is_server_error() {
+            return Err(SyncError::Network(format!("{path}: HTTP {status}")));
+        }
+        if !status.is_success() {
+            return Err(SyncError::Server(format!(
+                "{path} refused: HTTP {status}: {}",
+                api_reason(&bytes)
+            )));
+        }
+        Ok(bytes)
     }
 }
 

@@ -59,6 +59,10 @@ pub struct PassReport {
     pub fixes_sent: usize,
     pub pulled: bool,
     pub wiped: bool,
+    /// The practice library's version applied in this pass, if it changed.
+    pub library: Option<crate::library::ApplyOutcome>,
+    /// The officer's library bookmarks/recent reads came from another handset.
+    pub library_prefs_restored: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -236,15 +240,20 @@ async fn upload_then_pull(core: &GuardianCore, client: &Client) -> Result<PassRe
     let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
     core.store().write(|tx| outbox::mark_in_flight(tx, &ids))?;
     let mut report = PassReport::default();
-    let mut acks: Vec<String> = Vec::new();
-    let flush = |acks: &mut Vec<String>| -> Result<()> {
+    let mut acks: Vec<(String, Kind)> = Vec::new();
+    let flush = |acks: &mut Vec<(String, Kind)>| -> Result<()> {
         if acks.is_empty() {
             return Ok(());
         }
         let now = core.now_ms();
         core.store().write(|tx| {
-            for id in acks.iter() {
+            for (id, kind) in acks.iter() {
                 outbox::mark_acked(tx, id, now)?;
+                if *kind == Kind::Referral {
+                    // The force has it: the child's details leave the handset
+                    // in the same transaction as the ack.
+                    crate::referral::db::mark_received(tx, id, now)?;
+                }
             }
             Ok::<_, crate::Error>(())
         })?;
@@ -257,10 +266,17 @@ async fn upload_then_pull(core: &GuardianCore, client: &Client) -> Result<PassRe
         let outcome = match item.kind {
             Kind::TrackChunk => {
                 client
-                    .put_chunk(&item.id, &item.patrol_id, item.seq, &item.payload)
+                    .put_chunk(
+                        &item.id,
+                        item.patrol_id.as_deref().unwrap_or_default(),
+                        item.seq,
+                        &item.payload,
+                    )
                     .await
             }
             Kind::CheckIn | Kind::CheckOut => client.post_record(&item.id, &item.payload).await,
+            Kind::Referral => client.post_referral(&item.id, &item.payload).await,
+            Kind::LibraryPrefs => client.post_library_prefs(&item.id, &item.payload).await,
         };
         match outcome {
             Ok(Outcome::Acked(status)) => {
@@ -273,7 +289,7 @@ async fn upload_then_pull(core: &GuardianCore, client: &Client) -> Result<PassRe
                 if status == AckStatus::Duplicate {
                     report.duplicates += 1;
                 }
-                acks.push(item.id.clone());
+                acks.push((item.id.clone(), item.kind));
                 if acks.len() >= ACK_FLUSH {
                     flush(&mut acks)?;
                 }
@@ -320,6 +336,13 @@ async fn upload_then_pull(core: &GuardianCore, client: &Client) -> Result<PassRe
         }
         // If this ack is lost the command comes again; wiping twice is harmless.
         let _ = client.ack_command(&command.id).await?;
+    }
+    // The practice library last: it is reference content, and a failed
+    // update (a typed error) leaves the old library and delays nothing above.
+    if !report.wiped {
+        let library = crate::library::sync_pass(core, client).await?;
+        report.library = library.applied;
+        report.library_prefs_restored = library.prefs_restored;
     }
     Ok(report)
 }

@@ -19,6 +19,10 @@ pub enum Kind {
     CheckIn,
     CheckOut,
     TrackChunk,
+    /// A VRP referral: personal data until acknowledged, then purged.
+    Referral,
+    /// An officer's library bookmarks and recent reads (the whole set, versioned).
+    LibraryPrefs,
 }
 
 impl Kind {
@@ -27,6 +31,8 @@ impl Kind {
             Kind::CheckIn => "check_in",
             Kind::CheckOut => "check_out",
             Kind::TrackChunk => "track_chunk",
+            Kind::Referral => "referral",
+            Kind::LibraryPrefs => "library_prefs",
         }
     }
 
@@ -35,6 +41,8 @@ impl Kind {
             "check_in" => Ok(Kind::CheckIn),
             "check_out" => Ok(Kind::CheckOut),
             "track_chunk" => Ok(Kind::TrackChunk),
+            "referral" => Ok(Kind::Referral),
+            "library_prefs" => Ok(Kind::LibraryPrefs),
             other => Err(StoreError::Corrupt(format!("unknown outbox kind {other:?}")).into()),
         }
     }
@@ -46,7 +54,8 @@ pub struct Item {
     pub id: String,
     pub kind: Kind,
     pub format: u32,
-    pub patrol_id: String,
+    /// None for records outside any patrol (a referral, library settings).
+    pub patrol_id: Option<String>,
     pub seq: u32,
     pub payload: Vec<u8>,
     pub fixes: usize,
@@ -56,7 +65,7 @@ pub struct NewRow<'a> {
     pub id: &'a str,
     pub kind: Kind,
     pub format: u32,
-    pub patrol_id: &'a str,
+    pub patrol_id: Option<&'a str>,
     pub seq: u32,
     pub payload: &'a [u8],
     pub fixes: usize,
@@ -124,7 +133,7 @@ pub fn make_chunk(tx: &Transaction<'_>, patrol_id: &str, seq: u32, now_ms: i64) 
             id: &chunk_id,
             kind: Kind::TrackChunk,
             format: codec::FORMAT,
-            patrol_id,
+            patrol_id: Some(patrol_id),
             seq,
             payload: &payload,
             fixes: fixes.len(),
@@ -146,17 +155,18 @@ pub fn pending(conn: &Connection) -> Result<Vec<Item>> {
     let mut stmt = conn.prepare(
         "SELECT o.id, o.kind, o.format, o.patrol_id, o.seq, o.payload, o.fixes
          FROM outbox o
-         JOIN (SELECT patrol_id, MAX(created_ms) AS newest FROM outbox
-               WHERE state IN ('pending', 'in_flight') GROUP BY patrol_id) p ON p.patrol_id = o.patrol_id
+         JOIN (SELECT COALESCE(patrol_id, id) AS grp, MAX(created_ms) AS newest FROM outbox
+               WHERE state IN ('pending', 'in_flight') GROUP BY COALESCE(patrol_id, id)) p
+           ON p.grp = COALESCE(o.patrol_id, o.id)
          WHERE o.state IN ('pending', 'in_flight')
-         ORDER BY p.newest DESC, o.patrol_id, o.seq",
+         ORDER BY p.newest DESC, p.grp, o.seq",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok((
             r.get::<_, String>(0)?,
             r.get::<_, String>(1)?,
             r.get::<_, u32>(2)?,
-            r.get::<_, String>(3)?,
+            r.get::<_, Option<String>>(3)?,
             r.get::<_, u32>(4)?,
             r.get::<_, Vec<u8>>(5)?,
             r.get::<_, i64>(6)?,
@@ -255,7 +265,7 @@ pub fn counts(conn: &Connection) -> Result<Counts> {
 pub struct Rejected {
     pub id: String,
     pub kind: Kind,
-    pub patrol_id: String,
+    pub patrol_id: Option<String>,
     pub reason: String,
 }
 

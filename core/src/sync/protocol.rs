@@ -94,6 +94,13 @@ pub struct SyncReply {
     /// The officer's current assignments when they changed (the full list).
     pub assignments: Option<Vec<AssignmentWire>>,
     pub commands: Vec<DeviceCommand>,
+    /// The seven local authorities' boundaries (a FeatureCollection, `id` =
+    /// authority slug) when they changed, for routing referrals offline.
+    #[serde(default)]
+    pub boundaries: Option<serde_json::Value>,
+    /// Navigator-side status changes to this officer's referrals since the cursor.
+    #[serde(default)]
+    pub referral_updates: Vec<ReferralUpdate>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,4 +130,128 @@ pub struct DeviceCommand {
 pub enum CommandKind {
     /// Erase everything on the handset (lost or stolen device).
     Wipe,
+}
+
+// ---- referrals (VRP Navigators) ----
+
+/// A referral to the VRP Navigators: `POST /v1/referrals`. The most
+/// sensitive record the handset holds: it is purged from the handset once
+/// the force acknowledges it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReferralRecord {
+    pub id: String,
+    pub format: u32,
+    /// Shown to the officer and quoted by the Navigator team.
+    pub reference: String,
+    pub officer_id: String,
+    pub created_ms: i64,
+    /// Authority slug, one of the seven (`birmingham`, `coventry`, …).
+    pub authority: String,
+    /// `routed` from the location, or `chosen` by the officer when the
+    /// location is outside all seven.
+    pub authority_source: String,
+    pub reasons: Vec<ReasonWire>,
+    /// `routine` | `priority` | `urgent`.
+    pub urgency: String,
+    pub consent: ConsentWire,
+    pub safeguarding_concern: bool,
+    pub narrative: String,
+    pub subject: SubjectWire,
+    pub location: LocationWire,
+    pub patrol_id: Option<String>,
+    pub area_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReasonWire {
+    /// `knife_carrying`, `criminal_exploitation`, `gang_association`,
+    /// `vawg_harmful_sexual_behaviour`, `parent_in_prison`,
+    /// `missing_episodes`, `school_exclusion`, `mental_health`, `other`.
+    pub code: String,
+    /// Only for `other`.
+    pub text: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentWire {
+    /// `given` | `refused` | `not_sought`.
+    pub state: String,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubjectWire {
+    pub name: String,
+    /// `YYYY-MM-DD`.
+    pub date_of_birth: Option<String>,
+    pub estimated_age: Option<u8>,
+    pub address: Option<String>,
+    pub school: Option<String>,
+    pub carer_contact: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LocationWire {
+    pub time_ms: i64,
+    pub lat: f64,
+    pub lon: f64,
+    pub accuracy_m: f64,
+}
+
+/// Where a referral stands with the Navigator team.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReferralStatus {
+    /// Queued on the handset, not yet acknowledged by the force.
+    Queued,
+    /// The force has it (acknowledged upload).
+    Received,
+    Assigned,
+    Contacted,
+    Closed,
+}
+
+impl ReferralStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReferralStatus::Queued => "queued",
+            ReferralStatus::Received => "received",
+            ReferralStatus::Assigned => "assigned",
+            ReferralStatus::Contacted => "contacted",
+            ReferralStatus::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            ReferralStatus::Queued,
+            ReferralStatus::Received,
+            ReferralStatus::Assigned,
+            ReferralStatus::Contacted,
+            ReferralStatus::Closed,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+    }
+}
+
+/// A Navigator-side status change, delivered to the referring officer's
+/// handset in the sync reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferralUpdate {
+    pub referral_id: String,
+    pub status: ReferralStatus,
+    pub time_ms: i64,
+}
+
+/// A referral as the officer may see it after it left the handset: no
+/// personal data. `GET /v1/me/referrals`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferralReceiptWire {
+    pub id: String,
+    pub reference: String,
+    pub authority: String,
+    pub reasons: Vec<String>,
+    pub created_ms: i64,
+    pub status: ReferralStatus,
 }

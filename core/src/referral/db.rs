@@ -1,0 +1,198 @@
+//! SQL for the tables the referral module owns: drafts, referrals (the
+//! receipt plus, until acknowledged, the personal part) and the boundary
+//! data used for routing.
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use super::authority::Authority;
+use super::form::ReferralForm;
+use super::{DraftSummary, Receipt};
+use crate::error::Result;
+use crate::store::StoreError;
+use crate::sync::protocol::ReferralStatus;
+
+fn corrupt(what: impl std::fmt::Display) -> crate::Error {
+    StoreError::Corrupt(what.to_string()).into()
+}
+
+pub fn save_draft(tx: &Transaction<'_>, id: &str, officer_id: &str, form: &ReferralForm, now: i64) -> Result<()> {
+    let json = serde_json::to_string(form).map_err(corrupt)?;
+    tx.execute(
+        "INSERT INTO referral_drafts (id, officer_id, form, created_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?4)
+         ON CONFLICT(id) DO UPDATE SET form = excluded.form, updated_ms = excluded.updated_ms",
+        params![id, officer_id, json, now],
+    )?;
+    Ok(())
+}
+
+pub fn draft(conn: &Connection, id: &str) -> Result<Option<ReferralForm>> {
+    let json: Option<String> = conn
+        .query_row("SELECT form FROM referral_drafts WHERE id = ?1", [id], |r| r.get(0))
+        .optional()?;
+    json.map(|j| serde_json::from_str(&j).map_err(|_| corrupt("a referral draft is unreadable")))
+        .transpose()
+}
+
+pub fn delete_draft(tx: &Transaction<'_>, id: &str) -> Result<bool> {
+    Ok(tx.execute("DELETE FROM referral_drafts WHERE id = ?1", [id])? == 1)
+}
+
+/// Discards drafts last touched before `cutoff_ms`; returns how many.
+pub fn discard_drafts_before(tx: &Transaction<'_>, cutoff_ms: i64) -> Result<usize> {
+    Ok(tx.execute("DELETE FROM referral_drafts WHERE updated_ms < ?1", [cutoff_ms])?)
+}
+
+pub fn drafts(conn: &Connection, retention_ms: i64, warning_ms: i64, now: i64) -> Result<Vec<DraftSummary>> {
+    let mut stmt = conn.prepare("SELECT id, created_ms, updated_ms FROM referral_drafts ORDER BY updated_ms DESC")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, created_ms, updated_ms) = row?;
+        let expires_ms = updated_ms + retention_ms;
+        let warning = (expires_ms - now <= warning_ms).then(|| {
+            let hours = ((expires_ms - now).max(0) as f64 / 3_600_000.0).ceil();
+            format!("This draft will be discarded in {hours:.0} hour(s) unless it is submitted or edited.")
+        });
+        out.push(DraftSummary {
+            id,
+            created_ms,
+            updated_ms,
+            expires_ms,
+            warning,
+        });
+    }
+    Ok(out)
+}
+
+pub struct NewReferral<'a> {
+    pub id: &'a str,
+    pub reference: &'a str,
+    pub officer_id: &'a str,
+    pub authority: Authority,
+    pub reasons: &'a [String],
+    pub urgency: &'a str,
+    pub created_ms: i64,
+    pub patrol_id: Option<&'a str>,
+    pub area_id: Option<&'a str>,
+    /// The personal part, kept only until the force acknowledges it.
+    pub personal: &'a str,
+}
+
+pub fn insert(tx: &Transaction<'_>, r: &NewReferral<'_>) -> Result<()> {
+    let reasons = serde_json::to_string(r.reasons).map_err(corrupt)?;
+    tx.execute(
+        "INSERT INTO referrals (id, reference, officer_id, authority, reasons, urgency, created_ms, patrol_id, area_id,
+             status, status_ms, personal)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'queued', ?7, ?10)",
+        params![
+            r.id,
+            r.reference,
+            r.officer_id,
+            r.authority.slug(),
+            reasons,
+            r.urgency,
+            r.created_ms,
+            r.patrol_id,
+            r.area_id,
+            r.personal
+        ],
+    )?;
+    Ok(())
+}
+
+/// The force has the referral: the personal part leaves the handset.
+pub fn mark_received(tx: &Transaction<'_>, id: &str, now: i64) -> Result<()> {
+    tx.execute(
+        "UPDATE referrals SET personal = NULL,
+             status = CASE WHEN status = 'queued' THEN 'received' ELSE status END,
+             status_ms = CASE WHEN status = 'queued' THEN ?2 ELSE status_ms END
+         WHERE id = ?1",
+        params![id, now],
+    )?;
+    Ok(())
+}
+
+/// A Navigator-side update. Returns whether it changed anything (updates
+/// may arrive again; statuses only move forward).
+pub fn update_status(tx: &Transaction<'_>, id: &str, status: ReferralStatus, time_ms: i64) -> Result<bool> {
+    let current: Option<String> = tx
+        .query_row("SELECT status FROM referrals WHERE id = ?1", [id], |r| r.get(0))
+        .optional()?;
+    let Some(current) = current.and_then(|c| ReferralStatus::parse(&c)) else {
+        return Ok(false);
+    };
+    if rank(status) <= rank(current) {
+        return Ok(false);
+    }
+    // An update from the Navigators proves the force has the referral.
+    tx.execute(
+        "UPDATE referrals SET status = ?2, status_ms = ?3, personal = NULL WHERE id = ?1",
+        params![id, status.as_str(), time_ms],
+    )?;
+    Ok(true)
+}
+
+fn rank(s: ReferralStatus) -> u8 {
+    match s {
+        ReferralStatus::Queued => 0,
+        ReferralStatus::Received => 1,
+        ReferralStatus::Assigned => 2,
+        ReferralStatus::Contacted => 3,
+        ReferralStatus::Closed => 4,
+    }
+}
+
+pub fn receipts(conn: &Connection) -> Result<Vec<Receipt>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, reference, authority, reasons, urgency, created_ms, status, status_ms, patrol_id, area_id
+         FROM referrals ORDER BY created_ms DESC",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+            r.get::<_, i64>(5)?,
+            r.get::<_, String>(6)?,
+            r.get::<_, i64>(7)?,
+            r.get::<_, Option<String>>(8)?,
+            r.get::<_, Option<String>>(9)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, reference, authority, reasons, urgency, created_ms, status, status_ms, patrol_id, area_id) = row?;
+        out.push(Receipt {
+            id,
+            reference,
+            authority: Authority::parse(&authority).ok_or_else(|| corrupt("unknown authority"))?,
+            reasons: serde_json::from_str(&reasons).map_err(corrupt)?,
+            urgency,
+            created_ms,
+            status: ReferralStatus::parse(&status).ok_or_else(|| corrupt("unknown referral status"))?,
+            status_ms,
+            patrol_id,
+            area_id,
+        });
+    }
+    Ok(out)
+}
+
+pub fn save_boundaries(tx: &Transaction<'_>, geojson: &str, now: i64) -> Result<()> {
+    tx.execute(
+        "INSERT INTO boundaries (singleton, geojson, updated_ms) VALUES (1, ?1, ?2)
+         ON CONFLICT(singleton) DO UPDATE SET geojson = excluded.geojson, updated_ms = excluded.updated_ms",
+        params![geojson, now],
+    )?;
+    Ok(())
+}
+
+pub fn boundaries(conn: &Connection) -> Result<Option<String>> {
+    Ok(conn
+        .query_row("SELECT geojson FROM boundaries WHERE singleton = 1", [], |r| r.get(0))
+        .optional()?)
+}

@@ -1,0 +1,70 @@
+//! VRP Navigator referrals made on the street: the form and its rules,
+//! drafts that survive the app being killed, routing to one of the seven
+//! authorities, and the care the data needs — personal fields leave the
+//! handset once the force acknowledges them; a receipt without names stays.
+
+pub mod authority;
+pub(crate) mod db;
+pub mod form;
+
+pub use authority::{Authority, Boundaries, BoundaryError};
+pub use form::{Consent, FieldError, FieldProblem, Reason, ReferralForm, Subject, Urgency, ValidReferral};
+
+use serde::Serialize;
+
+use crate::sync::protocol::ReferralStatus;
+
+/// Drafts are personal data at rest: they are discarded after this long…
+pub const DRAFT_RETENTION_MS: i64 = 72 * 3_600_000;
+/// …and the officer is warned this long before.
+pub const DRAFT_WARNING_MS: i64 = 12 * 3_600_000;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ReferralError {
+    /// Every problem with the form, together, so a screen can show them all.
+    #[error("the referral has {} problem(s) to fix", .0.len())]
+    Invalid(Vec<FieldError>),
+    #[error("no such draft")]
+    UnknownDraft,
+    #[error("no such referral")]
+    UnknownReferral,
+    #[error("no officer is signed in on this handset")]
+    NoOfficer,
+    #[error("the boundary data from the force cannot be used: {0}")]
+    Boundaries(#[from] BoundaryError),
+}
+
+/// A draft as the list of drafts shows it: no personal data.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DraftSummary {
+    pub id: String,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+    /// When it will be discarded.
+    pub expires_ms: i64,
+    /// Set once the draft is within the warning period.
+    pub warning: Option<String>,
+}
+
+/// What stays on the handset after a referral leaves it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Receipt {
+    pub id: String,
+    pub reference: String,
+    pub authority: Authority,
+    pub reasons: Vec<String>,
+    pub urgency: String,
+    pub created_ms: i64,
+    pub status: ReferralStatus,
+    pub status_ms: i64,
+    pub patrol_id: Option<String>,
+    pub area_id: Option<String>,
+}
+
+/// Where a referral made here would go, and why the officer must choose
+/// when it cannot be routed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RoutePreview {
+    pub authority: Option<Authority>,
+    pub needs_choice: Option<String>,
+}
