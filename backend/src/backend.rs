@@ -46,6 +46,9 @@ pub struct Stats {
     pub duplicate_fixes: i64,
     /// Uploads answered `duplicate` (a retry of something already stored).
     pub replays: i64,
+    /// Referrals stored (each once, whatever the retries).
+    #[serde(default)]
+    pub referrals: i64,
 }
 
 /// One day's recorded draw: the evaluation's treatment (`chosen`) and
@@ -126,6 +129,9 @@ impl Backend {
                 s
             }
         };
+        crate::library::ensure_schema(&tx)?;
+        crate::boundaries::ensure_schema(&tx)?;
+        crate::referral::ensure_schema(&tx)?;
         tx.commit()?;
         Ok(Self {
             conn: Mutex::new(conn),
@@ -139,7 +145,10 @@ impl Backend {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn write<T, E: From<rusqlite::Error>>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, E>) -> Result<T, E> {
+    pub(crate) fn write<T, E: From<rusqlite::Error>>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
@@ -147,7 +156,10 @@ impl Backend {
         Ok(out)
     }
 
-    fn read<T, E: From<rusqlite::Error>>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, E>) -> Result<T, E> {
+    pub(crate) fn read<T, E: From<rusqlite::Error>>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
         let mut conn = self.lock();
         let tx = conn.transaction()?;
         f(&tx)
@@ -329,6 +341,7 @@ impl Backend {
                      GROUP BY patrol_id, mono_ns, time_ms HAVING n > 1)",
                 )?,
                 replays: db::counter(tx, KEY_REPLAYS)?,
+                referrals: count("SELECT count(*) FROM referrals")?,
             })
         })
     }
@@ -515,9 +528,14 @@ impl Backend {
         let since = cursor.and_then(Cursor::parse);
         self.read(|tx| {
             let profile = require_officer(tx, sub)?;
+            let (boundaries_version, boundaries) = crate::boundaries::since(tx, since.map(|c| c.boundaries))?;
+            let (referral_seq, referral_updates) =
+                crate::referral::updates_since(tx, sub, since.map_or(0, |c| c.referrals))?;
             let now = Cursor {
                 areas: db::counter(tx, KEY_AREAS_VERSION)?,
                 assignments: db::counter(tx, KEY_ASSIGN_VERSION)?,
+                boundaries: boundaries_version,
+                referrals: referral_seq,
             };
             let areas = if since.is_none_or(|c| now.areas > c.areas) {
                 let text: Option<String> = tx
@@ -572,6 +590,8 @@ impl Backend {
                 areas,
                 assignments,
                 commands,
+                boundaries,
+                referral_updates,
             })
         })
     }
@@ -629,27 +649,58 @@ pub(crate) struct ChunkUpload<'a> {
     pub fixes: &'a [StoredFix],
 }
 
-/// What a handset last saw: the areas and assignments versions.
+/// What a handset last saw: the areas, assignments and boundaries versions
+/// and the last referral change sequence number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Cursor {
     pub areas: i64,
     pub assignments: i64,
+    pub boundaries: i64,
+    pub referrals: i64,
 }
 
 impl Cursor {
-    /// `a{areas}.s{assignments}`; anything else (including a cursor from a
-    /// newer or older server) means "send everything".
+    /// `a{areas}.s{assignments}.b{boundaries}.r{referral seq}`. A cursor
+    /// from before boundaries and referrals (`a{areas}.s{assignments}`) is
+    /// still good: it has seen none of either (0), so the handset gets the
+    /// boundaries and every status change, and no repeat of areas or
+    /// assignments. Anything else (including a cursor from a newer server)
+    /// means "send everything". Only letters, digits and dots: the handset
+    /// URL-encodes it and this server reads the query raw.
     pub fn parse(s: &str) -> Option<Cursor> {
-        let (a, s) = s.split_once('.')?;
-        let areas = a.strip_prefix('a')?.parse().ok()?;
-        let assignments = s.strip_prefix('s')?.parse().ok()?;
-        Some(Cursor { areas, assignments })
+        let mut parts = s.split('.');
+        let mut field = |prefix: char| -> Option<Option<i64>> {
+            match parts.next() {
+                None => Some(None),
+                Some(p) => p.strip_prefix(prefix)?.parse().ok().map(Some),
+            }
+        };
+        let areas = field('a')??;
+        let assignments = field('s')??;
+        let (boundaries, referrals) = match (field('b')?, field('r')?) {
+            (None, None) => (0, 0),
+            (Some(b), Some(r)) => (b, r),
+            _ => return None,
+        };
+        if parts.next().is_some() {
+            return None;
+        }
+        Some(Cursor {
+            areas,
+            assignments,
+            boundaries,
+            referrals,
+        })
     }
 }
 
 impl std::fmt::Display for Cursor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "a{}.s{}", self.areas, self.assignments)
+        write!(
+            f,
+            "a{}.s{}.b{}.r{}",
+            self.areas, self.assignments, self.boundaries, self.referrals
+        )
     }
 }
 
@@ -676,7 +727,7 @@ fn validate_record(env: &RecordEnvelope) -> Result<(), ApiFailure> {
 }
 
 /// A retry of something stored earlier: a success, unless someone else's.
-fn replay(tx: &Transaction<'_>, sub: &str, owner: &str, what: &str) -> Result<AckStatus, ApiFailure> {
+pub(crate) fn replay(tx: &Transaction<'_>, sub: &str, owner: &str, what: &str) -> Result<AckStatus, ApiFailure> {
     if owner != sub {
         return Err(ApiFailure::forbidden(format!(
             "this {what} id belongs to another officer"
@@ -686,7 +737,7 @@ fn replay(tx: &Transaction<'_>, sub: &str, owner: &str, what: &str) -> Result<Ac
     Ok(AckStatus::Duplicate)
 }
 
-fn require_officer(tx: &Transaction<'_>, sub: &str) -> Result<OfficerProfile, ApiFailure> {
+pub(crate) fn require_officer(tx: &Transaction<'_>, sub: &str) -> Result<OfficerProfile, ApiFailure> {
     officer(tx, sub)?.ok_or_else(|| {
         ApiFailure::new(
             axum::http::StatusCode::FORBIDDEN,
@@ -802,11 +853,40 @@ mod tests {
         let c = Cursor {
             areas: 3,
             assignments: 12,
+            boundaries: 2,
+            referrals: 40,
         };
+        assert_eq!(c.to_string(), "a3.s12.b2.r40");
         assert_eq!(Cursor::parse(&c.to_string()), Some(c));
-        for bad in ["", "a1", "a1.x2", "x1.s2", "a.s", "a1.s2.s3", "a-1.s"] {
+        for bad in [
+            "",
+            "a1",
+            "a1.x2",
+            "x1.s2",
+            "a.s",
+            "a1.s2.s3",
+            "a-1.s",
+            "a1.s2.b3",
+            "a1.s2.r3.b4",
+            "a1.s2.b3.r4.x5",
+            "a1.s2.b.r4",
+            "a1.s2.",
+        ] {
             assert_eq!(Cursor::parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_cursor_from_before_referrals_has_seen_none_of_them() {
+        assert_eq!(
+            Cursor::parse("a3.s12"),
+            Some(Cursor {
+                areas: 3,
+                assignments: 12,
+                boundaries: 0,
+                referrals: 0,
+            })
+        );
     }
 
     #[test]

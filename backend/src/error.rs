@@ -6,7 +6,9 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use guardian_core::patrol::AreaError;
+use guardian_core::referral::authority::BoundaryError;
 use guardian_core::sync::protocol::ApiError;
+use guardian_core::sync::protocol::ReferralStatus;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
@@ -25,6 +27,20 @@ pub enum BackendError {
     AlreadyScheduled(chrono::NaiveDate),
     #[error("no officers to assign patrols to")]
     NoOfficers,
+    /// A practice library source folder that breaks a rule.
+    #[error("library rejected: {0}")]
+    BadLibrary(String),
+    #[error("boundaries rejected: {0}")]
+    Boundaries(#[from] BoundaryError),
+    #[error("unknown navigator {0:?}")]
+    UnknownNavigator(String),
+    /// No such referral, or not one of the Navigator's authority: the two
+    /// are not told apart, so a Navigator cannot probe other teams' ids.
+    #[error("no referral {0:?} for this navigator")]
+    UnknownReferral(String),
+    /// Referral status only moves forward.
+    #[error("a referral cannot go back from {} to {}", from.as_str(), to.as_str())]
+    BadTransition { from: ReferralStatus, to: ReferralStatus },
     /// Stored data that this code could not have written.
     #[error("database content is corrupt: {0}")]
     Corrupt(String),
@@ -80,6 +96,21 @@ impl From<BackendError> for ApiFailure {
                 format!("{d} is already scheduled; a randomised schedule is never re-drawn"),
             ),
             BackendError::NoOfficers => ApiFailure::unprocessable("no-officers", "no officers to assign patrols to"),
+            BackendError::BadLibrary(reason) => ApiFailure::unprocessable("bad-library", reason),
+            BackendError::Boundaries(e) => ApiFailure::unprocessable("bad-boundaries", e.to_string()),
+            BackendError::UnknownNavigator(_) => ApiFailure::new(
+                StatusCode::FORBIDDEN,
+                "unknown-navigator",
+                "the token's navigator is not on any Navigator team",
+            ),
+            BackendError::UnknownReferral(_) => ApiFailure::new(
+                StatusCode::NOT_FOUND,
+                "unknown-referral",
+                "no such referral for this Navigator team",
+            ),
+            e @ BackendError::BadTransition { .. } => {
+                ApiFailure::new(StatusCode::CONFLICT, "bad-transition", e.to_string())
+            }
             // The detail of an internal failure goes to the server log, not to
             // the client: it may name paths or stored values.
             other => {

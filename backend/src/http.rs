@@ -29,6 +29,9 @@ use crate::backend::{Backend, ChunkUpload, MAX_ID_LEN, check_id, now_ms};
 use crate::error::{ApiFailure, BackendError};
 use crate::token::{Claims, Role, TokenError};
 
+mod referral;
+pub use referral::{MAX_REFERRAL_BYTES, MyReferrals, NavigatorReferrals, NewNavigator, StatusChange};
+
 /// A track chunk is at most this big on the wire (a day of 1 Hz fixes is
 /// well under 1 MiB).
 pub const MAX_CHUNK_BYTES: usize = 4 * 1024 * 1024;
@@ -77,6 +80,16 @@ pub enum Endpoint {
     AdminComplianceCsv,
     AdminComplianceSummary,
     AdminStats,
+    PostReferral,
+    MyReferrals,
+    NavigatorReferrals,
+    NavigatorReferralStatus,
+    AdminBoundaries,
+    AdminNavigators,
+    Library,
+    GetLibraryPrefs,
+    PostLibraryPrefs,
+    AdminLibrary,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +124,20 @@ pub const ROUTES: &[Route] = &[
         Endpoint::AdminComplianceSummary,
     ),
     route(Verb::Get, "/v1/admin/stats", Endpoint::AdminStats),
+    route(Verb::Post, "/v1/referrals", Endpoint::PostReferral),
+    route(Verb::Get, "/v1/me/referrals", Endpoint::MyReferrals),
+    route(Verb::Get, "/v1/navigator/referrals", Endpoint::NavigatorReferrals),
+    route(
+        Verb::Post,
+        "/v1/navigator/referrals/{id}/status",
+        Endpoint::NavigatorReferralStatus,
+    ),
+    route(Verb::Post, "/v1/admin/boundaries", Endpoint::AdminBoundaries),
+    route(Verb::Post, "/v1/admin/navigators", Endpoint::AdminNavigators),
+    route(Verb::Get, "/v1/library", Endpoint::Library),
+    route(Verb::Get, "/v1/library/prefs", Endpoint::GetLibraryPrefs),
+    route(Verb::Post, "/v1/library/prefs", Endpoint::PostLibraryPrefs),
+    route(Verb::Post, "/v1/admin/library", Endpoint::AdminLibrary),
 ];
 
 type AppState = Arc<Backend>;
@@ -132,6 +159,16 @@ fn method_router(r: &Route) -> MethodRouter<AppState> {
         Endpoint::AdminComplianceCsv => on(f, admin_compliance_csv),
         Endpoint::AdminComplianceSummary => on(f, admin_compliance_summary),
         Endpoint::AdminStats => on(f, admin_stats),
+        Endpoint::PostReferral => on(f, referral::post_referral),
+        Endpoint::MyReferrals => on(f, referral::my_referrals),
+        Endpoint::NavigatorReferrals => on(f, referral::navigator_referrals),
+        Endpoint::NavigatorReferralStatus => on(f, referral::navigator_status),
+        Endpoint::AdminBoundaries => on(f, referral::admin_boundaries),
+        Endpoint::AdminNavigators => on(f, referral::admin_navigators),
+        Endpoint::Library => on(f, get_library),
+        Endpoint::GetLibraryPrefs => on(f, get_library_prefs),
+        Endpoint::PostLibraryPrefs => on(f, post_library_prefs),
+        Endpoint::AdminLibrary => on(f, admin_library),
     }
 }
 
@@ -417,6 +454,61 @@ async fn admin_stats(State(b): State<AppState>, headers: HeaderMap) -> Reply {
     authorize(&b, &headers, Role::Admin)?;
     let stats = blocking(move || Ok(b.stats()?)).await?;
     json(&stats)
+}
+
+// ---- the practice library ----------------------------------------------------
+
+/// A library source folder sent whole: far above the starter library's
+/// ~60 KB, far below anything that would strain the server.
+pub const MAX_LIBRARY_BYTES: usize = 16 * 1024 * 1024;
+
+/// `GET /v1/library?since=V`: a content pack from V (absent or unreadable:
+/// from nothing). 204 when nothing has been published.
+async fn get_library(State(b): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Reply {
+    let claims = authorize(&b, &headers, Role::Officer)?;
+    let since = q
+        .as_deref()
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("since=")))
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    let pack = blocking(move || {
+        b.read(|tx| crate::backend::require_officer(tx, &claims.sub).map(|_| ()))?;
+        Ok(b.library_pack(since, now_ms())?)
+    })
+    .await?;
+    Ok(match pack {
+        Some(bytes) => (
+            [(header::CONTENT_TYPE, guardian_core::library::pack::CONTENT_TYPE)],
+            bytes,
+        )
+            .into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    })
+}
+
+async fn get_library_prefs(State(b): State<AppState>, headers: HeaderMap) -> Reply {
+    let claims = authorize(&b, &headers, Role::Officer)?;
+    let reply = blocking(move || b.library_prefs(&claims.sub)).await?;
+    json(&reply)
+}
+
+async fn post_library_prefs(State(b): State<AppState>, headers: HeaderMap, body: Body) -> Reply {
+    let claims = authorize(&b, &headers, Role::Officer)?;
+    let bytes = read_body(body, MAX_JSON_BYTES).await?;
+    let record: guardian_core::library::PrefsRecord = parse_json(&bytes)?;
+    let ack = blocking(move || {
+        let status = b.submit_library_prefs(&claims.sub, &record, now_ms())?;
+        Ok(Ack { id: record.id, status })
+    })
+    .await?;
+    json(&ack)
+}
+
+async fn admin_library(State(b): State<AppState>, headers: HeaderMap, body: Body) -> Reply {
+    authorize(&b, &headers, Role::Admin)?;
+    let req: crate::library::LibrarySources = parse_json(&read_body(body, MAX_LIBRARY_BYTES).await?)?;
+    let published = blocking(move || Ok(b.publish_library_files(&req.files, now_ms())?)).await?;
+    json(&published)
 }
 
 // ---- running it -------------------------------------------------------------

@@ -7,10 +7,13 @@
 //! backend and the handset cannot disagree about a message or a judgement.
 
 mod backend;
+mod boundaries;
 mod db;
 mod error;
 mod export;
 mod http;
+mod library;
+mod referral;
 mod schedule;
 mod token;
 
@@ -20,6 +23,12 @@ pub use export::CSV_HEADER;
 pub use http::{
     Endpoint, MAX_CHUNK_BYTES, MyPatrols, NewCommand, NewOfficer, NewToken, ROUTES, Route, ScheduleRequest,
     ServerHandle, Verb, router, serve_until, spawn,
+};
+pub use http::{MAX_REFERRAL_BYTES, MyReferrals, NavigatorReferrals, NewNavigator, StatusChange};
+pub use library::{LibrarySources, Published, SourceFile};
+pub use referral::{
+    AUTHORITY_SOURCES, CONSENT_STATES, MAX_NARRATIVE_LEN, MAX_SUBJECT_NAME_LEN, MAX_TEXT_LEN, NavigatorReferral,
+    REASON_CODES, URGENCIES,
 };
 pub use schedule::DEFAULT_WINDOW;
 pub use token::{Claims, Role};

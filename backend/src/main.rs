@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 use guardian_backend::{Backend, BackendError, Role};
 use guardian_core::patrol::Rank;
+use guardian_core::referral::authority::Authority;
 
 #[derive(Parser)]
 #[command(name = "guardian-backend", about = "Guardian's reference force backend")]
@@ -31,6 +32,25 @@ enum Command {
         #[arg(long)]
         db: PathBuf,
         file: PathBuf,
+    },
+    /// Replace the seven authorities' boundaries with the union of each
+    /// one's wards, from DIR/wards_<ONS code>.json (all or nothing).
+    LoadBoundaries {
+        #[arg(long)]
+        db: PathBuf,
+        dir: PathBuf,
+    },
+    /// Create a VRP Navigator on an authority's team, or update them.
+    CreateNavigator {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        /// Slug (birmingham, coventry, …) or ONS code.
+        #[arg(long)]
+        authority: String,
     },
     /// Create an officer, or update their name and rank.
     CreateOfficer {
@@ -64,6 +84,14 @@ enum Command {
         fraction: f64,
         #[arg(long)]
         seed: u64,
+    },
+    /// Publish a folder of practice-library Markdown (topics.txt and one
+    /// .md file per article) as the next library version. Nothing changes
+    /// if the folder matches the current version or breaks a rule.
+    PublishLibrary {
+        #[arg(long)]
+        db: PathBuf,
+        dir: PathBuf,
     },
     /// Print the compliance CSV, or with --summary the board's figures as JSON.
     Export {
@@ -108,7 +136,9 @@ fn main() -> ExitCode {
                     | BackendError::Areas(_)
                     | BackendError::UnknownOfficer(_)
                     | BackendError::AlreadyScheduled(_)
-                    | BackendError::NoOfficers,
+                    | BackendError::NoOfficers
+                    | BackendError::BadLibrary(_)
+                    | BackendError::Boundaries(_),
                 ) => ExitCode::from(2),
                 CliError::Backend(_) => ExitCode::FAILURE,
             }
@@ -140,6 +170,24 @@ fn run(command: Command) -> Result<(), CliError> {
             let n = Backend::open(&db)?.load_areas_geojson(&text)?;
             println!("loaded {n} areas");
         }
+        Command::LoadBoundaries { db, dir } => {
+            let version = Backend::open(&db)?.load_boundaries_from_ward_files(&dir)?;
+            println!("loaded boundaries version {version}");
+        }
+        Command::CreateNavigator {
+            db,
+            id,
+            name,
+            authority,
+        } => {
+            let authority = Authority::parse(&authority).ok_or_else(|| {
+                CliError::Usage(format!(
+                    "unknown authority {authority:?} (birmingham, coventry, dudley, sandwell, solihull, walsall, wolverhampton)"
+                ))
+            })?;
+            Backend::open(&db)?.create_navigator(&id, &name, authority)?;
+            println!("navigator {id} is on the {authority} team");
+        }
         Command::CreateOfficer { db, id, name, rank } => {
             let rank = Rank::parse(&rank).ok_or_else(|| CliError::Usage(format!("unknown rank {rank:?}")))?;
             Backend::open(&db)?.create_officer(&id, &name, rank)?;
@@ -160,6 +208,21 @@ fn run(command: Command) -> Result<(), CliError> {
                 .map_err(|_| CliError::Usage(format!("date {date:?} is not YYYY-MM-DD")))?;
             let made = Backend::open(&db)?.schedule(date, fraction, seed)?;
             println!("{}", to_json(&made)?);
+        }
+        Command::PublishLibrary { db, dir } => {
+            let now = chrono::Utc::now().timestamp_millis();
+            let published = Backend::open(&db)?.publish_library_dir(&dir, now)?;
+            if published.published {
+                println!(
+                    "published library version {}: {} articles ({} added, {} changed, {} removed)",
+                    published.version, published.articles, published.added, published.changed, published.removed
+                );
+            } else {
+                println!(
+                    "library unchanged at version {} ({} articles)",
+                    published.version, published.articles
+                );
+            }
         }
         Command::Export { db, summary } => {
             let backend = Backend::open(&db)?;

@@ -12,6 +12,10 @@ use std::time::Duration;
 use guardian_backend::{Backend, Role};
 use guardian_core::patrol::{GeofenceKind, Rank};
 use guardian_core::sync::{PassReport, SyncConfig, TokenProvider};
+use guardian_core::referral::authority::boundaries_from_ward_files;
+use guardian_core::referral::{
+    Authority, Consent, Reason, Receipt, ReferralForm, RoutePreview, Subject, Urgency,
+};
 use guardian_core::{Config, FixedClock, Guardian};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
@@ -65,6 +69,41 @@ pub struct DemoReport {
     pub constable_led_percent: f64,
     pub average_minutes: f64,
     pub server_patrols: usize,
+    pub referral_reference: Option<String>,
+    pub referral_authority: Option<String>,
+    /// True when routed from the location; false when the officer chose.
+    pub referral_routed: bool,
+    pub referral_route_note: Option<String>,
+    pub referral_status: Option<String>,
+    pub server_referrals: i64,
+}
+
+/// The officer meets a young person carrying a knife and refers them, with
+/// no signal. The form routes from where they stand; outside the seven
+/// authorities the officer picks the team, and the form says why.
+fn file_referral(g: &Guardian, fix: &guardian_core::patrol::Fix) -> Result<(Receipt, RoutePreview), SimError> {
+    let preview = g.route_referral(fix.lat, fix.lon);
+    let form = ReferralForm {
+        subject: Subject {
+            name: "Demo Young Person".into(),
+            date_of_birth: None,
+            estimated_age: Some(15),
+            address: None,
+            school: Some("Demo Academy".into()),
+            carer_contact: None,
+        },
+        reasons: vec![Reason::KnifeCarrying, Reason::GangAssociation],
+        narrative: "Stopped on patrol carrying a folding knife; says he carries it because of a group from another estate."
+            .into(),
+        consent: Some(Consent::Given),
+        safeguarding_concern: false,
+        urgency: Some(Urgency::Priority),
+        location: Some(*fix),
+        authority_choice: preview.authority.is_none().then_some(Authority::Birmingham),
+    };
+    let draft = g.save_referral_draft(None, &form)?;
+    let receipt = g.submit_referral(&draft)?;
+    Ok((receipt, preview))
 }
 
 /// The shell's login: the force issued this officer a token.
@@ -102,6 +141,11 @@ pub fn run(args: &DemoArgs) -> Result<DemoReport, SimError> {
     backend
         .create_officer(OFFICER_ID, "PC Sam Okafor", Rank::Constable)
         .map_err(|e| input("backend officer", e))?;
+    let boundaries = boundaries_from_ward_files(&crate::referral::default_boundaries_dir())
+        .map_err(|e| input("ward boundaries", e))?;
+    backend
+        .load_boundaries_geojson(&boundaries)
+        .map_err(|e| input("backend boundaries", e))?;
     let day = chrono::DateTime::from_timestamp_millis(first_ms)
         .map(|t| t.date_naive())
         .ok_or_else(|| input("track", "no usable first time"))?;
@@ -144,6 +188,7 @@ pub fn run(args: &DemoArgs) -> Result<DemoReport, SimError> {
     let mut last_accepted = None;
     let mut patrol_fixes = 0usize;
     let mut signal = true;
+    let mut referral: Option<(Receipt, RoutePreview)> = None;
     let lose_after = ((track.fixes.len() as f64) * SIGNAL_LOST_AT) as usize;
     for (i, fix) in track.fixes.iter().enumerate() {
         clock.set(fix.time_ms);
@@ -178,6 +223,9 @@ pub fn run(args: &DemoArgs) -> Result<DemoReport, SimError> {
             signal = false;
             bar.set_message("no signal: queueing on the handset");
         }
+        if !signal && referral.is_none() && outcome.verdict.is_accepted() {
+            referral = Some(file_referral(&g, fix)?);
+        }
         if signal && patrol.is_some() && patrol_fixes.is_multiple_of(300) {
             passes.push(g.sync_now()?);
         }
@@ -203,6 +251,10 @@ pub fn run(args: &DemoArgs) -> Result<DemoReport, SimError> {
         }
     }
     let status = g.sync_status()?;
+    let receipt_after = match &referral {
+        Some((r, _)) => g.referral_receipts()?.into_iter().find(|x| x.id == r.id),
+        None => None,
+    };
     let stats = admin.stats().map_err(|e| input("backend stats", e))?;
     let summary = admin.compliance_summary().map_err(|e| input("backend summary", e))?;
     server.shutdown().map_err(|e| input("backend shutdown", e))?;
@@ -242,6 +294,12 @@ pub fn run(args: &DemoArgs) -> Result<DemoReport, SimError> {
         constable_led_percent: round2(summary.constable_led_percent),
         average_minutes: round2(summary.average_minutes),
         server_patrols: summary.patrols,
+        referral_reference: referral.as_ref().map(|(r, _)| r.reference.clone()),
+        referral_authority: referral.as_ref().map(|(r, _)| r.authority.name().to_string()),
+        referral_routed: referral.as_ref().is_some_and(|(_, p)| p.authority.is_some()),
+        referral_route_note: referral.as_ref().and_then(|(_, p)| p.needs_choice.clone()),
+        referral_status: receipt_after.map(|r| r.status.as_str().to_string()),
+        server_referrals: stats.referrals,
     })
 }
 
@@ -291,4 +349,14 @@ pub fn print_human(r: &DemoReport) {
         "  force       {} patrols: {:.0}% compliant, {:.0}% Constable-led, {:.1} min average",
         r.server_patrols, r.compliance_percent, r.constable_led_percent, r.average_minutes
     );
+    if let (Some(reference), Some(authority)) = (&r.referral_reference, &r.referral_authority) {
+        println!(
+            "  referral    {reference} filed offline, {} to the {authority} VRP Navigators; now {}",
+            if r.referral_routed { "routed" } else { "sent by the officer's choice" },
+            r.referral_status.as_deref().unwrap_or("unknown")
+        );
+        if let Some(note) = &r.referral_route_note {
+            println!("              (the form said: {note})");
+        }
+    }
 }

@@ -284,3 +284,21 @@ fn the_demo_brings_an_offline_patrol_to_the_force_exactly_once() {
         (v["average_minutes"].as_f64().expect("x") - v["patrol_minutes_in_area"].as_f64().expect("x")).abs() < 0.01
     );
 }
+
+#[test]
+fn referral_routing_prints_the_authority_for_a_point() {
+    for (lat, lon, expect) in [
+        ("52.4797", "-1.9026", serde_json::json!("birmingham")),
+        ("52.4081", "-1.5106", serde_json::json!("coventry")),
+        ("52.6309", "-1.1398", serde_json::Value::Null),
+    ] {
+        let out = sim(&["referral", "--lat", lat, "--lon", lon, "--json"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(v["authority"], expect, "{lat},{lon}");
+    }
+    let out = sim(&["referral", "--lat", "52.4797", "--lon", "-1.9026"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Birmingham"));
+    let out = sim(&["referral", "--lat", "95", "--lon", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -82,7 +82,7 @@ pub fn render_html(md: &str) -> String {
 /// search uses two of them to mark highlights).
 pub fn plain_text(md: &str) -> String {
     let mut out = String::with_capacity(md.len());
-    let mut push = |s: &str, out: &mut String| {
+    let push = |s: &str, out: &mut String| {
         out.extend(s.chars().map(|c| if c.is_control() { ' ' } else { c }));
     };
     for event in Parser::new_ext(md, options()) {

@@ -14,6 +14,8 @@
 //! - [`db`]: the handset's tables: applying a pack in one transaction,
 //!   reading and searching. [`prefs`]: bookmarks and recently read, per
 //!   officer, queued for the force in the same transaction.
+//! - `sync`: the library's step at the end of a sync pass (fetch and apply
+//!   the pack from the handset's version; restore the officer's settings).
 //!
 //! The tables are owned here (`library_*`); nothing else writes them.
 

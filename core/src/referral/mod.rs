@@ -22,7 +22,7 @@ pub const DRAFT_WARNING_MS: i64 = 12 * 3_600_000;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ReferralError {
     /// Every problem with the form, together, so a screen can show them all.
-    #[error("the referral has {} problem(s) to fix", .0.len())]
+    #[error("the referral has {} problem(s) to fix: {}", .0.len(), list(.0))]
     Invalid(Vec<FieldError>),
     #[error("no such draft")]
     UnknownDraft,
@@ -32,6 +32,11 @@ pub enum ReferralError {
     NoOfficer,
     #[error("the boundary data from the force cannot be used: {0}")]
     Boundaries(#[from] BoundaryError),
+}
+
+/// Field names and problems only: never a value.
+fn list(errors: &[FieldError]) -> String {
+    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
 
 /// A draft as the list of drafts shows it: no personal data.

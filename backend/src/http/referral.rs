@@ -1,0 +1,132 @@
+//! The referral routes: officers upload referrals and read their receipts,
+//! Navigators read and move their authority's referrals, admins load the
+//! authorities' boundaries and the Navigator teams. A child of `http` so it
+//! shares its plumbing (auth, body limits, the blocking pool).
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use guardian_core::referral::authority::Authority;
+use guardian_core::sync::protocol::{Ack, ReferralReceiptWire, ReferralRecord, ReferralStatus};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    AppState, MAX_AREAS_BYTES, MAX_JSON_BYTES, Reply, authorize, blocking, json, parse_json, path_param, read_body,
+};
+use crate::backend::now_ms;
+use crate::error::ApiFailure;
+use crate::referral::NavigatorReferral;
+use crate::token::Role;
+
+/// A referral body: the longest fields at their limits (4,000-character
+/// narrative, 500-character texts, every reason with text) fit well inside.
+pub const MAX_REFERRAL_BYTES: usize = 128 * 1024;
+
+/// `GET /v1/me/referrals`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MyReferrals {
+    pub referrals: Vec<ReferralReceiptWire>,
+}
+
+/// `GET /v1/navigator/referrals`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct NavigatorReferrals {
+    /// The Navigator's own authority (slug).
+    pub authority: String,
+    pub referrals: Vec<NavigatorReferral>,
+}
+
+/// `POST /v1/navigator/referrals/{id}/status`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StatusChange {
+    pub status: String,
+}
+
+/// `POST /v1/admin/navigators`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct NewNavigator {
+    pub navigator_id: String,
+    pub display_name: String,
+    /// Slug or ONS code of one of the seven.
+    pub authority: String,
+}
+
+/// Decodes a referral without quoting it: serde's messages can echo a
+/// value ("invalid type: string \"…\""), and a value here may be a child's
+/// name. The reason gives the kind of fault and where it is.
+fn parse_referral(bytes: &[u8]) -> Result<ReferralRecord, ApiFailure> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        let kind = match e.classify() {
+            serde_json::error::Category::Io => "unreadable",
+            serde_json::error::Category::Syntax => "not JSON",
+            serde_json::error::Category::Data => "not a referral (a field is missing or of the wrong type)",
+            serde_json::error::Category::Eof => "cut off",
+        };
+        ApiFailure::bad_request(format!(
+            "the body is {kind} at line {}, column {}",
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+pub(super) async fn post_referral(State(b): State<AppState>, headers: HeaderMap, body: Body) -> Reply {
+    let claims = authorize(&b, &headers, Role::Officer)?;
+    let bytes = read_body(body, MAX_REFERRAL_BYTES).await?;
+    let rec = parse_referral(&bytes)?;
+    let ack = blocking(move || {
+        let status = b.submit_referral(&claims.sub, &rec, now_ms())?;
+        Ok(Ack { id: rec.id, status })
+    })
+    .await?;
+    json(&ack)
+}
+
+pub(super) async fn my_referrals(State(b): State<AppState>, headers: HeaderMap) -> Reply {
+    let claims = authorize(&b, &headers, Role::Officer)?;
+    let referrals = blocking(move || b.my_referrals(&claims.sub)).await?;
+    json(&MyReferrals { referrals })
+}
+
+pub(super) async fn navigator_referrals(State(b): State<AppState>, headers: HeaderMap) -> Reply {
+    let claims = authorize(&b, &headers, Role::Navigator)?;
+    let (authority, referrals) = blocking(move || b.navigator_referrals(&claims.sub)).await?;
+    json(&NavigatorReferrals {
+        authority: authority.slug().to_string(),
+        referrals,
+    })
+}
+
+pub(super) async fn navigator_status(
+    State(b): State<AppState>,
+    id: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Reply {
+    let claims = authorize(&b, &headers, Role::Navigator)?;
+    let id = path_param(id)?;
+    let req: StatusChange = parse_json(&read_body(body, MAX_JSON_BYTES).await?)?;
+    let status = ReferralStatus::parse(req.status.trim())
+        .ok_or_else(|| ApiFailure::unprocessable("bad-request", "status is not assigned, contacted or closed"))?;
+    let update = blocking(move || Ok(b.set_referral_status(&claims.sub, &id, status)?)).await?;
+    json(&update)
+}
+
+pub(super) async fn admin_boundaries(State(b): State<AppState>, headers: HeaderMap, body: Body) -> Reply {
+    authorize(&b, &headers, Role::Admin)?;
+    let bytes = read_body(body, MAX_AREAS_BYTES).await?;
+    let text = String::from_utf8(bytes.to_vec()).map_err(|_| ApiFailure::bad_request("the body is not UTF-8"))?;
+    let version = blocking(move || Ok(b.load_boundaries_geojson(&text)?)).await?;
+    json(&serde_json::json!({ "version": version }))
+}
+
+pub(super) async fn admin_navigators(State(b): State<AppState>, headers: HeaderMap, body: Body) -> Reply {
+    authorize(&b, &headers, Role::Admin)?;
+    let req: NewNavigator = parse_json(&read_body(body, MAX_JSON_BYTES).await?)?;
+    let authority = Authority::parse(&req.authority).ok_or_else(|| {
+        ApiFailure::unprocessable("bad-request", "authority is not one of the seven local authorities")
+    })?;
+    let id = req.navigator_id.clone();
+    blocking(move || Ok(b.create_navigator(&req.navigator_id, &req.display_name, authority)?)).await?;
+    json(&serde_json::json!({ "navigator_id": id, "authority": authority.slug() }))
+}

@@ -1,0 +1,669 @@
+//! VRP Navigator referrals on a real server over loopback: the authorities'
+//! boundaries reaching handsets, referrals stored once and routed to their
+//! authority's team, receipts without personal data, who may see and move
+//! what, and status changes reaching the referring officer once per cursor.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use common::*;
+use guardian_backend::{Backend, NavigatorReferrals, Role};
+use guardian_core::referral::authority::{Authority, Boundaries, boundaries_from_ward_files};
+use guardian_core::sync::protocol::{
+    ConsentWire, LocationWire, ReasonWire, ReferralRecord, ReferralStatus, SubjectWire,
+};
+use serde_json::{Value, json};
+
+const NAME: &str = "Jaydon Whitlock-Testcase";
+const DOB: &str = "2010-04-17";
+const ADDRESS: &str = "14 Larkspur Close, Erdington";
+const NARRATIVE: &str = "Seen with a group outside the shops; said he had been asked to carry a parcel.";
+
+fn fixtures() -> PathBuf {
+    std::env::var_os("GUARDIAN_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures")))
+}
+
+fn authorities_json() -> String {
+    boundaries_from_ward_files(&fixtures().join("boundaries")).expect("ward files")
+}
+
+/// A valid referral by `officer` to `authority`, made at Victoria Square.
+fn referral(id: &str, officer: &str, authority: &str) -> ReferralRecord {
+    ReferralRecord {
+        id: id.into(),
+        format: 1,
+        reference: format!("VRP-{id}"),
+        officer_id: officer.into(),
+        created_ms: T0,
+        authority: authority.into(),
+        authority_source: "routed".into(),
+        reasons: vec![
+            ReasonWire {
+                code: "knife_carrying".into(),
+                text: None,
+            },
+            ReasonWire {
+                code: "criminal_exploitation".into(),
+                text: None,
+            },
+        ],
+        urgency: "priority".into(),
+        consent: ConsentWire {
+            state: "given".into(),
+            reason: None,
+        },
+        safeguarding_concern: false,
+        narrative: NARRATIVE.into(),
+        subject: SubjectWire {
+            name: NAME.into(),
+            date_of_birth: Some(DOB.into()),
+            estimated_age: None,
+            address: Some(ADDRESS.into()),
+            school: Some("Larkspur Academy".into()),
+            carer_contact: Some("Mother, 07700 900123".into()),
+        },
+        location: LocationWire {
+            time_ms: T0,
+            lat: 52.4797,
+            lon: -1.9026,
+            accuracy_m: 8.0,
+        },
+        patrol_id: Some("patrol-1".into()),
+        area_id: Some("tgp-a".into()),
+    }
+}
+
+/// The personal strings of [`referral`]: none may appear where they should not.
+fn personal() -> [&'static str; 6] {
+    [NAME, DOB, ADDRESS, NARRATIVE, "Larkspur Academy", "07700 900123"]
+}
+
+fn assert_no_personal_data(text: &str) {
+    for p in personal() {
+        assert!(!text.contains(p), "personal data {p:?} in {text}");
+    }
+}
+
+/// Navigators `nav-bham` (Birmingham) and `nav-cov` (Coventry) and their
+/// tokens, made on the server's file by a second `Backend` (WAL).
+struct Teams {
+    bham: String,
+    cov: String,
+}
+
+fn teams(w: &World) -> Teams {
+    let b = Backend::open(&w.db_path()).expect("open");
+    b.create_navigator("nav-bham", "Navigator Birmingham", Authority::Birmingham)
+        .expect("navigator");
+    // Through the admin API, as a force would.
+    ok_json(w.post(
+        &w.admin,
+        "/v1/admin/navigators",
+        &json!({"navigator_id": "nav-cov", "display_name": "Navigator Coventry", "authority": "E08000026"}),
+    ));
+    Teams {
+        bham: b.issue_token("nav-bham", Role::Navigator, 3600).expect("token"),
+        cov: b.issue_token("nav-cov", Role::Navigator, 3600).expect("token"),
+    }
+}
+
+fn post_referral(w: &World, token: &str, r: &ReferralRecord) -> reqwest::blocking::Response {
+    w.http
+        .post(w.url("/v1/referrals"))
+        .bearer_auth(token)
+        .json(r)
+        .send()
+        .expect("send")
+}
+
+fn sync(w: &World, token: &str, cursor: Option<&str>) -> Value {
+    let path = match cursor {
+        Some(c) => format!("/v1/sync?cursor={c}"),
+        None => "/v1/sync".to_string(),
+    };
+    ok_json(w.get(token, &path))
+}
+
+fn set_status(w: &World, token: &str, id: &str, status: &str) -> reqwest::blocking::Response {
+    w.post(
+        token,
+        &format!("/v1/navigator/referrals/{id}/status"),
+        &json!({ "status": status }),
+    )
+}
+
+// ---- boundaries -------------------------------------------------------------
+
+#[test]
+fn boundaries_reach_a_handset_once_per_version() {
+    let w = World::new();
+    let first = sync(&w, &w.a, None);
+    assert!(first["boundaries"].is_null(), "none loaded yet");
+    let c0 = first["cursor"].as_str().expect("cursor").to_string();
+
+    let loaded = ok_json(
+        w.http
+            .post(w.url("/v1/admin/boundaries"))
+            .bearer_auth(&w.admin)
+            .body(authorities_json())
+            .send()
+            .expect("send"),
+    );
+    assert_eq!(loaded["version"], 1);
+
+    let got = sync(&w, &w.a, Some(&c0));
+    let fc = &got["boundaries"];
+    assert_eq!(fc["features"].as_array().expect("features").len(), 7);
+    let routed = Boundaries::from_geojson(&fc.to_string()).expect("usable by the handset");
+    assert_eq!(routed.route(52.4797, -1.9026), Some(Authority::Birmingham));
+    assert_eq!(routed.route(52.4081, -1.5106), Some(Authority::Coventry));
+    let c1 = got["cursor"].as_str().expect("cursor").to_string();
+    assert!(c1.contains(".b1."), "{c1}");
+
+    assert!(sync(&w, &w.a, Some(&c1))["boundaries"].is_null(), "not sent twice");
+    assert!(
+        sync(&w, &w.b, None)["boundaries"].is_object(),
+        "a new handset gets them"
+    );
+    // A cursor from before boundaries existed has seen none.
+    assert!(sync(&w, &w.a, Some("a1.s0"))["boundaries"].is_object());
+
+    // A new version is sent again, to the handset that had the old one.
+    let b = Backend::open(&w.db_path()).expect("open");
+    assert_eq!(b.load_boundaries_geojson(&authorities_json()).expect("reload"), 2);
+    assert!(sync(&w, &w.a, Some(&c1))["boundaries"].is_object());
+}
+
+#[test]
+fn bad_boundaries_change_nothing() {
+    let w = World::new();
+    let post = |body: String| {
+        w.http
+            .post(w.url("/v1/admin/boundaries"))
+            .bearer_auth(&w.admin)
+            .body(body)
+            .send()
+            .expect("send")
+    };
+    let leicester = json!({"type": "FeatureCollection", "features": [{"type": "Feature",
+        "properties": {"id": "leicester"},
+        "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}}]});
+    assert_error(post(leicester.to_string()), 422, "bad-boundaries");
+    assert_error(post("not json".into()), 422, "bad-boundaries");
+    assert_error(
+        post(json!({"type": "FeatureCollection", "features": []}).to_string()),
+        422,
+        "bad-request",
+    );
+    // One bad feature among good ones: nothing is stored.
+    let mut mixed: Value = serde_json::from_str(&authorities_json()).expect("json");
+    mixed["features"][3]["properties"]["id"] = json!("leicester");
+    assert_error(post(mixed.to_string()), 422, "bad-boundaries");
+    assert_error(w.post(&w.a, "/v1/admin/boundaries", &json!({})), 403, "forbidden");
+
+    let b = Backend::open(&w.db_path()).expect("open");
+    assert_eq!(b.boundaries_version().expect("version"), 0);
+    assert!(sync(&w, &w.a, None)["boundaries"].is_null());
+}
+
+// ---- referrals --------------------------------------------------------------
+
+#[test]
+fn a_referral_is_stored_once_and_a_retry_is_a_duplicate() {
+    let w = World::new();
+    let r = referral("ref-1", "pc-a", "birmingham");
+    let ack = ok_json(post_referral(&w, &w.a, &r));
+    assert_eq!(ack, json!({"id": "ref-1", "status": "stored"}));
+    // A retry, even with a changed body, changes nothing.
+    let mut changed = r.clone();
+    changed.narrative = "something else entirely".into();
+    let ack = ok_json(post_referral(&w, &w.a, &changed));
+    assert_eq!(ack, json!({"id": "ref-1", "status": "duplicate"}));
+
+    // Another officer cannot claim or overwrite the id.
+    assert_error(
+        post_referral(&w, &w.b, &referral("ref-1", "pc-b", "birmingham")),
+        403,
+        "forbidden",
+    );
+
+    let stats = w.stats();
+    assert_eq!(stats["referrals"], 1);
+    assert_eq!(stats["replays"], 1);
+    let b = Backend::open(&w.db_path()).expect("open");
+    assert_eq!(b.referral_count().expect("count"), 1);
+    let stored = b.referrals_for(Authority::Birmingham).expect("list");
+    assert_eq!(stored, vec![r], "stored as first sent");
+}
+
+#[test]
+fn a_referral_for_someone_else_or_in_another_format_is_refused() {
+    let w = World::new();
+    assert_error(
+        post_referral(&w, &w.a, &referral("ref-1", "pc-b", "birmingham")),
+        403,
+        "forbidden",
+    );
+    let mut r = referral("ref-2", "pc-a", "birmingham");
+    r.format = 2;
+    assert_error(post_referral(&w, &w.a, &r), 422, "unsupported-format");
+    // An officer the force does not list.
+    let b = Backend::open(&w.db_path()).expect("open");
+    let stranger = b.issue_token("pc-z", Role::Officer, 3600).expect("token");
+    assert_error(
+        post_referral(&w, &stranger, &referral("ref-3", "pc-z", "birmingham")),
+        403,
+        "unknown-officer",
+    );
+    assert_eq!(b.referral_count().expect("count"), 0);
+}
+
+#[test]
+fn the_authority_is_stored_as_its_slug_whatever_form_was_sent() {
+    let w = World::new();
+    ok_json(post_referral(&w, &w.a, &referral("ref-1", "pc-a", "E08000026")));
+    ok_json(post_referral(&w, &w.a, &referral("ref-2", "pc-a", "Coventry")));
+    let b = Backend::open(&w.db_path()).expect("open");
+    let stored = b.referrals_for(Authority::Coventry).expect("list");
+    assert_eq!(stored.len(), 2);
+    assert!(stored.iter().all(|r| r.authority == "coventry"));
+    assert!(b.referrals_for(Authority::Birmingham).expect("list").is_empty());
+}
+
+#[test]
+fn every_broken_rule_is_a_bad_referral_that_never_quotes_the_subject() {
+    let w = World::new();
+    let long_name = format!("{NAME} ").repeat(10);
+    type Break = Box<dyn Fn(&mut ReferralRecord)>;
+    let cases: Vec<(&str, Break)> = vec![
+        ("unknown authority", Box::new(|r| r.authority = "leicester".into())),
+        ("authority source", Box::new(|r| r.authority_source = "guessed".into())),
+        ("no reasons", Box::new(|r| r.reasons.clear())),
+        (
+            "unknown reason",
+            Box::new(|r| {
+                r.reasons.push(ReasonWire {
+                    code: "being_young".into(),
+                    text: None,
+                })
+            }),
+        ),
+        ("urgency", Box::new(|r| r.urgency = "whenever".into())),
+        ("consent state", Box::new(|r| r.consent.state = "maybe".into())),
+        ("empty reference", Box::new(|r| r.reference = " ".into())),
+        ("empty name", Box::new(|r| r.subject.name = "".into())),
+        ("long name", Box::new(move |r| r.subject.name = long_name.clone())),
+        ("control in name", Box::new(|r| r.subject.name = format!("{NAME}\u{7}"))),
+        (
+            "long narrative",
+            Box::new(|r| r.narrative = format!("{NARRATIVE} ").repeat(60)),
+        ),
+        (
+            "long address",
+            Box::new(|r| r.subject.address = Some(format!("{ADDRESS} ").repeat(30))),
+        ),
+        (
+            "long other text",
+            Box::new(|r| {
+                r.reasons.push(ReasonWire {
+                    code: "other".into(),
+                    text: Some(format!("{NAME} ").repeat(30)),
+                })
+            }),
+        ),
+        (
+            "dob in the future",
+            Box::new(|r| r.subject.date_of_birth = Some("2999-01-01".into())),
+        ),
+        (
+            "dob not a date",
+            Box::new(|r| r.subject.date_of_birth = Some(format!("{NAME} {DOB}"))),
+        ),
+        ("absurd age", Box::new(|r| r.subject.estimated_age = Some(200))),
+        ("latitude", Box::new(|r| r.location.lat = 91.0)),
+        ("longitude", Box::new(|r| r.location.lon = -181.0)),
+        ("accuracy", Box::new(|r| r.location.accuracy_m = -1.0)),
+        ("long patrol id", Box::new(|r| r.patrol_id = Some("p".repeat(65)))),
+    ];
+    for (i, (what, break_it)) in cases.iter().enumerate() {
+        let mut r = referral(&format!("ref-{i}"), "pc-a", "birmingham");
+        break_it(&mut r);
+        let resp = post_referral(&w, &w.a, &r);
+        let status = resp.status().as_u16();
+        let body = resp.text().expect("body");
+        assert_eq!(status, 422, "{what}: {body}");
+        let v: Value = serde_json::from_str(&body).expect("ApiError");
+        assert_eq!(v["error"], "bad-referral", "{what}: {body}");
+        assert_no_personal_data(&body);
+        assert!(!body.contains("Jaydon"), "{what}: {body}");
+    }
+
+    // Bodies serde cannot read: the reason says where, never what.
+    let mut v = serde_json::to_value(referral("ref-x", "pc-a", "birmingham")).expect("json");
+    v["subject"]["estimated_age"] = json!(NAME);
+    let resp = w.post(&w.a, "/v1/referrals", &v);
+    let body = resp.text().expect("body");
+    assert!(body.contains("bad-request"), "{body}");
+    assert!(!body.contains("Jaydon"), "{body}");
+    v["subject"]["estimated_age"] = json!(300);
+    v["subject"]["name"] = json!(NAME);
+    let body = w.post(&w.a, "/v1/referrals", &v).text().expect("body");
+    assert!(body.contains("bad-request") && !body.contains("300"), "{body}");
+
+    let b = Backend::open(&w.db_path()).expect("open");
+    assert_eq!(b.referral_count().expect("count"), 0, "nothing stored");
+}
+
+#[test]
+fn the_limits_themselves_are_accepted() {
+    let w = World::new();
+    let mut r = referral("ref-1", "pc-a", "walsall");
+    r.subject.name = "n".repeat(100);
+    r.narrative = format!("{}\n", "x".repeat(3998));
+    r.subject.address = Some("a".repeat(500));
+    r.consent = ConsentWire {
+        state: "not_sought".into(),
+        reason: Some("Safeguarding concern: immediate risk".into()),
+    };
+    r.safeguarding_concern = true;
+    r.authority_source = "chosen".into();
+    r.subject.date_of_birth = None;
+    r.subject.estimated_age = Some(15);
+    r.patrol_id = None;
+    r.area_id = None;
+    r.reasons = vec![ReasonWire {
+        code: "other".into(),
+        text: Some("o".repeat(500)),
+    }];
+    assert_eq!(ok_json(post_referral(&w, &w.a, &r))["status"], "stored");
+}
+
+// ---- receipts and who sees what -------------------------------------------
+
+#[test]
+fn an_officer_sees_only_their_own_receipts_and_no_personal_data() {
+    let w = World::new();
+    ok_json(post_referral(&w, &w.a, &referral("ref-a1", "pc-a", "birmingham")));
+    ok_json(post_referral(&w, &w.a, &referral("ref-a2", "pc-a", "dudley")));
+    ok_json(post_referral(&w, &w.b, &referral("ref-b1", "pc-b", "sandwell")));
+
+    let resp = w.get(&w.a, "/v1/me/referrals");
+    assert_eq!(resp.status().as_u16(), 200);
+    let text = resp.text().expect("body");
+    assert_no_personal_data(&text);
+    let v: Value = serde_json::from_str(&text).expect("json");
+    let mine = v["referrals"].as_array().expect("referrals");
+    let ids: Vec<&str> = mine.iter().filter_map(|r| r["id"].as_str()).collect();
+    assert_eq!(ids, ["ref-a1", "ref-a2"]);
+    assert_eq!(
+        mine[0],
+        json!({
+            "id": "ref-a1",
+            "reference": "VRP-ref-a1",
+            "authority": "birmingham",
+            "reasons": ["knife_carrying", "criminal_exploitation"],
+            "created_ms": T0,
+            "status": "received",
+        })
+    );
+    let theirs = ok_json(w.get(&w.b, "/v1/me/referrals"));
+    assert_eq!(theirs["referrals"].as_array().expect("referrals").len(), 1);
+    assert_eq!(theirs["referrals"][0]["id"], "ref-b1");
+    assert_eq!(ok_json(w.get(&w.c, "/v1/me/referrals"))["referrals"], json!([]));
+}
+
+#[test]
+fn a_navigator_sees_only_their_own_authority_with_the_personal_data_they_need() {
+    let w = World::new();
+    let t = teams(&w);
+    ok_json(post_referral(&w, &w.a, &referral("ref-1", "pc-a", "birmingham")));
+    ok_json(post_referral(&w, &w.b, &referral("ref-2", "pc-b", "coventry")));
+    ok_json(post_referral(&w, &w.a, &referral("ref-3", "pc-a", "birmingham")));
+
+    let bham = ok_json(w.get(&t.bham, "/v1/navigator/referrals"));
+    assert_eq!(bham["authority"], "birmingham");
+    let list = bham["referrals"].as_array().expect("referrals");
+    let ids: Vec<&str> = list.iter().filter_map(|r| r["id"].as_str()).collect();
+    assert_eq!(ids, ["ref-1", "ref-3"]);
+    assert_eq!(list[0]["subject"]["name"], NAME);
+    assert_eq!(list[0]["narrative"], NARRATIVE);
+    assert_eq!(list[0]["status"], "received");
+    // The typed reply reads back whole, as the sim reads it.
+    let typed: NavigatorReferrals = serde_json::from_value(bham.clone()).expect("typed");
+    assert_eq!(typed.referrals[0].referral, referral("ref-1", "pc-a", "birmingham"));
+    assert_eq!(typed.referrals[0].status, ReferralStatus::Received);
+
+    let cov = ok_json(w.get(&t.cov, "/v1/navigator/referrals"));
+    assert_eq!(cov["authority"], "coventry");
+    let ids: Vec<&str> = cov["referrals"]
+        .as_array()
+        .expect("referrals")
+        .iter()
+        .filter_map(|r| r["id"].as_str())
+        .collect();
+    assert_eq!(ids, ["ref-2"]);
+
+    // Coventry cannot move Birmingham's referral, nor learn that it exists.
+    assert_error(set_status(&w, &t.cov, "ref-1", "assigned"), 404, "unknown-referral");
+    assert_error(set_status(&w, &t.cov, "no-such", "assigned"), 404, "unknown-referral");
+    let still = ok_json(w.get(&t.bham, "/v1/navigator/referrals"));
+    assert_eq!(still["referrals"][0]["status"], "received");
+}
+
+#[test]
+fn each_role_is_refused_on_the_others_routes() {
+    let w = World::new();
+    let t = teams(&w);
+    ok_json(post_referral(&w, &w.a, &referral("ref-1", "pc-a", "birmingham")));
+
+    // Officers on Navigator routes.
+    assert_error(w.get(&w.a, "/v1/navigator/referrals"), 403, "forbidden");
+    assert_error(set_status(&w, &w.a, "ref-1", "assigned"), 403, "forbidden");
+    // Navigators on officer routes.
+    assert_error(
+        post_referral(&w, &t.bham, &referral("ref-2", "nav-bham", "birmingham")),
+        403,
+        "forbidden",
+    );
+    assert_error(w.get(&t.bham, "/v1/me/referrals"), 403, "forbidden");
+    assert_error(w.get(&t.bham, "/v1/sync"), 403, "forbidden");
+    assert_error(w.get(&t.bham, "/v1/admin/stats"), 403, "forbidden");
+    assert_error(
+        w.post(
+            &t.bham,
+            "/v1/admin/navigators",
+            &json!({"navigator_id": "x", "display_name": "x", "authority": "dudley"}),
+        ),
+        403,
+        "forbidden",
+    );
+    // Admins are not a Navigator team.
+    assert_error(w.get(&w.admin, "/v1/navigator/referrals"), 403, "forbidden");
+    // A navigator token for someone on no team.
+    let b = Backend::open(&w.db_path()).expect("open");
+    let nobody = b.issue_token("nav-none", Role::Navigator, 3600).expect("token");
+    assert_error(w.get(&nobody, "/v1/navigator/referrals"), 403, "unknown-navigator");
+    assert_error(set_status(&w, &nobody, "ref-1", "assigned"), 403, "unknown-navigator");
+    // No token at all.
+    let resp = w.http.get(w.url("/v1/navigator/referrals")).send().expect("send");
+    assert_error(resp, 401, "unauthorized");
+    // A Navigator's unknown authority is refused when the team is made.
+    assert_error(
+        w.post(
+            &w.admin,
+            "/v1/admin/navigators",
+            &json!({"navigator_id": "x", "display_name": "x", "authority": "leicester"}),
+        ),
+        422,
+        "bad-request",
+    );
+}
+
+// ---- status -----------------------------------------------------------------
+
+#[test]
+fn status_only_moves_forward() {
+    let w = World::new();
+    let t = teams(&w);
+    ok_json(post_referral(&w, &w.a, &referral("ref-1", "pc-a", "birmingham")));
+
+    let assigned = ok_json(set_status(&w, &t.bham, "ref-1", "assigned"));
+    assert_eq!(assigned["referral_id"], "ref-1");
+    assert_eq!(assigned["status"], "assigned");
+    let when = assigned["time_ms"].as_i64().expect("time");
+    assert!(when > T0, "the time it happened, by the server's clock");
+    // A retry of the same change is answered with the first one.
+    assert_eq!(ok_json(set_status(&w, &t.bham, "ref-1", "assigned")), assigned);
+
+    ok_json(set_status(&w, &t.bham, "ref-1", "contacted"));
+    assert_error(set_status(&w, &t.bham, "ref-1", "assigned"), 409, "bad-transition");
+    assert_error(set_status(&w, &t.bham, "ref-1", "received"), 422, "bad-request");
+    assert_error(set_status(&w, &t.bham, "ref-1", "queued"), 422, "bad-request");
+    assert_error(set_status(&w, &t.bham, "ref-1", "done"), 422, "bad-request");
+    ok_json(set_status(&w, &t.bham, "ref-1", "closed"));
+    assert_error(set_status(&w, &t.bham, "ref-1", "contacted"), 409, "bad-transition");
+
+    let receipt = ok_json(w.get(&w.a, "/v1/me/referrals"));
+    assert_eq!(receipt["referrals"][0]["status"], "closed");
+
+    // Steps may be skipped forward: a referral can be closed straight away.
+    ok_json(post_referral(&w, &w.a, &referral("ref-2", "pc-a", "birmingham")));
+    assert_eq!(ok_json(set_status(&w, &t.bham, "ref-2", "closed"))["status"], "closed");
+}
+
+#[test]
+fn status_changes_reach_the_referring_officer_once_per_cursor() {
+    let w = World::new();
+    let t = teams(&w);
+    ok_json(post_referral(&w, &w.a, &referral("ref-1", "pc-a", "birmingham")));
+    ok_json(post_referral(&w, &w.b, &referral("ref-2", "pc-b", "birmingham")));
+
+    let s0 = sync(&w, &w.a, None);
+    assert_eq!(s0["referral_updates"], json!([]), "receipt is the ack, not an update");
+    let c0 = s0["cursor"].as_str().expect("cursor").to_string();
+
+    let assigned = ok_json(set_status(&w, &t.bham, "ref-1", "assigned"));
+    ok_json(set_status(&w, &t.bham, "ref-2", "assigned"));
+    let s1 = sync(&w, &w.a, Some(&c0));
+    assert_eq!(
+        s1["referral_updates"],
+        json!([{"referral_id": "ref-1", "status": "assigned", "time_ms": assigned["time_ms"]}]),
+        "only the officer's own"
+    );
+    let c1 = s1["cursor"].as_str().expect("cursor").to_string();
+    assert_eq!(
+        sync(&w, &w.a, Some(&c1))["referral_updates"],
+        json!([]),
+        "delivered once"
+    );
+
+    ok_json(set_status(&w, &t.bham, "ref-1", "contacted"));
+    // Library API, as the sim uses it.
+    let b = Backend::open(&w.db_path()).expect("open");
+    let closed = b
+        .set_referral_status("nav-bham", "ref-1", ReferralStatus::Closed)
+        .expect("close");
+    let s2 = sync(&w, &w.a, Some(&c1));
+    let statuses: Vec<&str> = s2["referral_updates"]
+        .as_array()
+        .expect("updates")
+        .iter()
+        .filter_map(|u| u["status"].as_str())
+        .collect();
+    assert_eq!(statuses, ["contacted", "closed"], "in the order they happened");
+    assert_eq!(s2["referral_updates"][1]["time_ms"], closed.time_ms);
+    let c2 = s2["cursor"].as_str().expect("cursor").to_string();
+    assert_eq!(sync(&w, &w.a, Some(&c2))["referral_updates"], json!([]));
+
+    // A handset that lost its cursor, or has one from before referrals,
+    // gets every change again (the handset applies them idempotently).
+    assert_eq!(
+        sync(&w, &w.a, None)["referral_updates"].as_array().map(Vec::len),
+        Some(3)
+    );
+    assert_eq!(
+        sync(&w, &w.a, Some("a1.s0"))["referral_updates"]
+            .as_array()
+            .map(Vec::len),
+        Some(3)
+    );
+    // Officer B only ever sees B's.
+    assert_eq!(
+        sync(&w, &w.b, None)["referral_updates"].as_array().map(Vec::len),
+        Some(1)
+    );
+
+    // Another team's Navigator through the library API: as if no referral.
+    b.create_navigator("nav-dud", "Navigator Dudley", Authority::Dudley)
+        .expect("navigator");
+    assert!(
+        b.set_referral_status("nav-dud", "ref-1", ReferralStatus::Closed)
+            .is_err()
+    );
+}
+
+// ---- the command line -------------------------------------------------------
+
+fn cli(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_guardian-backend"))
+        .args(args)
+        .output()
+        .expect("run the CLI")
+}
+
+#[test]
+fn the_cli_loads_boundaries_and_makes_navigators() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("b.db");
+    let db_s = db.to_str().expect("path");
+    let wards = fixtures().join("boundaries");
+    let out = cli(&["load-boundaries", "--db", db_s, wards.to_str().expect("path")]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = cli(&[
+        "create-navigator",
+        "--db",
+        db_s,
+        "--id",
+        "nav-1",
+        "--name",
+        "Navigator One",
+        "--authority",
+        "wolverhampton",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let bad = cli(&[
+        "create-navigator",
+        "--db",
+        db_s,
+        "--id",
+        "nav-2",
+        "--name",
+        "Navigator Two",
+        "--authority",
+        "leicester",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    let missing = cli(&["load-boundaries", "--db", db_s, dir.path().to_str().expect("path")]);
+    assert_eq!(missing.status.code(), Some(2), "no ward files there");
+
+    let b = Backend::open(&db).expect("open");
+    assert_eq!(
+        b.boundaries_version().expect("version"),
+        1,
+        "the failed load changed nothing"
+    );
+    let token = b.issue_token("nav-1", Role::Navigator, 3600).expect("token");
+    let server = guardian_backend::spawn(b, loopback()).expect("spawn");
+    let resp = reqwest::blocking::Client::new()
+        .get(format!("http://{}/v1/navigator/referrals", server.addr))
+        .bearer_auth(token)
+        .send()
+        .expect("send");
+    let v = ok_json(resp);
+    assert_eq!(v["authority"], "wolverhampton");
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Builds guardian-ffi and generates its Kotlin, Swift and Python bindings in
+# library mode into $TARGET/bindings/ (not committed):
+#
+#   kotlin/  uniffi/guardian_ffi/guardian_ffi.kt
+#   swift/   guardian_ffi.swift, guardian_ffiFFI.h, guardian_ffiFFI.modulemap
+#   python/  guardian_ffi.py + the library beside it
+#   lib/     libguardian_ffi.so (stripped release: the one the tests load)
+#
+# Library mode reads the interface from the library's symbols, so it needs an
+# unstripped build: the generator reads the debug build; the tests then load
+# the stripped release build, which is what ships. Also builds the reference
+# backend binary the foreign tests start, checks that the Swift C header
+# compiles with gcc, and prints the stripped release size.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TARGET="${CARGO_TARGET_DIR:-$PWD/target}"
+OUT="$TARGET/bindings"
+case "$(uname -s)" in
+    Darwin) DYLIB=libguardian_ffi.dylib ;;
+    *) DYLIB=libguardian_ffi.so ;;
+esac
+
+cargo build -p guardian-ffi --features cli --lib --bin uniffi-bindgen
+cargo build -p guardian-backend --bin guardian-backend
+cargo build --release -p guardian-ffi --lib
+
+rm -rf "$OUT"
+mkdir -p "$OUT/kotlin" "$OUT/swift" "$OUT/python" "$OUT/lib"
+for lang in kotlin swift python; do
+    "$TARGET/debug/uniffi-bindgen" generate --no-format \
+        --library "$TARGET/debug/$DYLIB" --language "$lang" --out-dir "$OUT/$lang"
+done
+cp "$TARGET/release/$DYLIB" "$OUT/lib/"
+cp "$TARGET/release/$DYLIB" "$OUT/python/"
+
+# No Swift toolchain here: prove the C side of the Swift bindings compiles.
+# The header uses Clang's nullability qualifiers, which gcc does not know:
+# they only annotate pointers, so they are defined away.
+header="$OUT/swift/guardian_ffiFFI.h"
+nullability=(-D_Nonnull= -D_Nullable= -D_Null_unspecified=)
+printf '#include "guardian_ffiFFI.h"\nint main(void) { return 0; }\n' > "$OUT/swift/header_check.c"
+gcc -std=c11 -Wall -Wextra -Werror "${nullability[@]}" -I "$OUT/swift" -fsyntax-only "$OUT/swift/header_check.c"
+echo "swift: $header compiles with gcc"
+
+bytes=$(stat -c %s "$OUT/lib/$DYLIB" 2>/dev/null || stat -f %z "$OUT/lib/$DYLIB")
+awk -v b="$bytes" -v f="$DYLIB" 'BEGIN {
+    printf "release size: %s stripped %.2f MB (%d bytes; target <= 6 MB)\n", f, b / 1048576, b
+    exit (b > 6 * 1048576) ? 1 : 0
+}'
+echo "bindings in $OUT"
