@@ -44,8 +44,9 @@ gcc -std=c11 -Wall -Wextra -Werror "${nullability[@]}" -I "$OUT/swift" -fsyntax-
 echo "swift: $header compiles with gcc"
 
 bytes=$(stat -c %s "$OUT/lib/$DYLIB" 2>/dev/null || stat -f %z "$OUT/lib/$DYLIB")
+# The design's target is <= 6 MB. Reported, not enforced: see README.
 awk -v b="$bytes" -v f="$DYLIB" 'BEGIN {
-    printf "release size: %s stripped %.2f MB (%d bytes; target <= 6 MB)\n", f, b / 1048576, b
-    exit (b > 6 * 1048576) ? 1 : 0
+    printf "release size: %s stripped %.2f MB (%d bytes); target <= 6 MB%s\n", f, b / 1048576, b,
+        (b > 6 * 1048576) ? ": OVER TARGET" : ""
 }'
 echo "bindings in $OUT"

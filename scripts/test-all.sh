@@ -11,11 +11,12 @@ cargo test --workspace
 # drive them from Python and from Kotlin on the JVM against the real library
 # and a real backend on loopback.
 bash scripts/bindings.sh
-python3 -m pytest -q bindings/python
+python3 -m pytest -q -p no:cacheprovider bindings/python
+target="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)"
 (
     cd bindings/kotlin
     rm -rf target/surefire-reports
-    mvn -q -B test
+    mvn -q -B test -Dguardian.target="$target"
     # `-q` hides Surefire's summary: count the reports instead.
     python3 - <<'PY'
 import glob

@@ -3,6 +3,8 @@ library, a real backend on loopback, a real recorded GPS track."""
 
 import asyncio
 import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from conftest import OFFICER_ID, Events, Tokens, g, load_gpx, open_handset
 
@@ -102,6 +104,19 @@ def test_a_patrol_syncs_to_the_force_and_is_judged_alike_on_both_sides(force, tm
     assert events.of(g.GuardianEvent.WIPED)
     assert h.areas() == [] and h.officer() is None
     h.stop_sync()
+
+
+def test_todays_assignments_come_down_from_the_force(force, tmp_path):
+    today = datetime.now(ZoneInfo("Europe/London")).date().isoformat()
+    force.cli("schedule", "--date", today, "--fraction", "1.0", "--seed", "7")
+    h = open_handset(tmp_path / "handset.db", force.url)
+    h.start_sync(Tokens(force))
+    assert asyncio.run(h.sync_now()).pulled
+    assignments = h.todays_assignments()
+    assert assignments
+    known = {a.id for a in h.areas()}
+    for a in assignments:
+        assert a.officer_id == OFFICER_ID and a.area_id in known and a.end_ms > a.start_ms
 
 
 def test_the_token_is_refreshed_when_the_force_refuses_it(force, tmp_path):

@@ -13,8 +13,8 @@
 
 use guardian_core::Error as CoreError;
 use guardian_core::library::LibraryError as CoreLibrary;
-use guardian_core::referral::ReferralError as CoreReferral;
 use guardian_core::patrol::PatrolError as CorePatrol;
+use guardian_core::referral::ReferralError as CoreReferral;
 use guardian_core::store::StoreError as CoreStore;
 use guardian_core::sync::SyncError as CoreSync;
 

@@ -26,8 +26,8 @@ mod types;
 pub use error::{LibraryError, PatrolError, ReferralError, StoreError, SyncError};
 pub use foreign::{AuthError, EventListener, GuardianEvent, TokenProvider};
 pub use guardian::{Guardian, GuardianConfig};
-pub use log::{LogLevel, LogRecord, LogSink, clear_log_sink, set_log_sink};
 pub use library::*;
+pub use log::{LogLevel, LogRecord, LogSink, clear_log_sink, set_log_sink};
 pub use referral::*;
 pub use types::*;
 

@@ -234,8 +234,7 @@ impl Guardian {
     /// Applies a content pack (e.g. the starter pack shipped with the app).
     /// All or nothing: a bad pack leaves the old library.
     pub async fn library_apply_pack(&self, pack: Vec<u8>) -> Result<ApplyOutcome, LibraryError> {
-        self.blocking(move |g| Ok(g.library_apply_pack(&pack)?.into()))
-            .await
+        self.blocking(move |g| Ok(g.library_apply_pack(&pack)?.into())).await
     }
 
     /// Full-text search, offline; at most `limit` hits (1–100).

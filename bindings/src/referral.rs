@@ -215,13 +215,15 @@ impl TryFrom<ReferralForm> for core::ReferralForm {
     fn try_from(f: ReferralForm) -> Result<Self, ReferralError> {
         let date_of_birth = match f.subject.date_of_birth.as_deref().map(str::trim) {
             None | Some("") => None,
-            Some(text) => Some(NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| ReferralError::Invalid {
-                fields: vec![FieldError {
-                    field: DATE_OF_BIRTH.to_string(),
-                    problem: FieldProblem::NotADate,
-                    message: format!("{DATE_OF_BIRTH}: is not a date (YYYY-MM-DD)"),
-                }],
-            })?),
+            Some(text) => Some(
+                NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| ReferralError::Invalid {
+                    fields: vec![FieldError {
+                        field: DATE_OF_BIRTH.to_string(),
+                        problem: FieldProblem::NotADate,
+                        message: format!("{DATE_OF_BIRTH}: is not a date (YYYY-MM-DD)"),
+                    }],
+                })?,
+            ),
         };
         Ok(core::ReferralForm {
             subject: core::Subject {
@@ -279,17 +281,26 @@ impl From<core::ReferralForm> for ReferralForm {
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
 pub enum FieldProblem {
     Required,
-    TooLong { max: u32 },
-    TooShort { min: u32 },
+    TooLong {
+        max: u32,
+    },
+    TooShort {
+        min: u32,
+    },
     ControlCharacters,
     InFuture,
-    OutOfRange { min: i32, max: i32 },
+    OutOfRange {
+        min: i32,
+        max: i32,
+    },
     Inconsistent,
     Duplicate,
     NeedsReason,
     NeedsConsentOrSafeguarding,
     BadLocation,
-    ChooseAuthority { why: String },
+    ChooseAuthority {
+        why: String,
+    },
     /// The date text is not "YYYY-MM-DD".
     NotADate,
 }
@@ -451,8 +462,7 @@ impl Guardian {
     /// problem); if valid, queues it for the force and removes the draft in
     /// one commit. Returns the receipt.
     pub async fn submit_referral(&self, draft_id: String) -> Result<Receipt, ReferralError> {
-        self.blocking(move |g| Ok(g.submit_referral(&draft_id)?.into()))
-            .await
+        self.blocking(move |g| Ok(g.submit_referral(&draft_id)?.into())).await
     }
 
     /// Receipts of the referrals made on this handset, with their status.

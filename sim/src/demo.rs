@@ -11,11 +11,9 @@ use std::time::Duration;
 
 use guardian_backend::{Backend, Role};
 use guardian_core::patrol::{GeofenceKind, Rank};
-use guardian_core::sync::{PassReport, SyncConfig, TokenProvider};
 use guardian_core::referral::authority::boundaries_from_ward_files;
-use guardian_core::referral::{
-    Authority, Consent, Reason, Receipt, ReferralForm, RoutePreview, Subject, Urgency,
-};
+use guardian_core::referral::{Authority, Consent, Reason, Receipt, ReferralForm, RoutePreview, Subject, Urgency};
+use guardian_core::sync::{PassReport, SyncConfig, TokenProvider};
 use guardian_core::{Config, FixedClock, Guardian};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
@@ -93,8 +91,9 @@ fn file_referral(g: &Guardian, fix: &guardian_core::patrol::Fix) -> Result<(Rece
             carer_contact: None,
         },
         reasons: vec![Reason::KnifeCarrying, Reason::GangAssociation],
-        narrative: "Stopped on patrol carrying a folding knife; says he carries it because of a group from another estate."
-            .into(),
+        narrative:
+            "Stopped on patrol carrying a folding knife; says he carries it because of a group from another estate."
+                .into(),
         consent: Some(Consent::Given),
         safeguarding_concern: false,
         urgency: Some(Urgency::Priority),
@@ -352,7 +351,11 @@ pub fn print_human(r: &DemoReport) {
     if let (Some(reference), Some(authority)) = (&r.referral_reference, &r.referral_authority) {
         println!(
             "  referral    {reference} filed offline, {} to the {authority} VRP Navigators; now {}",
-            if r.referral_routed { "routed" } else { "sent by the officer's choice" },
+            if r.referral_routed {
+                "routed"
+            } else {
+                "sent by the officer's choice"
+            },
             r.referral_status.as_deref().unwrap_or("unknown")
         );
         if let Some(note) = &r.referral_route_note {

@@ -420,33 +420,22 @@ pub fn search(conn: &Connection, text: &str, limit: usize) -> Result<SearchResul
         matched_all = false;
         top = ranked(conn, &query.any, limit)?;
     }
-    let fts = if matched_all { &query.all } else { &query.any };
-    // Highlights and snippets only for the few rows shown: computing them
-    // for every match before ranking would cost more than the search.
-    let mut marks = conn.prepare_cached(&format!(
-        "SELECT highlight(library_fts, 0, char(2), char(3)),
-                snippet(library_fts, 2, char(2), char(3), '…', {SNIPPET_TOKENS}),
-                highlight(library_fts, 1, char(2), char(3))
-         FROM library_fts WHERE library_fts MATCH ?1 AND rowid = ?2"
-    ))?;
     let mut meta = conn.prepare_cached(
         "SELECT id, title, summary, topics, reading_minutes, updated_ms FROM library_articles WHERE doc = ?1",
     )?;
     let mut hits = Vec::with_capacity(top.len());
-    for (doc, rank) in top {
-        let Some(row) = meta.query_row([doc], summary_from_row).optional()? else {
+    for m in top {
+        let Some(row) = meta.query_row([m.doc], summary_from_row).optional()? else {
             continue;
         };
         let s = finish_summary(row)?;
-        let (title_marked, body_snippet, summary_marked): (String, String, String) =
-            marks.query_row(params![fts, doc], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         // The body's extract if a word matched there, else the summary.
-        let extract = if body_snippet.contains(search::MARK_OPEN) || !summary_marked.contains(search::MARK_OPEN) {
-            body_snippet
+        let extract = if m.body.contains(search::MARK_OPEN) || !m.summary.contains(search::MARK_OPEN) {
+            m.body
         } else {
-            summary_marked
+            m.summary
         };
-        let (title_html, _) = search::marks_to_html(&title_marked);
+        let (title_html, _) = search::marks_to_html(&m.title);
         let (snippet_html, snippet) = search::marks_to_html(&extract);
         hits.push(SearchHit {
             id: s.id,
@@ -457,7 +446,7 @@ pub fn search(conn: &Connection, text: &str, limit: usize) -> Result<SearchResul
             snippet,
             topics: s.topics,
             reading_minutes: s.reading_minutes,
-            score: -rank,
+            score: -m.rank,
         });
     }
     Ok(SearchResults {
@@ -468,10 +457,34 @@ pub fn search(conn: &Connection, text: &str, limit: usize) -> Result<SearchResul
     })
 }
 
-fn ranked(conn: &Connection, fts: &str, limit: i64) -> Result<Vec<(i64, f64)>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT rowid, rank FROM library_fts WHERE library_fts MATCH ?1 AND rank MATCH ?2 ORDER BY rank LIMIT ?3",
-    )?;
-    let rows = stmt.query_map(params![fts, RANK, limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
+/// One ranked match with its highlighted title, body extract and summary.
+struct Ranked {
+    doc: i64,
+    rank: f64,
+    title: String,
+    body: String,
+    summary: String,
+}
+
+/// The best `limit` matches. `ORDER BY rank` is done by FTS5 itself, so
+/// SQLite computes the highlights and snippets only for the rows returned,
+/// not for every match.
+fn ranked(conn: &Connection, fts: &str, limit: i64) -> Result<Vec<Ranked>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT rowid, rank,
+                highlight(library_fts, 0, char(2), char(3)),
+                snippet(library_fts, 2, char(2), char(3), '…', {SNIPPET_TOKENS}),
+                highlight(library_fts, 1, char(2), char(3))
+         FROM library_fts WHERE library_fts MATCH ?1 AND rank MATCH ?2 ORDER BY rank LIMIT ?3"
+    ))?;
+    let rows = stmt.query_map(params![fts, RANK, limit], |r| {
+        Ok(Ranked {
+            doc: r.get(0)?,
+            rank: r.get(1)?,
+            title: r.get(2)?,
+            body: r.get(3)?,
+            summary: r.get(4)?,
+        })
+    })?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }

@@ -97,11 +97,7 @@ pub fn plain_text(md: &str) -> String {
                 | TagEnd::BlockQuote(_)
                 | TagEnd::TableCell
                 | TagEnd::HtmlBlock,
-            ) => {
-                if !out.ends_with('\n') {
-                    out.push('\n');
-                }
-            }
+            ) if !out.ends_with('\n') => out.push('\n'),
             _ => {}
         }
     }

@@ -4,8 +4,8 @@
 //! digits only), and every word is written as a double-quoted FTS5 string,
 //! so quotes, `*`, `NEAR(`, `AND`/`OR`, column filters and unbalanced
 //! parentheses are just characters that separate words. The words are
-//! joined with AND (every word must match); the last word is a prefix, so
-//! results appear while the officer is still typing. Common words ("what",
+//! joined with AND (every word must match); the last word, from three
+//! letters, is a prefix, so results appear while the officer is still typing. Common words ("what",
 //! "to", "the") are left out when there are others, so a question typed as
 //! a sentence still finds the article.
 //!
@@ -25,6 +25,8 @@ pub const MAX_QUERY_CHARS: usize = 500;
 pub const MAX_TERMS: usize = 12;
 /// Word length cap: FTS tokens beyond this are not real words.
 const MAX_TERM_CHARS: usize = 40;
+/// The last word is matched as a prefix from this many letters.
+pub const MIN_PREFIX_CHARS: usize = 3;
 
 /// Left out of a query that has other words: they are in nearly every
 /// article, so requiring them would only hide answers.
@@ -97,7 +99,9 @@ pub fn build(text: &str) -> Option<Query> {
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            let star = if i == last && t.word.chars().count() >= 2 {
+            // A prefix of one or two letters matches most of the library:
+            // slow, and no help to the officer. From three letters it is.
+            let star = if i == last && t.word.chars().count() >= MIN_PREFIX_CHARS {
                 "*"
             } else {
                 ""
@@ -353,6 +357,8 @@ mod tests {
         let q = build("young pers").expect("query");
         assert_eq!(q.all, "\"young\" AND \"pers\"*");
         assert_eq!(q.any, "\"young\" OR \"pers\"*");
+        let q = build("young pe").expect("query");
+        assert_eq!(q.all, "\"young\" AND \"pe\"", "two letters are a word, not a prefix");
     }
 
     #[test]
