@@ -44,6 +44,9 @@ pub struct Figures {
     pub week_upload_s: f64,
     pub week_upload_fixes: usize,
     pub week_upload_records: usize,
+    /// Peak resident memory of a handset process over a simulated 12 h
+    /// shift at 1 Hz (four 1 h patrols, no signal all shift). Target ≤ 30 MB.
+    pub shift_peak_rss_mb: f64,
     #[serde(flatten)]
     pub search: SearchFigures,
 }
@@ -68,6 +71,7 @@ pub fn run(quick: bool) -> Result<Figures, SimError> {
     let (wire, naive) = wire_bytes();
     let (week_upload_s, week_upload_fixes, week_upload_records) = week_upload(if quick { 25 } else { 250 })?;
     let search = library_search(quick)?;
+    let shift_peak_rss_mb = shift_in_child(quick)?;
     Ok(Figures {
         ingest_fixes_per_s: ingest.round(),
         raw_sqlite_rows_per_s: raw.round(),
@@ -86,6 +90,7 @@ pub fn run(quick: bool) -> Result<Figures, SimError> {
         week_upload_s: round3(week_upload_s),
         week_upload_fixes,
         week_upload_records,
+        shift_peak_rss_mb: round3(shift_peak_rss_mb),
         search,
     })
 }
@@ -470,6 +475,87 @@ fn week_upload(patrols: usize) -> Result<(f64, usize, usize), SimError> {
     Ok((elapsed, fixes_total, records))
 }
 
+/// Runs the shift in a fresh process so its peak memory is the handset's
+/// alone, not this benchmark's.
+fn shift_in_child(quick: bool) -> Result<f64, SimError> {
+    let fail = |e: &dyn std::fmt::Display| SimError::Input {
+        what: "shift".into(),
+        reason: e.to_string(),
+    };
+    let exe = std::env::current_exe().map_err(|e| fail(&e))?;
+    let hours = if quick { "2" } else { "12" };
+    let out = std::process::Command::new(exe)
+        .args(["shift", "--hours", hours])
+        .output()
+        .map_err(|e| fail(&e))?;
+    if !out.status.success() {
+        return Err(fail(&String::from_utf8_lossy(&out.stderr)));
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| fail(&e))?;
+    v["peak_rss_mb"].as_f64().ok_or_else(|| fail(&"no peak_rss_mb"))
+}
+
+/// A shift on one handset: `hours` at 1 Hz, a one-hour patrol in every
+/// three, out of signal throughout (so everything stays queued), then the
+/// process's peak resident memory from the kernel.
+pub fn shift(hours: u32) -> Result<serde_json::Value, SimError> {
+    use guardian_core::patrol::{Officer, Rank};
+    let dir = tempdir()?;
+    let t0 = 1_700_000_000_000;
+    let clock = Arc::new(FixedClock::new(t0));
+    let g = Guardian::open(
+        Config::new(dir.path().join("shift.db")),
+        fake_keystore_key(),
+        clock.clone(),
+    )?;
+    g.import_areas_geojson(&grid_areas_geojson(8, 250.0))?;
+    g.set_officer(&Officer {
+        officer_id: "shift-officer".into(),
+        display_name: "Shift Officer".into(),
+        rank: Rank::Constable,
+    })?;
+    let seconds = hours as usize * 3_600;
+    let mut patrols = 0;
+    for h in 0..i64::from(hours) {
+        // Each hour starts back at the hotspot; one hour in three is a patrol.
+        let track = walking_track(3_600, t0 + h * 3_600_000, 10_000_000_000 + h * 3_600_000_000_000);
+        clock.set(track[0].time_ms);
+        let on_patrol = h % 3 == 0 && g.check_in("grid-4-4", &track[0]).is_ok();
+        patrols += usize::from(on_patrol);
+        // The OS hands over fixes in batches of a minute.
+        for (m, minute) in track.chunks(60).enumerate() {
+            clock.set(minute[0].time_ms);
+            g.ingest_batch(minute)?;
+            if m % 5 == 0 {
+                black_box(g.patrol_status()?);
+            }
+        }
+        if on_patrol {
+            g.check_out(&track[track.len() - 1])?;
+        }
+    }
+    let pending = g.sync_status()?.pending;
+    Ok(serde_json::json!({
+        "hours": hours,
+        "fixes": seconds,
+        "patrols": patrols,
+        "records_queued": pending,
+        "peak_rss_mb": peak_rss_mb(),
+    }))
+}
+
+/// VmHWM from /proc: the most memory the process ever held resident.
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
 fn tempdir() -> Result<tempfile::TempDir, SimError> {
     tempfile::tempdir().map_err(|e| SimError::Input {
         what: "temporary directory".into(),
@@ -506,6 +592,11 @@ pub fn print_human(f: &Figures) {
         mark(f.wire_bytes_per_fix <= 8.0),
         f.wire_bytes_per_fix,
         f.naive_json_bytes_per_fix
+    );
+    println!(
+        "  [{}] 12 h shift      {:>10.1} MB peak resident memory (target ≤ 30 MB)",
+        mark(f.shift_peak_rss_mb <= 30.0),
+        f.shift_peak_rss_mb
     );
     println!(
         "  [{}] week upload     {:>10.2} s for {} fixes in {} records, cold start, loopback (target ≤ 3 s)",

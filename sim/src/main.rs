@@ -70,6 +70,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// One simulated shift on a handset; prints its peak memory (used by bench).
+    #[command(hide = true)]
+    Shift {
+        #[arg(long, default_value_t = 12)]
+        hours: u32,
+    },
     /// Measure the figures the design targets and print them.
     Bench {
         /// Print one JSON object.
@@ -174,6 +180,7 @@ fn main() -> ExitCode {
                 referral::print_human(&r);
             }
         }),
+        Command::Shift { hours } => bench::shift(hours).map(|v| println!("{v}")),
         Command::Bench {
             json,
             quick,

@@ -415,7 +415,15 @@ pub fn search(conn: &Connection, text: &str, limit: usize) -> Result<SearchResul
     };
     let limit = i64::try_from(limit.clamp(1, MAX_LIMIT)).unwrap_or(20);
     let mut matched_all = true;
-    let mut top = ranked(conn, &query.all, limit)?;
+    // Words found in most articles make bm25 score nearly every row. Ask the
+    // title and summary first: if they alone give a full page, those are the
+    // best answers anyway (the title weighs ten times the body) and the body
+    // of every article need not be scored.
+    let headline = format!("{{title summary}} : ({})", query.all);
+    let mut top = ranked(conn, &headline, limit)?;
+    if (top.len() as i64) < limit {
+        top = ranked(conn, &query.all, limit)?;
+    }
     if top.is_empty() && query.terms.len() > 1 {
         matched_all = false;
         top = ranked(conn, &query.any, limit)?;
