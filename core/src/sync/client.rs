@@ -128,15 +128,15 @@ impl Client {
         Err(SyncError::Auth("the backend refused the token".into()))
     }
 
-    pub async fn post_record(&self, id: &str, json: &[u8]) -> Result<Outcome, SyncError> {
-        let url = format!("{}/v1/records", self.base);
-        let body = json.to_vec();
+    /// Uploads one JSON record; only an ack naming `id` clears it.
+    async fn post_json(&self, path: &str, id: &str, json: &[u8]) -> Result<Outcome, SyncError> {
+        let url = format!("{}{path}", self.base);
         let resp = self
             .send(|_| {
                 self.http
                     .post(&url)
                     .header(CONTENT_TYPE, "application/json")
-                    .body(body.clone())
+                    .body(json.to_vec())
             })
             .await?;
         Ok(match resp {
@@ -145,21 +145,12 @@ impl Client {
         })
     }
 
+    pub async fn post_record(&self, id: &str, json: &[u8]) -> Result<Outcome, SyncError> {
+        self.post_json("/v1/records", id, json).await
+    }
+
     pub async fn post_referral(&self, id: &str, json: &[u8]) -> Result<Outcome, SyncError> {
-        let url = format!("{}/v1/referrals", self.base);
-        let body = json.to_vec();
-        let resp = self
-            .send(|_| {
-                self.http
-                    .post(&url)
-                    .header(CONTENT_TYPE, "application/json")
-                    .body(body.clone())
-            })
-            .await?;
-        Ok(match resp {
-            Ok(r) => classify(r, id).await,
-            Err(o) => o,
-        })
+        self.post_json("/v1/referrals", id, json).await
     }
 
     pub async fn put_chunk(&self, id: &str, patrol_id: &str, seq: u32, bytes: &[u8]) -> Result<Outcome, SyncError> {
@@ -214,20 +205,7 @@ impl Client {
     /// `POST /v1/library/prefs`: the officer's bookmarks and recent reads,
     /// idempotent by record id like every upload.
     pub async fn post_library_prefs(&self, id: &str, json: &[u8]) -> Result<Outcome, SyncError> {
-        let url = format!("{}/v1/library/prefs", self.base);
-        let body = json.to_vec();
-        let resp = self
-            .send(|_| {
-                self.http
-                    .post(&url)
-                    .header(CONTENT_TYPE, "application/json")
-                    .body(body.clone())
-            })
-            .await?;
-        Ok(match resp {
-            Ok(r) => classify(r, id).await,
-            Err(o) => o,
-        })
+        self.post_json("/v1/library/prefs", id, json).await
     }
 
     /// `GET /v1/library/prefs`: the force's latest copy of the officer's
