@@ -376,3 +376,24 @@ fn the_forces_schedule_reaches_the_handset_and_both_sides_judge_the_patrol_alike
 fn chrono_date(y: i32, m: u32, d: u32) -> chrono::NaiveDate {
     chrono::NaiveDate::from_ymd_opt(y, m, d).expect("date")
 }
+
+#[test]
+fn a_503_with_retry_after_is_transient_and_its_wait_is_kept_for_the_scheduler() {
+    use guardian_core::sync::client::{Client, Outcome};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let force = Force::start(dir.path());
+    let proxy = FaultProxy::start(force.addr(), Plan::Always(Fault::Unavailable), STALL);
+    let tokens = Tokens::new(force.token(3600), force.token(3600));
+    let client = Client::new(&proxy.url(), None, Duration::from_secs(2), tokens).expect("client");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let outcome = rt.block_on(client.post_record("r-1", b"{}")).expect("no auth trouble");
+    assert!(
+        matches!(outcome, Outcome::Transient { retry_after: Some(d), .. } if d == Duration::from_secs(1)),
+        "{outcome:?}"
+    );
+    assert_eq!(client.take_retry_after(), Some(Duration::from_secs(1)));
+    assert_eq!(client.take_retry_after(), None, "taken once");
+}

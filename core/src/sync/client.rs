@@ -39,6 +39,8 @@ pub struct Client {
     base: String,
     auth: Arc<dyn TokenProvider>,
     token: Mutex<Option<String>>,
+    /// The longest Retry-After the server asked for in the current pass.
+    retry_after: Mutex<Option<Duration>>,
 }
 
 impl Client {
@@ -76,6 +78,7 @@ impl Client {
             base,
             auth,
             token: Mutex::new(None),
+            retry_after: Mutex::new(None),
         })
     }
 
@@ -128,6 +131,23 @@ impl Client {
         Err(SyncError::Auth("the backend refused the token".into()))
     }
 
+    /// Remembers a server's Retry-After so the scheduler waits at least that.
+    fn note(&self, outcome: Outcome) -> Outcome {
+        if let Outcome::Transient {
+            retry_after: Some(d), ..
+        } = &outcome
+        {
+            let mut slot = self.retry_after.lock().unwrap_or_else(|p| p.into_inner());
+            *slot = Some(slot.map_or(*d, |old| old.max(*d)));
+        }
+        outcome
+    }
+
+    /// The Retry-After asked for since the last call, if any.
+    pub fn take_retry_after(&self) -> Option<Duration> {
+        self.retry_after.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
     /// Uploads one JSON record; only an ack naming `id` clears it.
     async fn post_json(&self, path: &str, id: &str, json: &[u8]) -> Result<Outcome, SyncError> {
         let url = format!("{}{path}", self.base);
@@ -139,10 +159,10 @@ impl Client {
                     .body(json.to_vec())
             })
             .await?;
-        Ok(match resp {
+        Ok(self.note(match resp {
             Ok(r) => classify(r, id).await,
             Err(o) => o,
-        })
+        }))
     }
 
     pub async fn post_record(&self, id: &str, json: &[u8]) -> Result<Outcome, SyncError> {
@@ -167,10 +187,10 @@ impl Client {
                     .body(body.clone())
             })
             .await?;
-        Ok(match resp {
+        Ok(self.note(match resp {
             Ok(r) => classify(r, id).await,
             Err(o) => o,
-        })
+        }))
     }
 
     /// The force's changes since `cursor`. Any failure is an error: nothing

@@ -194,7 +194,11 @@ async fn scheduler(
                 PERIODIC
             }
             Err(e) => {
-                let delay = backoff.next().unwrap_or(Duration::from_secs(300));
+                // Back off, but never sooner than the server asked.
+                let delay = backoff
+                    .next()
+                    .unwrap_or(Duration::from_secs(300))
+                    .max(client.take_retry_after().unwrap_or_default());
                 tracing::warn!(error = %e, delay_s = delay.as_secs(), "sync pass failed; backing off");
                 delay
             }
