@@ -176,6 +176,27 @@ pub fn set_meta_blob(tx: &Transaction<'_>, key: &str, value: &[u8]) -> Result<()
     Ok(())
 }
 
+/// Creates a module's own tables on first open, versioned by a `meta`
+/// counter beside the backend's schema; refuses a newer version.
+pub fn ensure_module_schema(
+    tx: &Transaction<'_>,
+    key: &str,
+    version: i64,
+    sql: &str,
+    module: &str,
+) -> Result<(), BackendError> {
+    match counter(tx, key)? {
+        0 => {
+            tx.execute_batch(sql)?;
+            set_meta_blob(tx, key, &version.to_le_bytes())
+        }
+        v if v == version => Ok(()),
+        v => Err(BackendError::Corrupt(format!(
+            "{module} schema version {v} is newer than this backend ({version})"
+        ))),
+    }
+}
+
 pub fn counter(tx: &Transaction<'_>, key: &str) -> Result<i64, BackendError> {
     match meta_blob(tx, key)? {
         None => Ok(0),

@@ -50,17 +50,7 @@ CREATE TABLE library_prefs_records (
 
 /// Creates the library's tables on first open.
 pub(crate) fn ensure_schema(tx: &Transaction<'_>) -> Result<(), BackendError> {
-    match db::counter(tx, SCHEMA_KEY)? {
-        0 => {
-            tx.execute_batch(SCHEMA)?;
-            db::set_meta_blob(tx, SCHEMA_KEY, &SCHEMA_VERSION.to_le_bytes())?;
-            Ok(())
-        }
-        SCHEMA_VERSION => Ok(()),
-        v => Err(BackendError::Corrupt(format!(
-            "library schema version {v} is newer than this backend ({SCHEMA_VERSION})"
-        ))),
-    }
+    crate::db::ensure_module_schema(tx, SCHEMA_KEY, SCHEMA_VERSION, SCHEMA, "library")
 }
 
 /// What publishing did.

@@ -57,17 +57,7 @@ CREATE INDEX referral_events_officer ON referral_events (officer_id, seq);
 /// Creates the referral tables on first open (module-owned, versioned by a
 /// `meta` counter, beside the backend's schema).
 pub(crate) fn ensure_schema(tx: &Transaction<'_>) -> Result<(), BackendError> {
-    match crate::db::counter(tx, SCHEMA_KEY)? {
-        0 => {
-            tx.execute_batch(SCHEMA)?;
-            crate::db::set_meta_blob(tx, SCHEMA_KEY, &SCHEMA_VERSION.to_le_bytes())?;
-            Ok(())
-        }
-        SCHEMA_VERSION => Ok(()),
-        v => Err(BackendError::Corrupt(format!(
-            "referrals schema version {v} is newer than this backend ({SCHEMA_VERSION})"
-        ))),
-    }
+    crate::db::ensure_module_schema(tx, SCHEMA_KEY, SCHEMA_VERSION, SCHEMA, "referrals")
 }
 
 /// The subject's name.
