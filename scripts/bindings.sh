@@ -44,9 +44,15 @@ gcc -std=c11 -Wall -Wextra -Werror "${nullability[@]}" -I "$OUT/swift" -fsyntax-
 echo "swift: $header compiles with gcc"
 
 bytes=$(stat -c %s "$OUT/lib/$DYLIB" 2>/dev/null || stat -f %z "$OUT/lib/$DYLIB")
-# The design's target is <= 6 MB. Reported, not enforced: see README.
+# The design's target is <= 6 MB for the x86_64 Linux build with everything
+# in; held here so a new dependency cannot quietly blow it (the flags in
+# .cargo/config.toml are what keep it there).
+limit=$((6 * 1024 * 1024))
 awk -v b="$bytes" -v f="$DYLIB" 'BEGIN {
-    printf "release size: %s stripped %.2f MB (%d bytes); target <= 6 MB%s\n", f, b / 1048576, b,
-        (b > 6 * 1048576) ? ": OVER TARGET" : ""
+    printf "release size: %s stripped %.2f MB = %.2f MiB (%d bytes); target <= 6 MB\n", f, b / 1e6, b / 1048576, b
 }'
+if [ "$bytes" -gt "$limit" ]; then
+    echo "release size: OVER the 6 MiB target" >&2
+    exit 1
+fi
 echo "bindings in $OUT"

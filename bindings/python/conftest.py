@@ -60,19 +60,20 @@ class Force:
     def summary(self) -> dict:
         return json.loads(self.cli("export", "--summary"))
 
-    def wipe(self, officer_id: str = OFFICER_ID) -> None:
-        body = json.dumps({"officer_id": officer_id, "kind": "wipe"}).encode()
+    def post(self, path: str, body: dict, token: str) -> dict:
+        """POSTs JSON as a client of the force's API would."""
         req = urllib.request.Request(
-            f"{self.url}/v1/admin/commands",
-            data=body,
+            f"{self.url}{path}",
+            data=json.dumps(body).encode(),
             method="POST",
-            headers={
-                "Authorization": f"Bearer {self.token('ops-admin', 'admin')}",
-                "Content-Type": "application/json",
-            },
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
         )
         with urllib.request.urlopen(req, timeout=10) as r:
             assert r.status in (200, 201)
+            return json.loads(r.read() or b"{}")
+
+    def wipe(self, officer_id: str = OFFICER_ID) -> None:
+        self.post("/v1/admin/commands", {"officer_id": officer_id, "kind": "wipe"}, self.token("ops-admin", "admin"))
 
 
 def start_force(tmp: Path) -> Force:

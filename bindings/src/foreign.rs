@@ -2,6 +2,7 @@
 //! core's events, and (in `log.rs`) a log sink. Each is adapted here to the
 //! core's own trait.
 
+use crate::referral::ReferralStatus;
 use guardian_core::events::Event as CoreEvent;
 
 /// The platform's login failed to give a token. Thrown by the shell's
@@ -68,7 +69,7 @@ pub enum GuardianEvent {
     /// The force's status update on one of the officer's referrals.
     ReferralStatusChanged {
         referral_id: String,
-        status: String,
+        status: ReferralStatus,
     },
     /// The force erased this handset: show the sign-in screen.
     Wiped,
@@ -94,9 +95,10 @@ impl From<CoreEvent> for GuardianEvent {
                 rejected: count(rejected),
             },
             CoreEvent::SyncFailed { reason } => GuardianEvent::SyncFailed { reason },
-            CoreEvent::ReferralStatusChanged { referral_id, status } => {
-                GuardianEvent::ReferralStatusChanged { referral_id, status }
-            }
+            CoreEvent::ReferralStatusChanged { referral_id, status } => GuardianEvent::ReferralStatusChanged {
+                referral_id,
+                status: status.into(),
+            },
             CoreEvent::Wiped => GuardianEvent::Wiped,
         }
     }

@@ -34,7 +34,7 @@ pub enum Event {
     /// The force's status update on one of the officer's referrals.
     ReferralStatusChanged {
         referral_id: String,
-        status: String,
+        status: crate::sync::protocol::ReferralStatus,
     },
     /// The force erased this handset.
     Wiped,

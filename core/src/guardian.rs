@@ -800,7 +800,7 @@ impl GuardianCore {
                 if referral::db::update_status(tx, &u.referral_id, u.status, u.time_ms)? {
                     status_events.push(Event::ReferralStatusChanged {
                         referral_id: u.referral_id.clone(),
-                        status: u.status.as_str().to_string(),
+                        status: u.status,
                     });
                 }
             }

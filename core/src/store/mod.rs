@@ -6,6 +6,7 @@
 //! that is what "durable before acknowledged" means in code. Code that must
 //! run inside a transaction takes `&Transaction`, never `&Connection`.
 
+pub mod cipher;
 mod key;
 pub mod schema;
 
