@@ -116,6 +116,31 @@ def force(tmp_path):
         f.proc.kill()
 
 
+# Every handset whose background sync a test started is stopped when the test
+# ends. Otherwise the sync threads may call a Python listener while the
+# interpreter shuts down, and Python ends such a thread with pthread_exit,
+# whose forced unwind cannot pass through Rust frames: the process aborts
+# ("FATAL: exception not rethrown") after the tests have passed. A phone
+# app's process has no such shutdown; the shells stop sync on sign-out.
+_started = []
+_start_sync = g.Guardian.start_sync
+
+
+def _start_sync_and_remember(self, tokens):
+    _start_sync(self, tokens)
+    _started.append(self)
+
+
+g.Guardian.start_sync = _start_sync_and_remember
+
+
+@pytest.fixture(autouse=True)
+def stop_background_sync():
+    yield
+    while _started:
+        _started.pop().stop_sync()
+
+
 class Tokens(g.TokenProvider):
     """The shell's login: hands out a token, and a fresh one on refresh."""
 

@@ -117,7 +117,8 @@ def test_bookmarks_follow_the_officer_to_a_second_handset(force, tmp_path):
     assert [r.article_id for r in second.library_recent()] == [hit.id]
 
     # Unbookmarked on the second; the first hears on its next pull.
-    assert second.library_set_bookmark(hit.id, False) is False
+    assert second.library_set_bookmark(hit.id, False)  # it changed something
+    assert second.library_bookmarks() == []
     asyncio.run(second.sync_now())
     asyncio.run(first.sync_now())
     assert first.library_bookmarks() == []
@@ -244,17 +245,26 @@ def test_sync_over_tls_trusts_the_pinned_ca_and_nothing_else(tls_force, tmp_path
     assert passed.pulled
     assert h.officer() is not None and h.areas()
 
-    # A certificate the pinned CA did not sign: no connection, typed error,
-    # and the handset's queue is untouched.
-    stranger, _ = signed_in(force, tmp_path / "stranger.db", url=url, pinned_ca_pem=other_ca)
-    draft = stranger.save_referral_draft(None, referral_at(*BIRMINGHAM, authority_choice=g.Authority.BIRMINGHAM))
-    asyncio.run(stranger.submit_referral(draft))
+    # A certificate the pinned CA did not sign. The handset signed in over
+    # the plain loopback link first and queued a referral offline; now it
+    # meets the TLS front: no connection, a typed error, nothing lost.
+    path = tmp_path / "stranger.db"
+    first, _ = signed_in(force, path)
+    asyncio.run(first.sync_now())
+    first.set_online(False)
+    draft = first.save_referral_draft(None, referral_at(*BIRMINGHAM, authority_choice=g.Authority.BIRMINGHAM))
+    asyncio.run(first.submit_referral(draft))
+    first.stop_sync()
+    del first
+    stranger, _ = signed_in(force, path, url=url, pinned_ca_pem=other_ca)
+    stranger.set_online(False)
     failures = front.handshakes_failed
     with pytest.raises(g.SyncError.Network):
         asyncio.run(stranger.sync_now())
     assert front.handshakes_failed > failures
     assert stranger.sync_status().pending == 1
-    assert stranger.officer() is None
+    [receipt] = stranger.referral_receipts()
+    assert receipt.status == g.ReferralStatus.QUEUED
 
     # A pinned CA that is not a certificate is a configuration error at
     # start, never a silent fall-back to some other trust.

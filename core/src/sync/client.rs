@@ -68,9 +68,10 @@ impl Client {
             .timeout(request_timeout)
             .pool_idle_timeout(Duration::from_secs(30));
         if let Some(pem) = pinned_ca_pem {
-            let cert =
-                reqwest::Certificate::from_pem(pem).map_err(|e| SyncError::Config(format!("bad pinned CA: {e}")))?;
-            builder = builder.tls_built_in_root_certs(false).add_root_certificate(cert);
+            builder = builder.tls_built_in_root_certs(false);
+            for cert in pinned_certificates(pem)? {
+                builder = builder.add_root_certificate(cert);
+            }
         }
         let http = builder.build().map_err(|e| SyncError::Config(e.to_string()))?;
         Ok(Self {
@@ -270,6 +271,19 @@ impl Client {
     }
 }
 
+/// The force's CA certificates to trust instead of the public roots: one,
+/// or several while the force rotates its CA. Text with no certificate in it
+/// is refused here; otherwise the client would trust nothing at all and every
+/// sync would fail as if there were no signal.
+fn pinned_certificates(pem: &[u8]) -> Result<Vec<reqwest::Certificate>, SyncError> {
+    let certs =
+        reqwest::Certificate::from_pem_bundle(pem).map_err(|e| SyncError::Config(format!("bad pinned CA: {e}")))?;
+    if certs.is_empty() {
+        return Err(SyncError::Config("the pinned CA holds no PEM certificate".into()));
+    }
+    Ok(certs)
+}
+
 fn is_loopback(url: &reqwest::Url) -> bool {
     match url.host_str() {
         Some("localhost") => true,
@@ -371,5 +385,21 @@ async fn classify(resp: reqwest::Response, id: &str) -> Outcome {
             slug: format!("http-{}", status.as_u16()),
             reason: format!("refused with HTTP {status}"),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pinned_ca_without_a_certificate_is_a_configuration_error() {
+        for pem in [
+            &b"not a certificate"[..],
+            b"",
+            b"-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n",
+        ] {
+            assert!(matches!(pinned_certificates(pem), Err(SyncError::Config(_))), "{pem:?}");
+        }
     }
 }

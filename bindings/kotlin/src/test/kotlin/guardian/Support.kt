@@ -77,14 +77,20 @@ class Force private constructor(val db: Path, val url: String, private val proc:
         return Regex("\"(\\w+)\":\\s*([0-9.]+)").findAll(json).associate { it.groupValues[1] to it.groupValues[2].toDouble() }
     }
 
-    fun wipe(officerId: String = OFFICER_ID) {
-        val c = URI("$url/v1/admin/commands").toURL().openConnection() as HttpURLConnection
+    /** POSTs JSON as a client of the force's API would; returns the reply body. */
+    fun post(path: String, json: String, token: String): String {
+        val c = URI("$url$path").toURL().openConnection() as HttpURLConnection
         c.requestMethod = "POST"
         c.doOutput = true
-        c.setRequestProperty("Authorization", "Bearer ${token("ops-admin", "admin")}")
+        c.setRequestProperty("Authorization", "Bearer $token")
         c.setRequestProperty("Content-Type", "application/json")
-        c.outputStream.use { it.write("""{"officer_id":"$officerId","kind":"wipe"}""".toByteArray()) }
-        check(c.responseCode in 200..201) { "wipe refused: ${c.responseCode}" }
+        c.outputStream.use { it.write(json.toByteArray()) }
+        check(c.responseCode in 200..201) { "POST $path refused: ${c.responseCode}" }
+        return c.inputStream.bufferedReader().readText()
+    }
+
+    fun wipe(officerId: String = OFFICER_ID) {
+        post("/v1/admin/commands", """{"officer_id":"$officerId","kind":"wipe"}""", token("ops-admin", "admin"))
     }
 
     override fun close() {
