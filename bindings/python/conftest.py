@@ -172,8 +172,18 @@ class Events(g.EventListener):
 KEY = bytes(range(1, 33))
 
 
-def open_handset(path: Path, url: str = "http://127.0.0.1:9", key: bytes = KEY):
-    return g.Guardian.open(g.GuardianConfig(db_path=str(path), backend_url=url), key)
+def open_handset(path: Path, url: str = "http://127.0.0.1:9", key: bytes = KEY, **config):
+    return g.Guardian.open(g.GuardianConfig(db_path=str(path), backend_url=url, **config), key)
+
+
+def signed_in(force: Force, path: Path, **config):
+    """A handset on the force (or `url=`), listening for events, its
+    background sync started with the force's login."""
+    h = open_handset(path, config.pop("url", force.url), **config)
+    events = Events()
+    h.set_event_listener(events)
+    h.start_sync(Tokens(force))
+    return h, events
 
 
 GPX_NS = {"gpx": "http://www.topografix.com/GPX/1/1"}

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import REPO, Events, Tokens, g, open_handset
+from conftest import REPO, g, signed_in
 
 LIBRARY = REPO / "library"
 
@@ -18,18 +18,15 @@ def now_fix():
     return g.Fix(time_ms=ms - 60_000, mono_ns=5_000_000_000, lat=52.4776, lon=-1.8990, accuracy_m=8.0)
 
 
-def signed_in(force, tmp_path):
-    h = open_handset(tmp_path / "handset.db", force.url)
-    events = Events()
-    h.set_event_listener(events)
-    h.start_sync(Tokens(force))
+def synced(force, tmp_path):
+    h, events = signed_in(force, tmp_path / "handset.db")
     assert asyncio.run(h.sync_now()).pulled
     assert h.officer() is not None
     return h, events
 
 
 def test_a_referral_is_refused_field_by_field_then_filed_and_acknowledged(force, tmp_path):
-    h, events = signed_in(force, tmp_path)
+    h, events = synced(force, tmp_path)
 
     draft = h.save_referral_draft(None, g.ReferralForm(subject=g.Subject(name=""), reasons=[], narrative="short"))
     assert [d.id for d in h.referral_drafts()] == [draft]
@@ -75,7 +72,7 @@ def test_a_referral_is_refused_field_by_field_then_filed_and_acknowledged(force,
 
 def test_the_library_arrives_by_sync_and_is_searched_and_bookmarked_offline(force, tmp_path):
     force.cli("publish-library", str(LIBRARY))
-    h, _ = signed_in(force, tmp_path)
+    h, _ = synced(force, tmp_path)
     status = h.library_status()
     assert status.version >= 1 and status.articles > 10
 

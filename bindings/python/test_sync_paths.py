@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from conftest import FIXTURES, REPO, Events, Tokens, g, open_handset
+from conftest import FIXTURES, REPO, Tokens, g, open_handset, signed_in
 
 BIRMINGHAM = (52.4796, -1.9026)  # Victoria Square
 COVENTRY = (52.4081, -1.5106)  # the cathedral
@@ -26,15 +26,6 @@ LONDON = (51.5074, -0.1278)
 def fix_at(lat, lon):
     ms = int(time.time() * 1000)
     return g.Fix(time_ms=ms - 30_000, mono_ns=7_000_000_000, lat=lat, lon=lon, accuracy_m=6.0)
-
-
-def signed_in(force, path, **config):
-    h = g.Guardian.open(g.GuardianConfig(db_path=str(path), backend_url=config.pop("url", force.url), **config),
-                        bytes(range(1, 33)))
-    events = Events()
-    h.set_event_listener(events)
-    h.start_sync(Tokens(force))
-    return h, events
 
 
 def referral_at(lat, lon, authority_choice=None):
@@ -268,7 +259,6 @@ def test_sync_over_tls_trusts_the_pinned_ca_and_nothing_else(tls_force, tmp_path
 
     # A pinned CA that is not a certificate is a configuration error at
     # start, never a silent fall-back to some other trust.
-    broken = g.Guardian.open(g.GuardianConfig(db_path=str(tmp_path / "broken.db"), backend_url=url,
-                                              pinned_ca_pem="not a certificate"), bytes(range(1, 33)))
+    broken = open_handset(tmp_path / "broken.db", url, pinned_ca_pem="not a certificate")
     with pytest.raises(g.SyncError.Config):
         broken.start_sync(Tokens(force))

@@ -329,12 +329,85 @@ unsafe extern "C" fn fips_status(_ctx: *mut c_void) -> c_int {
 mod tests {
     use super::*;
 
+    /// The provider as SQLCipher sees it, after setup.
     fn provider() -> SqlcipherProvider {
         let mut p = std::mem::MaybeUninit::<SqlcipherProvider>::uninit();
         // SAFETY: setup writes every field.
         unsafe {
             assert_eq!(guardian_sqlcipher_setup(p.as_mut_ptr()), SQLITE_OK);
             p.assume_init()
+        }
+    }
+
+    const NO_CTX: *mut c_void = std::ptr::null_mut();
+    const IV: [u8; 16] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+
+    fn n(len: usize) -> c_int {
+        c_int::try_from(len).expect("small")
+    }
+
+    /// Raw pointers so the hostile cases can pass null; an empty `in2` is
+    /// passed as null, as SQLCipher does when there is no second input.
+    fn call_hmac(
+        algorithm: c_int,
+        key: &[u8],
+        key_sz: c_int,
+        msg: *const u8,
+        msg_sz: c_int,
+        in2: &[u8],
+        out: &mut [u8],
+    ) -> c_int {
+        let f = provider().hmac.expect("hmac");
+        let in2_ptr = if in2.is_empty() { std::ptr::null() } else { in2.as_ptr() };
+        // SAFETY: every pointer is valid for the length passed with it, or null.
+        unsafe {
+            f(
+                NO_CTX,
+                algorithm,
+                key.as_ptr(),
+                key_sz,
+                msg,
+                msg_sz,
+                in2_ptr,
+                n(in2.len()),
+                out.as_mut_ptr(),
+            )
+        }
+    }
+
+    fn call_kdf(algorithm: c_int, pass: &[u8], salt: &[u8], rounds: c_int, out: &mut [u8]) -> c_int {
+        let f = provider().kdf.expect("kdf");
+        let (ps, ss, os) = (n(pass.len()), n(salt.len()), n(out.len()));
+        // SAFETY: as above.
+        unsafe {
+            f(
+                NO_CTX,
+                algorithm,
+                pass.as_ptr(),
+                ps,
+                salt.as_ptr(),
+                ss,
+                rounds,
+                os,
+                out.as_mut_ptr(),
+            )
+        }
+    }
+
+    fn call_cipher(mode: c_int, key: &[u8], key_sz: c_int, input: *const u8, in_sz: c_int, out: &mut [u8]) -> c_int {
+        let f = provider().cipher.expect("cipher");
+        // SAFETY: as above; `out` is at least `in_sz` long in every call.
+        unsafe {
+            f(
+                NO_CTX,
+                mode,
+                key.as_ptr(),
+                key_sz,
+                IV.as_ptr(),
+                input,
+                in_sz,
+                out.as_mut_ptr(),
+            )
         }
     }
 
@@ -345,44 +418,22 @@ mod tests {
     /// RFC 4231 test case 2 (key "Jefe"), split across SQLCipher's two inputs.
     #[test]
     fn hmac_matches_rfc_4231_over_two_inputs() {
-        let p = provider();
-        let hmac = p.hmac.expect("hmac");
         let (a, b) = (b"what do ya want ".as_slice(), b"for nothing?".as_slice());
         let mut out = [0u8; 64];
-        let rc = unsafe {
-            hmac(
-                std::ptr::null_mut(),
-                HMAC_SHA512,
-                b"Jefe".as_ptr(),
-                4,
-                a.as_ptr(),
-                a.len() as c_int,
-                b.as_ptr(),
-                b.len() as c_int,
-                out.as_mut_ptr(),
-            )
-        };
-        assert_eq!(rc, SQLITE_OK);
+        assert_eq!(
+            call_hmac(HMAC_SHA512, b"Jefe", 4, a.as_ptr(), n(a.len()), b, &mut out),
+            SQLITE_OK
+        );
         assert_eq!(
             hex(&out),
             "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea2505549758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737"
         );
-        let mut out = [0u8; 32];
         let whole = b"what do ya want for nothing?";
-        let rc = unsafe {
-            hmac(
-                std::ptr::null_mut(),
-                HMAC_SHA256,
-                b"Jefe".as_ptr(),
-                4,
-                whole.as_ptr(),
-                whole.len() as c_int,
-                std::ptr::null(),
-                0,
-                out.as_mut_ptr(),
-            )
-        };
-        assert_eq!(rc, SQLITE_OK);
+        let mut out = [0u8; 32];
+        assert_eq!(
+            call_hmac(HMAC_SHA256, b"Jefe", 4, whole.as_ptr(), n(whole.len()), &[], &mut out),
+            SQLITE_OK
+        );
         assert_eq!(
             hex(&out),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
@@ -392,219 +443,83 @@ mod tests {
     /// RFC 6070's PBKDF2-HMAC-SHA1 vector (2 iterations).
     #[test]
     fn kdf_matches_rfc_6070() {
-        let p = provider();
-        let kdf = p.kdf.expect("kdf");
         let mut key = [0u8; 20];
-        let rc = unsafe {
-            kdf(
-                std::ptr::null_mut(),
-                HMAC_SHA1,
-                b"password".as_ptr(),
-                8,
-                b"salt".as_ptr(),
-                4,
-                2,
-                20,
-                key.as_mut_ptr(),
-            )
-        };
-        assert_eq!(rc, SQLITE_OK);
+        assert_eq!(call_kdf(HMAC_SHA1, b"password", b"salt", 2, &mut key), SQLITE_OK);
         assert_eq!(hex(&key), "ea6c014dc72d6f8ccd1ed92ace1d41f0d8de8957");
     }
 
     /// NIST SP 800-38A F.2.5 (CBC-AES256), first two blocks, both ways.
     #[test]
     fn cipher_matches_nist_cbc_aes256() {
-        let p = provider();
-        let cipher = p.cipher.expect("cipher");
         let key: [u8; 32] = [
             0x60, 0x3d, 0xeb, 0x10, 0x15, 0xca, 0x71, 0xbe, 0x2b, 0x73, 0xae, 0xf0, 0x85, 0x7d, 0x77, 0x81, 0x1f, 0x35,
             0x2c, 0x07, 0x3b, 0x61, 0x08, 0xd7, 0x2d, 0x98, 0x10, 0xa3, 0x09, 0x14, 0xdf, 0xf4,
         ];
-        let iv: Vec<u8> = (0u8..16).collect();
         let plain = [
             0x6b, 0xc1, 0xbe, 0xe2, 0x2e, 0x40, 0x9f, 0x96, 0xe9, 0x3d, 0x7e, 0x11, 0x73, 0x93, 0x17, 0x2a, 0xae, 0x2d,
             0x8a, 0x57, 0x1e, 0x03, 0xac, 0x9c, 0x9e, 0xb7, 0x6f, 0xac, 0x45, 0xaf, 0x8e, 0x51,
         ];
         let mut sealed = [0u8; 32];
-        let rc = unsafe {
-            cipher(
-                std::ptr::null_mut(),
-                SQLCIPHER_ENCRYPT,
-                key.as_ptr(),
-                32,
-                iv.as_ptr(),
-                plain.as_ptr(),
-                32,
-                sealed.as_mut_ptr(),
-            )
-        };
-        assert_eq!(rc, SQLITE_OK);
+        assert_eq!(
+            call_cipher(SQLCIPHER_ENCRYPT, &key, 32, plain.as_ptr(), 32, &mut sealed),
+            SQLITE_OK
+        );
         assert_eq!(
             hex(&sealed),
             "f58c4c04d6e5f1ba779eabfb5f7bfbd69cfc4e967edb808d679f777bc6702c7d"
         );
         let mut opened = [0u8; 32];
-        let rc = unsafe {
-            cipher(
-                std::ptr::null_mut(),
-                SQLCIPHER_DECRYPT,
-                key.as_ptr(),
-                32,
-                iv.as_ptr(),
-                sealed.as_ptr(),
-                32,
-                opened.as_mut_ptr(),
-            )
-        };
-        assert_eq!(rc, SQLITE_OK);
+        assert_eq!(
+            call_cipher(SQLCIPHER_DECRYPT, &key, 32, sealed.as_ptr(), 32, &mut opened),
+            SQLITE_OK
+        );
         assert_eq!(opened, plain);
     }
 
     #[test]
     fn bad_arguments_are_refused_not_trusted() {
-        let p = provider();
-        let (cipher, hmac, kdf, random) = (
-            p.cipher.expect("c"),
-            p.hmac.expect("h"),
-            p.kdf.expect("k"),
-            p.random.expect("r"),
-        );
         let key = [7u8; 32];
-        let iv = [0u8; 16];
         let data = [0u8; 32];
+        let null = std::ptr::null();
         let mut out = [0u8; 64];
-        let null = std::ptr::null_mut();
-        unsafe {
-            // Not a whole number of blocks; a 16-byte key; an unknown mode.
-            assert_eq!(
-                cipher(
-                    null,
-                    SQLCIPHER_ENCRYPT,
-                    key.as_ptr(),
-                    32,
-                    iv.as_ptr(),
-                    data.as_ptr(),
-                    20,
-                    out.as_mut_ptr()
-                ),
-                SQLITE_ERROR
-            );
-            assert_eq!(
-                cipher(
-                    null,
-                    SQLCIPHER_ENCRYPT,
-                    key.as_ptr(),
-                    16,
-                    iv.as_ptr(),
-                    data.as_ptr(),
-                    32,
-                    out.as_mut_ptr()
-                ),
-                SQLITE_ERROR
-            );
-            assert_eq!(
-                cipher(
-                    null,
-                    9,
-                    key.as_ptr(),
-                    32,
-                    iv.as_ptr(),
-                    data.as_ptr(),
-                    32,
-                    out.as_mut_ptr()
-                ),
-                SQLITE_ERROR
-            );
-            assert_eq!(
-                cipher(
-                    null,
-                    SQLCIPHER_ENCRYPT,
-                    key.as_ptr(),
-                    32,
-                    iv.as_ptr(),
-                    std::ptr::null(),
-                    32,
-                    out.as_mut_ptr()
-                ),
-                SQLITE_ERROR
-            );
+        let refused = [
+            // Not a whole number of blocks; a 16-byte key; an unknown mode; no input.
+            call_cipher(SQLCIPHER_ENCRYPT, &key, 32, data.as_ptr(), 20, &mut out),
+            call_cipher(SQLCIPHER_ENCRYPT, &key, 16, data.as_ptr(), 32, &mut out),
+            call_cipher(9, &key, 32, data.as_ptr(), 32, &mut out),
+            call_cipher(SQLCIPHER_ENCRYPT, &key, 32, null, 32, &mut out),
             // An unknown HMAC, a negative length, a null input.
-            assert_eq!(
-                hmac(
-                    null,
-                    7,
-                    key.as_ptr(),
-                    32,
-                    data.as_ptr(),
-                    32,
-                    std::ptr::null(),
-                    0,
-                    out.as_mut_ptr()
-                ),
-                SQLITE_ERROR
-            );
-            assert_eq!(
-                hmac(
-                    null,
-                    HMAC_SHA512,
-                    key.as_ptr(),
-                    -1,
-                    data.as_ptr(),
-                    32,
-                    std::ptr::null(),
-                    0,
-                    out.as_mut_ptr()
-                ),
-                SQLITE_ERROR
-            );
-            assert_eq!(
-                hmac(
-                    null,
-                    HMAC_SHA512,
-                    key.as_ptr(),
-                    32,
-                    std::ptr::null(),
-                    32,
-                    std::ptr::null(),
-                    0,
-                    out.as_mut_ptr()
-                ),
-                SQLITE_ERROR
-            );
+            call_hmac(7, &key, 32, data.as_ptr(), 32, &[], &mut out),
+            call_hmac(HMAC_SHA512, &key, -1, data.as_ptr(), 32, &[], &mut out),
+            call_hmac(HMAC_SHA512, &key, 32, null, 32, &[], &mut out),
             // Zero rounds; an unknown KDF.
-            assert_eq!(
-                kdf(
-                    null,
-                    HMAC_SHA512,
-                    key.as_ptr(),
-                    32,
-                    data.as_ptr(),
-                    16,
-                    0,
-                    32,
-                    out.as_mut_ptr()
-                ),
-                SQLITE_ERROR
-            );
-            assert_eq!(
-                kdf(null, 5, key.as_ptr(), 32, data.as_ptr(), 16, 2, 32, out.as_mut_ptr()),
-                SQLITE_ERROR
-            );
-            assert_eq!(random(null, out.as_mut_ptr().cast(), -4), SQLITE_ERROR);
-            assert_eq!(guardian_sqlcipher_setup(std::ptr::null_mut()), SQLITE_ERROR);
+            call_kdf(HMAC_SHA512, &key, &data[..16], 0, &mut out[..32]),
+            call_kdf(5, &key, &data[..16], 2, &mut out[..32]),
+        ];
+        for (i, rc) in refused.into_iter().enumerate() {
+            assert_eq!(rc, SQLITE_ERROR, "case {i}");
         }
-        assert_eq!(unsafe { (p.get_hmac_sz.expect("sz"))(null, 9) }, 0);
+        let p = provider();
+        // SAFETY: a negative length is refused before the buffer is touched;
+        // setup refuses a null provider.
+        unsafe {
+            assert_eq!(
+                (p.random.expect("random"))(NO_CTX, out.as_mut_ptr().cast(), -4),
+                SQLITE_ERROR
+            );
+            assert_eq!(guardian_sqlcipher_setup(std::ptr::null_mut()), SQLITE_ERROR);
+            assert_eq!((p.get_hmac_sz.expect("sz"))(NO_CTX, 9), 0);
+        }
     }
 
     #[test]
     fn random_fills_the_buffer() {
-        let p = provider();
-        let random = p.random.expect("random");
+        let random = provider().random.expect("random");
         let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
+        // SAFETY: both buffers are 32 bytes.
         unsafe {
-            assert_eq!(random(std::ptr::null_mut(), a.as_mut_ptr().cast(), 32), SQLITE_OK);
-            assert_eq!(random(std::ptr::null_mut(), b.as_mut_ptr().cast(), 32), SQLITE_OK);
+            assert_eq!(random(NO_CTX, a.as_mut_ptr().cast(), 32), SQLITE_OK);
+            assert_eq!(random(NO_CTX, b.as_mut_ptr().cast(), 32), SQLITE_OK);
         }
         assert_ne!(a, [0u8; 32]);
         assert_ne!(a, b);
