@@ -1,14 +1,12 @@
-//! Two error types, converted in one place: the rich internal
-//! [`BackendError`] that the library API returns, and [`ApiFailure`], the
-//! small, stable HTTP answer (a status and an `ApiError` body with a slug)
-//! that a handset's client is written against.
+//! [`BackendError`]: what the force's store and every operation on it can
+//! fail with, HTTP or not (the CLI, the sim and the tests call the same
+//! operations in-process). `http::error` turns it into the small, stable
+//! HTTP answer, in one place.
 
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use guardian_core::patrol::AreaError;
 use guardian_core::referral::authority::BoundaryError;
-use guardian_core::sync::protocol::ApiError;
-use guardian_core::sync::protocol::ReferralStatus;
+use guardian_protocol::referral::ReferralStatus;
+use guardian_protocol::rules::FieldError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
@@ -41,6 +39,21 @@ pub enum BackendError {
     /// Referral status only moves forward.
     #[error("a referral cannot go back from {} to {}", from.as_str(), to.as_str())]
     BadTransition { from: ReferralStatus, to: ReferralStatus },
+    /// The caller may not do this: not on the force's list, or another
+    /// officer's id. `slug` is stable; the reason is for a human.
+    #[error("{reason}")]
+    Forbidden { slug: &'static str, reason: String },
+    /// An upload refused for good: `slug` says why, `fields` which fields
+    /// (values are never quoted: they may be a child's details).
+    #[error("{reason}")]
+    Refused {
+        slug: &'static str,
+        reason: String,
+        fields: Vec<FieldError>,
+    },
+    /// The id names nothing this caller may see.
+    #[error("{reason}")]
+    NotFound { slug: &'static str, reason: String },
     /// Stored data that this code could not have written.
     #[error("database content is corrupt: {0}")]
     Corrupt(String),
@@ -48,89 +61,28 @@ pub enum BackendError {
     Server(String),
 }
 
-/// An HTTP error answer: status, stable slug and a sentence for a human.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiFailure {
-    pub status: StatusCode,
-    pub slug: &'static str,
-    pub reason: String,
-}
-
-impl ApiFailure {
-    pub fn new(status: StatusCode, slug: &'static str, reason: impl Into<String>) -> Self {
-        Self {
-            status,
-            slug,
+impl BackendError {
+    pub(crate) fn forbidden(reason: impl Into<String>) -> Self {
+        BackendError::Forbidden {
+            slug: "forbidden",
             reason: reason.into(),
         }
     }
 
-    pub fn unauthorized(reason: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", reason)
-    }
-
-    pub fn forbidden(reason: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", reason)
-    }
-
-    pub fn unprocessable(slug: &'static str, reason: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, slug, reason)
-    }
-
-    pub fn bad_request(reason: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad-request", reason)
-    }
-}
-
-impl From<BackendError> for ApiFailure {
-    fn from(e: BackendError) -> Self {
-        match e {
-            BackendError::Areas(e) => ApiFailure::unprocessable("bad-areas", e.to_string()),
-            BackendError::Invalid(reason) => ApiFailure::unprocessable("bad-request", reason),
-            BackendError::UnknownOfficer(id) => {
-                ApiFailure::unprocessable("unknown-officer", format!("no officer {id:?}"))
-            }
-            BackendError::AlreadyScheduled(d) => ApiFailure::new(
-                StatusCode::CONFLICT,
-                "already-scheduled",
-                format!("{d} is already scheduled; a randomised schedule is never re-drawn"),
-            ),
-            BackendError::NoOfficers => ApiFailure::unprocessable("no-officers", "no officers to assign patrols to"),
-            BackendError::BadLibrary(reason) => ApiFailure::unprocessable("bad-library", reason),
-            BackendError::Boundaries(e) => ApiFailure::unprocessable("bad-boundaries", e.to_string()),
-            BackendError::UnknownNavigator(_) => ApiFailure::new(
-                StatusCode::FORBIDDEN,
-                "unknown-navigator",
-                "the token's navigator is not on any Navigator team",
-            ),
-            BackendError::UnknownReferral(_) => ApiFailure::new(
-                StatusCode::NOT_FOUND,
-                "unknown-referral",
-                "no such referral for this Navigator team",
-            ),
-            e @ BackendError::BadTransition { .. } => {
-                ApiFailure::new(StatusCode::CONFLICT, "bad-transition", e.to_string())
-            }
-            // The detail of an internal failure goes to the server log, not to
-            // the client: it may name paths or stored values.
-            other => {
-                tracing::error!(error = %other, "request failed");
-                ApiFailure::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "the server failed; try again later",
-                )
-            }
+    pub(crate) fn refused(slug: &'static str, reason: impl Into<String>) -> Self {
+        BackendError::Refused {
+            slug,
+            reason: reason.into(),
+            fields: Vec::new(),
         }
     }
-}
 
-impl IntoResponse for ApiFailure {
-    fn into_response(self) -> Response {
-        let body = ApiError {
-            error: self.slug.to_string(),
-            reason: self.reason,
-        };
-        (self.status, axum::Json(body)).into_response()
+    /// Every field problem at once, as one refusal.
+    pub(crate) fn bad_fields(slug: &'static str, fields: Vec<FieldError>) -> Self {
+        BackendError::Refused {
+            slug,
+            reason: guardian_protocol::rules::describe(&fields),
+            fields,
+        }
     }
 }

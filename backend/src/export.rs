@@ -13,7 +13,8 @@ use guardian_core::patrol::geofence::PreparedArea;
 use guardian_core::patrol::{Rank, TrackerPolicy, Verdict};
 use rusqlite::{OptionalExtension, Transaction};
 
-use crate::backend::stored_area;
+use crate::areas::stored_area;
+use crate::backend::Backend;
 use crate::error::BackendError;
 
 /// One judged patrol.
@@ -154,6 +155,19 @@ fn track(tx: &Transaction<'_>, patrol_id: &str) -> Result<Vec<TrackPoint>, Backe
         Ok(p)
     })
     .collect()
+}
+
+impl Backend {
+
+    pub fn compliance_summary(&self) -> Result<ComplianceSummary, BackendError> {
+        let rows = self.read(rows)?;
+        Ok(summary(&rows))
+    }
+
+    pub fn compliance_csv(&self) -> Result<String, BackendError> {
+        let rows = self.read(rows)?;
+        Ok(csv(&rows))
+    }
 }
 
 pub fn summary(rows: &[ExportRow]) -> ComplianceSummary {

@@ -1,34 +1,46 @@
 //! Guardian's reference force backend: the sync protocol the handset's core
-//! speaks (`guardian_core::sync::protocol`), served for real over HTTP, with
-//! the force's side of the job — officers, areas, the randomised daily
-//! schedule, device commands and the compliance export.
+//! speaks (`guardian_protocol`), served for real over HTTP, with the force's
+//! side of the job — officers, areas, the randomised daily schedule, device
+//! commands, referrals to the Navigator teams, the practice library and the
+//! compliance export.
 //!
-//! The wire types and every patrol rule come from `guardian-core`, so the
-//! backend and the handset cannot disagree about a message or a judgement.
+//! The wire types and every record rule come from `guardian-protocol`, and
+//! every patrol judgement from `guardian-core`, so the backend and the
+//! handset cannot disagree about a message, a rule or a verdict.
+//!
+//! Layers: `http` (axum handlers, the only place that speaks HTTP) over the
+//! storage modules (one per concern, each owning its tables, all returning
+//! [`BackendError`]) over `db` (the file, pragmas, `meta`).
 
+mod areas;
 mod backend;
 mod boundaries;
+mod chunks;
+mod commands;
 mod db;
 mod error;
 mod export;
 mod http;
 mod library;
+mod officers;
+mod records;
 mod referral;
 mod schedule;
+mod stats;
+mod sync;
 mod token;
 
-pub use backend::{Backend, MAX_ID_LEN, PatrolSummary, RECORD_FORMAT, ScheduleRun, Stats};
-pub use error::{ApiFailure, BackendError};
+pub use backend::{Backend, MAX_TTL_S};
+pub use error::BackendError;
 pub use export::CSV_HEADER;
+pub use http::error::ApiFailure;
 pub use http::{
-    Endpoint, MAX_CHUNK_BYTES, MyPatrols, NewCommand, NewOfficer, NewToken, ROUTES, Route, ScheduleRequest,
-    ServerHandle, Verb, router, serve_until, spawn,
+    Endpoint, MAX_CHUNK_BYTES, MAX_REFERRAL_BYTES, MyPatrols, MyReferrals, NavigatorReferrals, NewCommand,
+    NewNavigator, NewOfficer, NewToken, ROUTES, Route, ScheduleRequest, ServerHandle, StatusChange, Verb, router,
+    serve_until, spawn,
 };
-pub use http::{MAX_REFERRAL_BYTES, MyReferrals, NavigatorReferrals, NewNavigator, StatusChange};
 pub use library::{LibrarySources, Published, SourceFile};
-pub use referral::{
-    AUTHORITY_SOURCES, CONSENT_STATES, MAX_NARRATIVE_LEN, MAX_SUBJECT_NAME_LEN, MAX_TEXT_LEN, NavigatorReferral,
-    REASON_CODES, URGENCIES,
-};
-pub use schedule::DEFAULT_WINDOW;
+pub use referral::NavigatorReferral;
+pub use schedule::{DEFAULT_WINDOW, ScheduleRun};
+pub use stats::{PatrolSummary, Stats};
 pub use token::{Claims, Role};

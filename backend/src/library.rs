@@ -14,14 +14,16 @@
 
 use std::path::Path;
 
-use guardian_core::library::{Library, LibraryError, Pack, PrefsRecord, PrefsReply, Topic, source};
-use guardian_core::sync::protocol::AckStatus;
+use guardian_core::library::{Library, LibraryError, Pack, Topic, source};
+use guardian_protocol::library::{PrefsRecord, PrefsReply};
+use guardian_protocol::rules::{MAX_ID_LEN, check_id};
+use guardian_protocol::wire::AckStatus;
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
-use crate::backend::{Backend, MAX_ID_LEN, check_id, require_officer};
-use crate::db;
-use crate::error::{ApiFailure, BackendError};
+use crate::backend::{Backend, replay};
+use crate::error::BackendError;
+use crate::officers::require_officer;
 
 const SCHEMA_KEY: &str = "library_schema";
 const SCHEMA_VERSION: i64 = 1;
@@ -239,8 +241,8 @@ impl Backend {
         sub: &str,
         record: &PrefsRecord,
         now_ms: i64,
-    ) -> Result<AckStatus, ApiFailure> {
-        check_id("id", &record.id, MAX_ID_LEN).map_err(|r| ApiFailure::unprocessable("bad-prefs", r))?;
+    ) -> Result<AckStatus, BackendError> {
+        check_id("id", &record.id, MAX_ID_LEN).map_err(|e| BackendError::refused("bad-prefs", e.to_string()))?;
         self.write(|tx| {
             require_officer(tx, sub)?;
             let owner: Option<String> = tx
@@ -250,20 +252,15 @@ impl Backend {
                     |r| r.get(0),
                 )
                 .optional()?;
-            match owner {
-                Some(o) if o == sub => {
-                    db::bump(tx, db::KEY_REPLAYS)?;
-                    return Ok(AckStatus::Duplicate);
-                }
-                Some(_) => return Err(ApiFailure::forbidden("that record id belongs to another officer")),
-                None => {}
+            if let Some(owner) = owner {
+                return replay(tx, sub, &owner, "library settings record");
             }
             if record.officer_id != sub {
-                return Err(ApiFailure::forbidden("library settings can only be sent by their officer"));
+                return Err(BackendError::forbidden("library settings can only be sent by their officer"));
             }
             record
                 .validate()
-                .map_err(|r| ApiFailure::unprocessable("bad-prefs", r))?;
+                .map_err(|r| BackendError::refused("bad-prefs", r))?;
             tx.execute(
                 "INSERT INTO library_prefs_records (record_id, officer_id, received_ms) VALUES (?1, ?2, ?3)",
                 params![record.id, sub, now_ms],
@@ -282,7 +279,7 @@ impl Backend {
     }
 
     /// The officer's latest library settings, for another handset.
-    pub(crate) fn library_prefs(&self, sub: &str) -> Result<PrefsReply, ApiFailure> {
+    pub(crate) fn library_prefs(&self, sub: &str) -> Result<PrefsReply, BackendError> {
         self.read(|tx| {
             require_officer(tx, sub)?;
             let body: Option<String> = tx

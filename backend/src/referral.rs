@@ -8,14 +8,18 @@
 //! location) is ever written to a log or quoted in an error reason: logs and
 //! errors carry ids, the authority, reason codes and statuses only.
 
-use chrono::NaiveDate;
-use guardian_core::referral::authority::Authority;
-use guardian_core::sync::protocol::{AckStatus, ReferralReceiptWire, ReferralRecord, ReferralStatus, ReferralUpdate};
+use guardian_protocol::referral::{
+    Authority, REFERRAL_FORMAT, ReasonCode, ReferralReceiptWire, ReferralRecord, ReferralStatus, ReferralUpdate,
+};
+use guardian_protocol::rules::{MAX_DISPLAY_NAME, MAX_ID_LEN, check_id};
+use guardian_protocol::time::{Today, london_date};
+use guardian_protocol::wire::AckStatus;
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
-use crate::backend::{Backend, MAX_ID_LEN, MAX_NAME_LEN, RECORD_FORMAT, check_id, now_ms, replay, require_officer};
-use crate::error::{ApiFailure, BackendError};
+use crate::backend::{Backend, now_ms, replay};
+use crate::error::BackendError;
+use crate::officers::require_officer;
 
 const SCHEMA_KEY: &str = "referrals_schema";
 const SCHEMA_VERSION: i64 = 1;
@@ -60,30 +64,6 @@ pub(crate) fn ensure_schema(tx: &Transaction<'_>) -> Result<(), BackendError> {
     crate::db::ensure_module_schema(tx, SCHEMA_KEY, SCHEMA_VERSION, SCHEMA, "referrals")
 }
 
-/// The subject's name.
-pub const MAX_SUBJECT_NAME_LEN: usize = 100;
-pub const MAX_NARRATIVE_LEN: usize = 4000;
-/// Every other free-text field (reference, address, school, carer contact,
-/// consent reason, "other" reason text).
-pub const MAX_TEXT_LEN: usize = 500;
-/// More reasons than there are codes is not a form the handset can make.
-const MAX_REASONS: usize = 32;
-
-pub const REASON_CODES: [&str; 9] = [
-    "knife_carrying",
-    "criminal_exploitation",
-    "gang_association",
-    "vawg_harmful_sexual_behaviour",
-    "parent_in_prison",
-    "missing_episodes",
-    "school_exclusion",
-    "mental_health",
-    "other",
-];
-pub const URGENCIES: [&str; 3] = ["routine", "priority", "urgent"];
-pub const CONSENT_STATES: [&str; 3] = ["given", "refused", "not_sought"];
-pub const AUTHORITY_SOURCES: [&str; 2] = ["routed", "chosen"];
-
 /// A referral as its authority's Navigator team sees it: the whole record,
 /// personal data included (they need it to make contact), and where it
 /// stands. `GET /v1/navigator/referrals`.
@@ -97,21 +77,6 @@ pub struct NavigatorReferral {
     pub received_ms: i64,
 }
 
-fn bad_referral(reason: impl Into<String>) -> ApiFailure {
-    ApiFailure::unprocessable("bad-referral", reason)
-}
-
-/// Order along the one way a referral moves.
-fn rank(s: ReferralStatus) -> u8 {
-    match s {
-        ReferralStatus::Queued => 0,
-        ReferralStatus::Received => 1,
-        ReferralStatus::Assigned => 2,
-        ReferralStatus::Contacted => 3,
-        ReferralStatus::Closed => 4,
-    }
-}
-
 impl Backend {
     /// Creates a Navigator on `authority`'s team, or updates their name and
     /// team. A Navigator sees and updates that authority's referrals only.
@@ -121,8 +86,8 @@ impl Backend {
         display_name: &str,
         authority: Authority,
     ) -> Result<(), BackendError> {
-        check_id("navigator_id", navigator_id, MAX_ID_LEN).map_err(BackendError::Invalid)?;
-        check_id("display_name", display_name, MAX_NAME_LEN).map_err(BackendError::Invalid)?;
+        check_id("navigator_id", navigator_id, MAX_ID_LEN).map_err(|e| BackendError::Invalid(e.to_string()))?;
+        check_id("display_name", display_name, MAX_DISPLAY_NAME).map_err(|e| BackendError::Invalid(e.to_string()))?;
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO navigators (navigator_id, display_name, authority) VALUES (?1, ?2, ?3)
@@ -145,10 +110,7 @@ impl Backend {
         referral_id: &str,
         status: ReferralStatus,
     ) -> Result<ReferralUpdate, BackendError> {
-        if !matches!(
-            status,
-            ReferralStatus::Assigned | ReferralStatus::Contacted | ReferralStatus::Closed
-        ) {
+        if !status.set_by_navigator() {
             return Err(BackendError::Invalid(format!(
                 "a Navigator sets a referral to assigned, contacted or closed, not {}",
                 status.as_str()
@@ -177,7 +139,7 @@ impl Backend {
                     time_ms: current_ms,
                 });
             }
-            if rank(status) < rank(current) {
+            if !current.advances_to(status) {
                 return Err(BackendError::BadTransition {
                     from: current,
                     to: status,
@@ -225,21 +187,23 @@ impl Backend {
 
     /// Stores a referral at most once per id, routed to its authority, with
     /// the status `received` (the ack is the receipt).
-    pub(crate) fn submit_referral(&self, sub: &str, rec: &ReferralRecord, now: i64) -> Result<AckStatus, ApiFailure> {
-        if rec.format != RECORD_FORMAT {
-            return Err(ApiFailure::unprocessable(
+    pub(crate) fn submit_referral(&self, sub: &str, rec: &ReferralRecord, now: i64) -> Result<AckStatus, BackendError> {
+        if rec.format != REFERRAL_FORMAT {
+            return Err(BackendError::refused(
                 "unsupported-format",
-                format!("referral format {} is not {RECORD_FORMAT}", rec.format),
+                format!("referral format {} is not {REFERRAL_FORMAT}", rec.format),
             ));
         }
-        check_id("id", &rec.id, MAX_ID_LEN).map_err(bad_referral)?;
+        check_id("id", &rec.id, MAX_ID_LEN).map_err(|e| BackendError::bad_fields("bad-referral", vec![e]))?;
         if rec.officer_id != sub {
-            return Err(ApiFailure::forbidden(
+            return Err(BackendError::forbidden(
                 "the referral's officer_id is not the token's officer",
             ));
         }
-        let today = chrono::DateTime::from_timestamp_millis(now)
-            .map(|t| t.date_naive())
+        // The handset judges "today" by its own clock: a day either side,
+        // so a phone a little off never has a referral refused for ever.
+        let today = london_date(now)
+            .map(Today::around)
             .ok_or_else(|| BackendError::Server("the server clock is out of range".into()))?;
         self.write(|tx| {
             require_officer(tx, sub)?;
@@ -254,12 +218,14 @@ impl Backend {
                 // A retry: answered from what is stored, whatever the body.
                 return replay(tx, sub, &owner, "referral");
             }
-            let authority = validate(rec, today)?;
+            let authority = rec
+                .validate(today)
+                .map_err(|fields| BackendError::bad_fields("bad-referral", fields))?;
             let mut stored = rec.clone();
             // Stored under the slug whatever form (ONS code, case) was sent,
             // so the team's query finds it.
             stored.authority = authority.slug().to_string();
-            let codes: Vec<&str> = rec.reasons.iter().map(|r| r.code.as_str()).collect();
+            let codes: Vec<ReasonCode> = rec.reasons.iter().map(|r| r.code).collect();
             let codes_json =
                 serde_json::to_string(&codes).map_err(|e| BackendError::Server(format!("reasons to JSON: {e}")))?;
             let body =
@@ -291,7 +257,7 @@ impl Backend {
     }
 
     /// The officer's own referrals, as receipts: no personal data.
-    pub(crate) fn my_referrals(&self, sub: &str) -> Result<Vec<ReferralReceiptWire>, ApiFailure> {
+    pub(crate) fn my_referrals(&self, sub: &str) -> Result<Vec<ReferralReceiptWire>, BackendError> {
         self.read(|tx| {
             require_officer(tx, sub)?;
             let mut stmt = tx.prepare_cached(
@@ -325,7 +291,7 @@ impl Backend {
     }
 
     /// The calling Navigator's authority and every referral routed to it.
-    pub(crate) fn navigator_referrals(&self, sub: &str) -> Result<(Authority, Vec<NavigatorReferral>), ApiFailure> {
+    pub(crate) fn navigator_referrals(&self, sub: &str) -> Result<(Authority, Vec<NavigatorReferral>), BackendError> {
         self.read(|tx| {
             let authority = require_navigator(tx, sub)?;
             Ok((authority, navigator_view(tx, authority)?))
@@ -400,138 +366,4 @@ pub(crate) fn updates_since(
         })
         .collect::<Result<Vec<_>, BackendError>>()?;
     Ok((latest, updates))
-}
-
-/// Free text: present if `required`, at most `max` characters, no control
-/// characters but line breaks and tabs. The reason names the field, never
-/// the value.
-fn check_text(field: &str, value: &str, max: usize, required: bool) -> Result<(), String> {
-    if required && value.trim().is_empty() {
-        return Err(format!("{field} is empty"));
-    }
-    if value.chars().count() > max {
-        return Err(format!("{field} is longer than {max} characters"));
-    }
-    if value
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        return Err(format!("{field} contains control characters"));
-    }
-    Ok(())
-}
-
-fn check_opt_text(field: &str, value: &Option<String>, max: usize) -> Result<(), String> {
-    value.as_deref().map_or(Ok(()), |v| check_text(field, v, max, false))
-}
-
-/// The server's rules for a referral it can store and route; the authority
-/// it goes to. No stricter than the handset's form (a referral the handset
-/// accepted must not be refused forever), but it refuses what the form
-/// cannot produce. Reasons name fields only: the values may be personal.
-fn validate(rec: &ReferralRecord, today: NaiveDate) -> Result<Authority, ApiFailure> {
-    check_text("reference", &rec.reference, MAX_TEXT_LEN, true).map_err(bad_referral)?;
-    // `created_ms` and `location.time_ms` are the handset's clocks, taken as
-    // given: a child's referral is not refused forever over a wrong clock.
-    let authority = Authority::parse(&rec.authority)
-        .ok_or_else(|| bad_referral("authority is not one of the seven local authorities"))?;
-    if !AUTHORITY_SOURCES.contains(&rec.authority_source.as_str()) {
-        return Err(bad_referral("authority_source is not routed or chosen"));
-    }
-    if rec.reasons.is_empty() {
-        return Err(bad_referral("reasons is empty"));
-    }
-    if rec.reasons.len() > MAX_REASONS {
-        return Err(bad_referral(format!("more than {MAX_REASONS} reasons")));
-    }
-    for (i, r) in rec.reasons.iter().enumerate() {
-        if !REASON_CODES.contains(&r.code.as_str()) {
-            return Err(bad_referral(format!("reasons[{i}].code is not a known reason")));
-        }
-        check_opt_text(&format!("reasons[{i}].text"), &r.text, MAX_TEXT_LEN).map_err(bad_referral)?;
-    }
-    if !URGENCIES.contains(&rec.urgency.as_str()) {
-        return Err(bad_referral("urgency is not routine, priority or urgent"));
-    }
-    if !CONSENT_STATES.contains(&rec.consent.state.as_str()) {
-        return Err(bad_referral("consent.state is not given, refused or not_sought"));
-    }
-    check_opt_text("consent.reason", &rec.consent.reason, MAX_TEXT_LEN).map_err(bad_referral)?;
-    check_text("narrative", &rec.narrative, MAX_NARRATIVE_LEN, false).map_err(bad_referral)?;
-
-    let s = &rec.subject;
-    check_text("subject.name", &s.name, MAX_SUBJECT_NAME_LEN, true).map_err(bad_referral)?;
-    if let Some(dob) = &s.date_of_birth {
-        let date = NaiveDate::parse_from_str(dob, "%Y-%m-%d")
-            .map_err(|_| bad_referral("subject.date_of_birth is not YYYY-MM-DD"))?;
-        // A day's grace: the handset judges "today" in London time, which
-        // is a day ahead of UTC for an hour after midnight in summer.
-        let latest = today.checked_add_days(chrono::Days::new(1)).unwrap_or(today);
-        if date > latest {
-            return Err(bad_referral("subject.date_of_birth is in the future"));
-        }
-        if date < NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN) {
-            return Err(bad_referral("subject.date_of_birth is before 1900"));
-        }
-    }
-    if s.estimated_age.is_some_and(|a| a > 120) {
-        return Err(bad_referral("subject.estimated_age is over 120"));
-    }
-    check_opt_text("subject.address", &s.address, MAX_TEXT_LEN).map_err(bad_referral)?;
-    check_opt_text("subject.school", &s.school, MAX_TEXT_LEN).map_err(bad_referral)?;
-    check_opt_text("subject.carer_contact", &s.carer_contact, MAX_TEXT_LEN).map_err(bad_referral)?;
-
-    // Where the referral was made is personal too: the reasons below give
-    // the rule, never the coordinate.
-    let l = &rec.location;
-    if !(l.lat.is_finite() && (-90.0..=90.0).contains(&l.lat)) {
-        return Err(bad_referral("location.lat is not a latitude"));
-    }
-    if !(l.lon.is_finite() && (-180.0..=180.0).contains(&l.lon)) {
-        return Err(bad_referral("location.lon is not a longitude"));
-    }
-    if !(l.accuracy_m.is_finite() && l.accuracy_m >= 0.0) {
-        return Err(bad_referral("location.accuracy_m is not a distance"));
-    }
-    if let Some(p) = &rec.patrol_id {
-        check_id("patrol_id", p, MAX_ID_LEN).map_err(bad_referral)?;
-    }
-    if let Some(a) = &rec.area_id {
-        check_id("area_id", a, MAX_ID_LEN).map_err(bad_referral)?;
-    }
-    Ok(authority)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn status_moves_one_way() {
-        let order = [
-            ReferralStatus::Queued,
-            ReferralStatus::Received,
-            ReferralStatus::Assigned,
-            ReferralStatus::Contacted,
-            ReferralStatus::Closed,
-        ];
-        for w in order.windows(2) {
-            assert!(rank(w[0]) < rank(w[1]));
-        }
-    }
-
-    #[test]
-    fn free_text_allows_line_breaks_but_not_other_controls() {
-        assert!(check_text("narrative", "line one\nline two\tend", 100, true).is_ok());
-        assert!(check_text("narrative", "nul\u{0}", 100, true).is_err());
-        assert!(check_text("narrative", " ", 100, true).is_err());
-        assert!(check_text("narrative", "", 100, false).is_ok());
-        assert!(check_text("narrative", &"é".repeat(101), 100, false).is_err());
-    }
-
-    #[test]
-    fn a_reason_names_the_field_not_the_value() {
-        let e = check_text("subject.name", &"Jane Doe ".repeat(20), 100, true).expect_err("too long");
-        assert!(!e.contains("Jane"), "{e}");
-    }
 }

@@ -5,15 +5,20 @@
 //!
 //! Pure: areas, officers, a date, a fraction and a seed in; the plan out.
 
-use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
-use chrono_tz::Europe::London;
+use chrono::{NaiveDate, NaiveTime};
 use guardian_core::patrol::{Area, Rank, ThreatWindow};
-use guardian_core::sync::protocol::AssignmentWire;
+use guardian_protocol::time::london_instant;
+use guardian_protocol::wire::AssignmentWire;
+use rusqlite::{OptionalExtension, Transaction, params};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 
+use crate::areas::active_areas;
+use crate::backend::{Backend, now_ms};
+use crate::db::{self, KEY_ASSIGN_VERSION};
 use crate::error::BackendError;
+use crate::officers::officer_ranks;
 
 /// An area with no threat windows is patrolled in the evening peak.
 pub const DEFAULT_WINDOW: (&str, &str) = ("20:00", "22:00");
@@ -129,22 +134,123 @@ pub fn slot_on(w: &ThreatWindow, date: NaiveDate) -> Option<(i64, i64)> {
     (end > start).then_some((start, end))
 }
 
-/// London wall-clock `hhmm` on `date` as UTC ms. On the autumn change the
-/// earlier of the two instants; in the spring gap, an hour later (the
-/// clock's next reading).
+/// London wall-clock `hhmm` on `date` as UTC ms (the protocol's rule for
+/// the autumn change and the spring gap).
 fn local_instant(date: NaiveDate, hhmm: &str) -> Option<i64> {
-    let time = NaiveTime::parse_from_str(hhmm, "%H:%M").ok()?;
-    let naive = NaiveDateTime::new(date, time);
-    London
-        .from_local_datetime(&naive)
-        .earliest()
-        .or_else(|| London.from_local_datetime(&(naive + Duration::hours(1))).earliest())
-        .map(|t| t.timestamp_millis())
+    london_instant(date, NaiveTime::parse_from_str(hhmm, "%H:%M").ok()?)
+}
+
+// ---- the recorded draws (`schedules`, `assignments`) --------------------------
+
+/// One day's recorded draw: the evaluation's treatment (`chosen`) and
+/// control (`not_chosen`) areas.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleRun {
+    pub date: NaiveDate,
+    pub seed: u64,
+    pub fraction: f64,
+    pub chosen: Vec<String>,
+    pub not_chosen: Vec<String>,
+}
+
+impl Backend {
+
+    /// Draws `date`'s assignments (see [`plan`]) and records the
+    /// draw, including the control group. A date is drawn once: re-drawing
+    /// until a result looked better would void the randomised evaluation.
+    pub fn schedule(&self, date: NaiveDate, fraction: f64, seed: u64) -> Result<Vec<AssignmentWire>, BackendError> {
+        let now = now_ms();
+        self.write(|tx| {
+            let date_s = date.to_string();
+            let exists: Option<i64> = tx
+                .query_row("SELECT 1 FROM schedules WHERE date = ?1", [&date_s], |r| r.get(0))
+                .optional()?;
+            if exists.is_some() {
+                return Err(BackendError::AlreadyScheduled(date));
+            }
+            let areas = active_areas(tx)?;
+            let officers = officer_ranks(tx)?;
+            let plan = plan(date, fraction, seed, &areas, &officers)?;
+            let json = |ids: &[String]| serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+            tx.execute(
+                "INSERT INTO schedules (date, seed, fraction, chosen, not_chosen, created_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                // SQLite integers are signed: the seed is stored as its bits.
+                params![
+                    date_s,
+                    seed as i64,
+                    fraction,
+                    json(&plan.chosen),
+                    json(&plan.not_chosen),
+                    now
+                ],
+            )?;
+            let mut stmt = tx.prepare(
+                "INSERT INTO assignments (assignment_id, date, area_id, officer_id, start_ms, end_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for a in &plan.assignments {
+                stmt.execute(params![a.id, date_s, a.area_id, a.officer_id, a.start_ms, a.end_ms])?;
+            }
+            db::bump(tx, KEY_ASSIGN_VERSION)?;
+            Ok(plan.assignments)
+        })
+    }
+
+    /// Every recorded draw, by date.
+    pub fn schedule_runs(&self) -> Result<Vec<ScheduleRun>, BackendError> {
+        self.read(|tx| {
+            let mut stmt =
+                tx.prepare("SELECT date, seed, fraction, chosen, not_chosen FROM schedules ORDER BY date")?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, f64>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })?;
+            rows.map(|row| {
+                let (date, seed, fraction, chosen, not_chosen) = row?;
+                let corrupt = |what: &str| BackendError::Corrupt(format!("schedule {date}: bad {what}"));
+                Ok(ScheduleRun {
+                    date: date.parse().map_err(|_| corrupt("date"))?,
+                    // Stored as its bits (SQLite integers are signed).
+                    seed: seed as u64,
+                    fraction,
+                    chosen: serde_json::from_str(&chosen).map_err(|_| corrupt("chosen"))?,
+                    not_chosen: serde_json::from_str(&not_chosen).map_err(|_| corrupt("not_chosen"))?,
+                })
+            })
+            .collect()
+        })
+    }
+}
+
+/// The officer's assignments, soonest first.
+pub(crate) fn assignments_of(tx: &Transaction<'_>, officer_id: &str) -> Result<Vec<AssignmentWire>, BackendError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT assignment_id, area_id, officer_id, start_ms, end_ms FROM assignments
+         WHERE officer_id = ?1 ORDER BY start_ms, assignment_id",
+    )?;
+    let rows = stmt.query_map([officer_id], |r| {
+        Ok(AssignmentWire {
+            id: r.get(0)?,
+            area_id: r.get(1)?,
+            officer_id: r.get(2)?,
+            start_ms: r.get(3)?,
+            end_ms: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
+    use chrono_tz::Europe::London;
     use guardian_core::patrol::parse_areas;
 
     fn areas(n: usize) -> Vec<Area> {

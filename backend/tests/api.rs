@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use guardian_backend::{Backend, Role};
 use guardian_core::patrol::Rank;
-use guardian_core::sync::protocol::{Ack, AckStatus, RecordBody, SyncReply, TRACK_CONTENT_TYPE};
+use guardian_protocol::wire::{Ack, AckStatus, RecordBody, SyncReply, TRACK_CONTENT_TYPE};
 use serde_json::{Value, json};
 
 fn ack(r: reqwest::blocking::Response) -> Ack {
@@ -126,7 +126,7 @@ fn bad_records_are_refused_with_their_slugs() {
     e.patrol_id = "p\u{7}".into();
     assert_error(w.record(&w.a, &e), 422, "bad-record");
 
-    type Edit = fn(&mut guardian_core::sync::protocol::CheckInBody);
+    type Edit = fn(&mut guardian_protocol::wire::CheckInBody);
     let edits: [(Edit, &str); 5] = [
         (|b| b.lat = 91.0, "bad-record"),
         (|b| b.lon = -181.0, "bad-record"),
@@ -196,7 +196,7 @@ fn bad_chunks_are_refused_with_their_slugs() {
         .expect("send");
     assert_error(r, 422, "bad-chunk");
 
-    let body = guardian_core::sync::codec::encode(&fixes);
+    let body = guardian_protocol::codec::encode(&fixes);
     type Case<'a> = (&'a [(&'a str, &'a str)], u16, &'a str);
     let cases: [Case<'_>; 6] = [
         (
@@ -503,7 +503,7 @@ fn many_areas(n: usize) -> String {
     json!({"type": "FeatureCollection", "features": features}).to_string()
 }
 
-fn scheduled(seed: u64) -> (Vec<guardian_core::sync::protocol::AssignmentWire>, Backend) {
+fn scheduled(seed: u64) -> (Vec<guardian_protocol::wire::AssignmentWire>, Backend) {
     let dir = tempfile::tempdir().expect("tempdir");
     let b = Backend::open(&dir.path().join("s.db")).expect("open");
     b.load_areas_geojson(&many_areas(20)).expect("areas");

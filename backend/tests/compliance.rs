@@ -106,7 +106,7 @@ fn an_assignments_window_is_the_window_the_patrol_is_judged_in() {
     // 40 minutes in the area, but starting 25 minutes before the window.
     let early = T0 - 25 * 60_000;
     let mut env = check_in("in", "p-1", "pc-a", "tgp-a", "constable", early);
-    if let guardian_core::sync::protocol::RecordBody::CheckIn(b) = &mut env.body {
+    if let guardian_protocol::wire::RecordBody::CheckIn(b) = &mut env.body {
         b.assignment_id = Some(mine["id"].as_str().expect("id").to_string());
     }
     ok_json(w.record(&w.a, &env));
@@ -146,7 +146,7 @@ fn another_officers_assignment_does_not_set_the_window() {
     // windows): judged as unassigned, any time counts.
     let early = T0 - 25 * 60_000;
     let mut env = check_in("in", "p-1", "pc-a", "tgp-a", "constable", early);
-    if let guardian_core::sync::protocol::RecordBody::CheckIn(b) = &mut env.body {
+    if let guardian_protocol::wire::RecordBody::CheckIn(b) = &mut env.body {
         b.assignment_id = Some(theirs["id"].as_str().expect("id").to_string());
     }
     ok_json(w.record(&w.a, &env));

@@ -11,8 +11,11 @@ use std::sync::{Arc, Mutex};
 
 use common::*;
 use guardian_backend::{Backend, Role};
-use guardian_core::referral::authority::Authority;
-use guardian_core::sync::protocol::{ConsentWire, LocationWire, ReasonWire, ReferralRecord, SubjectWire};
+use guardian_protocol::referral::Authority;
+use guardian_protocol::referral::{
+    AuthoritySource, ConsentState, ConsentWire, LocationWire, ReasonCode, ReasonWire, ReferralRecord, SubjectWire,
+    Urgency,
+};
 use serde_json::json;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
@@ -72,14 +75,14 @@ fn referral(id: &str) -> ReferralRecord {
         officer_id: "pc-a".into(),
         created_ms: T0,
         authority: "birmingham".into(),
-        authority_source: "routed".into(),
+        authority_source: AuthoritySource::Routed,
         reasons: vec![ReasonWire {
-            code: "gang_association".into(),
+            code: ReasonCode::GangAssociation,
             text: None,
         }],
-        urgency: "urgent".into(),
+        urgency: Urgency::Urgent,
         consent: ConsentWire {
-            state: "refused".into(),
+            state: ConsentState::Refused,
             reason: Some("Did not want her mother told".into()),
         },
         safeguarding_concern: true,

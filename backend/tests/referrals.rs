@@ -11,8 +11,9 @@ use std::process::{Command, Output};
 use common::*;
 use guardian_backend::{Backend, NavigatorReferrals, Role};
 use guardian_core::referral::authority::{Authority, Boundaries, boundaries_from_ward_files};
-use guardian_core::sync::protocol::{
-    ConsentWire, LocationWire, ReasonWire, ReferralRecord, ReferralStatus, SubjectWire,
+use guardian_protocol::referral::{
+    self as rules, AuthoritySource, ConsentState, ConsentWire, LocationWire, ReasonCode, ReasonWire,
+    ReferralRecord, ReferralStatus, SubjectWire, Urgency,
 };
 use serde_json::{Value, json};
 
@@ -40,20 +41,20 @@ fn referral(id: &str, officer: &str, authority: &str) -> ReferralRecord {
         officer_id: officer.into(),
         created_ms: T0,
         authority: authority.into(),
-        authority_source: "routed".into(),
+        authority_source: AuthoritySource::Routed,
         reasons: vec![
             ReasonWire {
-                code: "knife_carrying".into(),
+                code: ReasonCode::KnifeCarrying,
                 text: None,
             },
             ReasonWire {
-                code: "criminal_exploitation".into(),
+                code: ReasonCode::CriminalExploitation,
                 text: None,
             },
         ],
-        urgency: "priority".into(),
+        urgency: Urgency::Priority,
         consent: ConsentWire {
-            state: "given".into(),
+            state: ConsentState::Given,
             reason: None,
         },
         safeguarding_concern: false,
@@ -281,19 +282,7 @@ fn every_broken_rule_is_a_bad_referral_that_never_quotes_the_subject() {
     type Break = Box<dyn Fn(&mut ReferralRecord)>;
     let cases: Vec<(&str, Break)> = vec![
         ("unknown authority", Box::new(|r| r.authority = "leicester".into())),
-        ("authority source", Box::new(|r| r.authority_source = "guessed".into())),
         ("no reasons", Box::new(|r| r.reasons.clear())),
-        (
-            "unknown reason",
-            Box::new(|r| {
-                r.reasons.push(ReasonWire {
-                    code: "being_young".into(),
-                    text: None,
-                })
-            }),
-        ),
-        ("urgency", Box::new(|r| r.urgency = "whenever".into())),
-        ("consent state", Box::new(|r| r.consent.state = "maybe".into())),
         ("empty reference", Box::new(|r| r.reference = " ".into())),
         ("empty name", Box::new(|r| r.subject.name = "".into())),
         ("long name", Box::new(move |r| r.subject.name = long_name.clone())),
@@ -310,7 +299,7 @@ fn every_broken_rule_is_a_bad_referral_that_never_quotes_the_subject() {
             "long other text",
             Box::new(|r| {
                 r.reasons.push(ReasonWire {
-                    code: "other".into(),
+                    code: ReasonCode::Other,
                     text: Some(format!("{NAME} ").repeat(30)),
                 })
             }),
@@ -342,6 +331,28 @@ fn every_broken_rule_is_a_bad_referral_that_never_quotes_the_subject() {
         assert!(!body.contains("Jaydon"), "{what}: {body}");
     }
 
+    // Codes the protocol does not have: named by their field, like any
+    // broken rule.
+    type Patch = fn(&mut Value);
+    let codes: [(&str, &str, Patch); 4] = [
+        ("authority source", "authority_source", |v| v["authority_source"] = json!("guessed")),
+        ("unknown reason", "reasons.code", |v| v["reasons"][1]["code"] = json!("being_young")),
+        ("urgency", "urgency", |v| v["urgency"] = json!("whenever")),
+        ("consent state", "consent.state", |v| v["consent"]["state"] = json!("maybe")),
+    ];
+    for (what, field, patch) in codes {
+        let mut v = serde_json::to_value(referral("ref-c", "pc-a", "birmingham")).expect("json");
+        patch(&mut v);
+        let resp = w.post(&w.a, "/v1/referrals", &v);
+        let status = resp.status().as_u16();
+        let body = resp.text().expect("body");
+        assert_eq!(status, 422, "{what}: {body}");
+        let e: Value = serde_json::from_str(&body).expect("ApiError");
+        assert_eq!(e["error"], "bad-referral", "{what}: {body}");
+        assert_eq!(e["fields"][0]["field"], field, "{what}: {body}");
+        assert_no_personal_data(&body);
+    }
+
     // Bodies serde cannot read: the reason says where, never what.
     let mut v = serde_json::to_value(referral("ref-x", "pc-a", "birmingham")).expect("json");
     v["subject"]["estimated_age"] = json!(NAME);
@@ -364,20 +375,20 @@ fn the_limits_themselves_are_accepted() {
     let mut r = referral("ref-1", "pc-a", "walsall");
     r.subject.name = "n".repeat(100);
     r.narrative = format!("{}\n", "x".repeat(3998));
-    r.subject.address = Some("a".repeat(500));
+    r.subject.address = Some("a".repeat(rules::ADDRESS.max));
     r.consent = ConsentWire {
-        state: "not_sought".into(),
+        state: ConsentState::NotSought,
         reason: Some("Safeguarding concern: immediate risk".into()),
     };
     r.safeguarding_concern = true;
-    r.authority_source = "chosen".into();
+    r.authority_source = AuthoritySource::Chosen;
     r.subject.date_of_birth = None;
     r.subject.estimated_age = Some(15);
     r.patrol_id = None;
     r.area_id = None;
     r.reasons = vec![ReasonWire {
-        code: "other".into(),
-        text: Some("o".repeat(500)),
+        code: ReasonCode::Other,
+        text: Some("o".repeat(rules::OTHER_REASON.max)),
     }];
     assert_eq!(ok_json(post_referral(&w, &w.a, &r))["status"], "stored");
 }

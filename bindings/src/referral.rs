@@ -7,7 +7,7 @@
 
 use chrono::NaiveDate;
 use guardian_core::referral as core;
-use guardian_core::sync::protocol::ReferralStatus as CoreStatus;
+use guardian_protocol::referral::ReferralStatus as CoreStatus;
 
 use crate::error::ReferralError;
 use crate::guardian::Guardian;

@@ -1,13 +1,13 @@
-//! The core's rich internal error. Each concern owns its own error type; this
-//! enum only gathers them so that [`crate::Guardian`] has one `Result`. The
-//! small, stable error the foreign side sees is made from this in one place in
-//! the FFI crate.
+//! The core's rich internal error. Each concern owns its own error type and
+//! its functions return it; this enum only gathers them, converted once, so
+//! that the façade has one `Result`. The small, stable error the foreign
+//! side sees is made from this in one place in the FFI crate.
 
 use crate::library::LibraryError;
 use crate::patrol::{AreaError, FixError, PatrolError};
 use crate::referral::ReferralError;
 use crate::store::StoreError;
-use crate::sync::SyncError;
+use crate::sync::{self, SyncError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -30,6 +30,16 @@ pub enum Error {
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
         Error::Store(StoreError::from(e))
+    }
+}
+
+impl From<sync::Error> for Error {
+    fn from(e: sync::Error) -> Self {
+        match e {
+            sync::Error::Sync(e) => Error::Sync(e),
+            sync::Error::Store(e) => Error::Store(e),
+            sync::Error::Library(e) => Error::Library(e),
+        }
     }
 }
 

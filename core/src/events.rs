@@ -2,6 +2,9 @@
 //! departures, the patrol reaching its minimum minutes, sync progress, a
 //! wipe. The shell registers one listener; the core calls it after the
 //! change is committed, never from inside a transaction.
+//!
+//! Plain data at the bottom of the core (it depends on the protocol only),
+//! so sync can tell of its passes without knowing the façade.
 
 use serde::Serialize;
 
@@ -34,7 +37,7 @@ pub enum Event {
     /// The force's status update on one of the officer's referrals.
     ReferralStatusChanged {
         referral_id: String,
-        status: crate::sync::protocol::ReferralStatus,
+        status: guardian_protocol::referral::ReferralStatus,
     },
     /// The force erased this handset.
     Wiped,

@@ -2,12 +2,35 @@
 //!
 //! Everything the handset knows lives here: the encrypted store, the patrol
 //! rules (areas, assignments, check-in/out, the GPS track, the geofence and
-//! compliance) and, later, sync. The core knows nothing of FFI; the shells see
-//! it through the thin `guardian-ffi` crate.
+//! compliance), VRP referrals, the practice library, and sync with the
+//! force. The core knows nothing of FFI; the shells see it through the thin
+//! `guardian-ffi` crate.
 //!
-//! Pure rules (`patrol::filter`, `patrol::tracker`, `patrol::compliance`,
-//! `patrol::window`) take plain values and return plain values; I/O sits in
-//! `store` and in [`Guardian`], which ties them together.
+//! # Layers
+//!
+//! Imports only point down. No module imports from a layer above it, and
+//! modules in one layer do not import each other:
+//!
+//! ```text
+//! guardian        the façades a shell calls (`Guardian`), `error` (gathers the rest)
+//! sync            pass (pure decisions), engine (I/O), client (HTTP), state
+//! patrol | referral | library      the domain: rules (pure) and their own tables
+//! store           SQLCipher, schema, the outbox and audit tables; `events`, `clock`
+//! guardian-protocol (crate)        wire types, codec, record rules, London time
+//! ```
+//!
+//! - Each table has one owner that alone writes it; wipe and sign-out ask
+//!   every owner to purge its own (`store::Purge`).
+//! - A domain module queues its record in the outbox (storage) in the same
+//!   transaction as the change; sync only moves outbox rows through their
+//!   states, and runs what each record kind's owner registered for its ack.
+//! - Low-level functions return their own module's error type; the façade
+//!   converts once ([`Error`]).
+//! - Decisions are pure functions (`patrol::{filter, tracker, live,
+//!   compliance, window}`, `referral::form`, `sync::pass`); I/O sits at
+//!   the edges and calls them. The clock is passed in.
+//!
+//! `scripts/layers.sh` checks the rule on every test run.
 
 pub mod clock;
 pub mod error;
@@ -22,3 +45,4 @@ pub mod sync;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::Error;
 pub use guardian::{BatchOutcome, Config, FixOutcome, Guardian, GuardianCore, PatrolStatus};
+pub use guardian_protocol as protocol;

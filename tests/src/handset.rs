@@ -113,7 +113,7 @@ pub fn referral_form(name: &str, lat: f64, lon: f64) -> guardian_core::referral:
     ReferralForm {
         subject: Subject {
             name: name.to_string(),
-            date_of_birth: chrono::NaiveDate::from_ymd_opt(2008, 3, 2),
+            date_of_birth: Some("2008-03-02".into()),
             estimated_age: None,
             address: Some("12 Tenby Road, Birmingham".into()),
             school: Some("Example Academy".into()),

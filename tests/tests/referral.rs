@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use guardian_core::referral::Authority;
-use guardian_core::sync::protocol::ReferralStatus;
+use guardian_protocol::referral::ReferralStatus;
 use guardian_tests::handset::{Force, Handset, Tokens, referral_form};
 use guardian_tests::proxy::{FaultProxy, Plan};
 

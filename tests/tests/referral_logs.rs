@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use guardian_core::referral::Authority;
-use guardian_core::sync::protocol::ReferralStatus;
+use guardian_protocol::referral::ReferralStatus;
 use guardian_tests::handset::{Force, Handset, Tokens, referral_form};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};

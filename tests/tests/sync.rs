@@ -250,7 +250,7 @@ fn the_force_can_wipe_a_lost_handset() {
     h.guardian.sync_now().expect("sync");
     force
         .admin()
-        .queue_command("wm-4471", guardian_core::sync::protocol::CommandKind::Wipe)
+        .queue_command("wm-4471", guardian_protocol::wire::CommandKind::Wipe)
         .expect("queue wipe");
     let report = h.guardian.sync_now().expect("sync");
     assert!(report.wiped);
@@ -379,7 +379,9 @@ fn chrono_date(y: i32, m: u32, d: u32) -> chrono::NaiveDate {
 
 #[test]
 fn a_503_with_retry_after_is_transient_and_its_wait_is_kept_for_the_scheduler() {
-    use guardian_core::sync::client::{Client, Outcome};
+    use guardian_core::store::outbox::{Item, Kind};
+    use guardian_core::sync::client::Client;
+    use guardian_core::sync::pass::{self, Outcome, Then, Upload};
     let dir = tempfile::tempdir().expect("tempdir");
     let force = Force::start(dir.path());
     let proxy = FaultProxy::start(force.addr(), Plan::Always(Fault::Unavailable), STALL);
@@ -389,11 +391,25 @@ fn a_503_with_retry_after_is_transient_and_its_wait_is_kept_for_the_scheduler() 
         .enable_all()
         .build()
         .expect("runtime");
-    let outcome = rt.block_on(client.post_record("r-1", b"{}")).expect("no auth trouble");
+    let item = Item {
+        id: "r-1".into(),
+        kind: Kind::CheckIn,
+        format: 1,
+        patrol_id: Some("p-1".into()),
+        seq: 0,
+        payload: b"{}".to_vec(),
+        fixes: 0,
+    };
+    let outcome = rt.block_on(client.upload(&item)).expect("no auth trouble");
     assert!(
         matches!(outcome, Outcome::Transient { retry_after: Some(d), .. } if d == Duration::from_secs(1)),
         "{outcome:?}"
     );
-    assert_eq!(client.take_retry_after(), Some(Duration::from_secs(1)));
-    assert_eq!(client.take_retry_after(), None, "taken once");
+    let mut up = Upload::new();
+    assert_eq!(up.on_outcome(&item, outcome).then, Then::Stop);
+    let done = up.finish();
+    assert_eq!(done.retry_after, Some(Duration::from_secs(1)));
+    // The scheduler waits at least that long, whatever its backoff says.
+    let wait = pass::next_wait(false, Some(Duration::from_millis(10)), done.retry_after);
+    assert_eq!(wait, Duration::from_secs(1));
 }

@@ -6,20 +6,21 @@
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use guardian_core::referral::authority::Authority;
-use guardian_core::sync::protocol::{Ack, ReferralReceiptWire, ReferralRecord, ReferralStatus};
+use guardian_protocol::referral::{Authority, ReferralReceiptWire, ReferralRecord, ReferralStatus, unknown_codes};
+use guardian_protocol::wire::Ack;
 use serde::{Deserialize, Serialize};
 
 use super::{
     AppState, MAX_AREAS_BYTES, MAX_JSON_BYTES, Reply, authorize, blocking, json, parse_json, path_param, read_body,
 };
+use super::error::ApiFailure;
 use crate::backend::now_ms;
-use crate::error::ApiFailure;
+use crate::error::BackendError;
 use crate::referral::NavigatorReferral;
 use crate::token::Role;
 
 /// A referral body: the longest fields at their limits (4,000-character
-/// narrative, 500-character texts, every reason with text) fit well inside.
+/// narrative, 300-character texts, every reason with text) fit well inside.
 pub const MAX_REFERRAL_BYTES: usize = 128 * 1024;
 
 /// `GET /v1/me/referrals`.
@@ -53,13 +54,22 @@ pub struct NewNavigator {
 
 /// Decodes a referral without quoting it: serde's messages can echo a
 /// value ("invalid type: string \"…\""), and a value here may be a child's
-/// name. The reason gives the kind of fault and where it is.
+/// name. An unknown code is named by its field (422, like any broken rule);
+/// anything else that is not a referral says the kind of fault and where.
 fn parse_referral(bytes: &[u8]) -> Result<ReferralRecord, ApiFailure> {
     serde_json::from_slice(bytes).map_err(|e| {
         let kind = match e.classify() {
             serde_json::error::Category::Io => "unreadable",
             serde_json::error::Category::Syntax => "not JSON",
-            serde_json::error::Category::Data => "not a referral (a field is missing or of the wrong type)",
+            serde_json::error::Category::Data => {
+                let fields = serde_json::from_slice::<serde_json::Value>(bytes)
+                    .map(|v| unknown_codes(&v))
+                    .unwrap_or_default();
+                if !fields.is_empty() {
+                    return ApiFailure::from(BackendError::bad_fields("bad-referral", fields));
+                }
+                "not a referral (a field is missing or of the wrong type)"
+            }
             serde_json::error::Category::Eof => "cut off",
         };
         ApiFailure::bad_request(format!(
@@ -84,13 +94,13 @@ pub(super) async fn post_referral(State(b): State<AppState>, headers: HeaderMap,
 
 pub(super) async fn my_referrals(State(b): State<AppState>, headers: HeaderMap) -> Reply {
     let claims = authorize(&b, &headers, Role::Officer)?;
-    let referrals = blocking(move || b.my_referrals(&claims.sub)).await?;
+    let referrals = blocking(move || Ok(b.my_referrals(&claims.sub)?)).await?;
     json(&MyReferrals { referrals })
 }
 
 pub(super) async fn navigator_referrals(State(b): State<AppState>, headers: HeaderMap) -> Reply {
     let claims = authorize(&b, &headers, Role::Navigator)?;
-    let (authority, referrals) = blocking(move || b.navigator_referrals(&claims.sub)).await?;
+    let (authority, referrals) = blocking(move || Ok(b.navigator_referrals(&claims.sub)?)).await?;
     json(&NavigatorReferrals {
         authority: authority.slug().to_string(),
         referrals,

@@ -1,26 +1,24 @@
-//! Referral calls on [`GuardianCore`]: thin orchestration of the rules in
-//! `crate::referral` with the store, the clock and the outbox.
+//! Referral calls: thin orchestration of the rules in `crate::referral`
+//! with the store, the clock and the outbox.
 
 use std::sync::Arc;
 
-use chrono::TimeZone;
-use chrono_tz::Europe::London;
+use guardian_protocol::referral::{ReasonCode, ReferralStatus};
+use guardian_protocol::time::{Today, london_date};
 
-use super::{GuardianCore, lock};
+use super::{GuardianCore, lock, read, replace};
 use crate::error::Result;
+use crate::referral::record::{self, Made};
 use crate::referral::{
     self, Boundaries, DRAFT_RETENTION_MS, DRAFT_WARNING_MS, DraftSummary, Receipt, ReferralError, ReferralForm,
-    RoutePreview, ValidReferral, db,
+    RoutePreview, db,
 };
-use crate::sync::outbox;
-use crate::sync::protocol::{ConsentWire, LocationWire, ReasonWire, ReferralRecord, ReferralStatus, SubjectWire};
-
-/// The referral record format this build writes.
-pub const REFERRAL_FORMAT: u32 = 1;
+use crate::store::StoreError;
+use crate::store::outbox::{self, Kind, NewRow};
 
 impl GuardianCore {
     fn boundaries(&self) -> Arc<Boundaries> {
-        Arc::clone(&self.boundaries.read().unwrap_or_else(|p| p.into_inner()))
+        read(&self.boundaries)
     }
 
     /// Where a referral made here goes, or why the officer must choose.
@@ -69,8 +67,9 @@ impl GuardianCore {
         if discarded > 0 {
             tracing::info!(discarded, "expired referral drafts discarded");
         }
-        self.store
-            .read(|tx| db::drafts(tx, DRAFT_RETENTION_MS, DRAFT_WARNING_MS, now))
+        Ok(self
+            .store
+            .read(|tx| db::drafts(tx, DRAFT_RETENTION_MS, DRAFT_WARNING_MS, now))?)
     }
 
     pub fn discard_referral_draft(&self, id: &str) -> Result<()> {
@@ -89,43 +88,49 @@ impl GuardianCore {
         let now = self.now_ms();
         let boundaries = self.boundaries();
         let routed = form.location.and_then(|f| boundaries.route(f.lat, f.lon));
-        let valid = referral::form::validate(&form, london_today(now), routed, unrouted_reason(&boundaries))
+        let today = london_date(now).unwrap_or_default();
+        let valid = referral::form::validate(&form, today, routed, unrouted_reason(&boundaries))
             .map_err(ReferralError::Invalid)?;
         let id = uuid::Uuid::now_v7().to_string();
-        let reference = reference_for(&id);
-        let (patrol_id, area_id) = match &lock(&self.live).open {
+        let (patrol_id, area_id) = match lock(&self.live).open() {
             Some(open) => (Some(open.id.clone()), Some(open.area_id.clone())),
             None => (None, None),
         };
-        let record = to_record(&valid, &id, &reference, &officer.officer_id, now, &patrol_id, &area_id);
-        let payload = serde_json::to_vec(&record).map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?;
-        let personal = serde_json::json!({
-            "subject": record.subject, "narrative": record.narrative, "consent": record.consent,
-        })
-        .to_string();
-        let reasons: Vec<String> = record.reasons.iter().map(|r| r.code.clone()).collect();
+        let made = Made {
+            id: &id,
+            officer_id: &officer.officer_id,
+            now_ms: now,
+            patrol_id: patrol_id.as_deref(),
+            area_id: area_id.as_deref(),
+        };
+        let rec = record::to_record(&valid, &made);
+        // The server's own rules, applied before anything is queued: what
+        // the handset sends, the force will store.
+        rec.validate(Today::exact(today)).map_err(ReferralError::Invalid)?;
+        let payload = serde_json::to_vec(&rec).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let reasons: Vec<ReasonCode> = rec.reasons.iter().map(|r| r.code).collect();
         self.store.write(|tx| {
             db::insert(
                 tx,
                 &db::NewReferral {
                     id: &id,
-                    reference: &reference,
+                    reference: &rec.reference,
                     officer_id: &officer.officer_id,
                     authority: valid.authority,
                     reasons: &reasons,
-                    urgency: valid.urgency.as_str(),
+                    urgency: valid.urgency,
                     created_ms: now,
                     patrol_id: patrol_id.as_deref(),
                     area_id: area_id.as_deref(),
-                    personal: &personal,
+                    personal: &record::personal_json(&rec),
                 },
             )?;
             outbox::enqueue(
                 tx,
-                &outbox::NewRow {
+                &NewRow {
                     id: &id,
-                    kind: outbox::Kind::Referral,
-                    format: REFERRAL_FORMAT,
+                    kind: Kind::Referral,
+                    format: rec.format,
                     patrol_id: None,
                     seq: 0,
                     payload: &payload,
@@ -134,16 +139,16 @@ impl GuardianCore {
                 },
             )?;
             db::delete_draft(tx, draft_id)?;
-            Ok::<_, crate::Error>(())
+            Ok::<_, StoreError>(())
         })?;
         tracing::info!(authority = valid.authority.slug(), "referral queued");
         self.nudge_sync();
         Ok(Receipt {
             id,
-            reference,
+            reference: rec.reference,
             authority: valid.authority,
             reasons,
-            urgency: valid.urgency.as_str().to_string(),
+            urgency: valid.urgency,
             created_ms: now,
             status: ReferralStatus::Queued,
             status_ms: now,
@@ -154,17 +159,12 @@ impl GuardianCore {
 
     /// What the officer keeps: reference, time, authority, reasons, status.
     pub fn referral_receipts(&self) -> Result<Vec<Receipt>> {
-        self.store.read(|tx| db::receipts(tx))
+        Ok(self.store.read(|tx| db::receipts(tx))?)
     }
 
-    /// Boundary data from the force (in a pull), applied in the caller's
-    /// transaction after it parsed; the in-memory copy follows on commit.
-    pub(crate) fn parse_boundaries(text: &str) -> Result<Boundaries> {
-        Ok(Boundaries::from_geojson(text).map_err(ReferralError::Boundaries)?)
-    }
-
-    pub(crate) fn set_boundaries(&self, b: Boundaries) {
-        *self.boundaries.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(b);
+    /// The in-memory copy of the boundaries follows the store's on commit.
+    pub(super) fn set_boundaries(&self, b: Boundaries) {
+        replace(&self.boundaries, Arc::new(b));
     }
 }
 
@@ -173,77 +173,5 @@ fn unrouted_reason(b: &Boundaries) -> &'static str {
         "The boundary data has not been downloaded yet: choose the Navigator team."
     } else {
         "This location is outside the seven West Midlands authorities: choose the Navigator team."
-    }
-}
-
-fn london_today(now_ms: i64) -> chrono::NaiveDate {
-    let utc = chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
-    London.from_utc_datetime(&utc.naive_utc()).date_naive()
-}
-
-/// A reference an officer can read out on the phone: the random tail of
-/// the record id.
-fn reference_for(id: &str) -> String {
-    let hex: String = id.chars().filter(char::is_ascii_hexdigit).collect();
-    let tail = &hex[hex.len().saturating_sub(8)..];
-    format!("VRP-{}", tail.to_ascii_uppercase())
-}
-
-fn to_record(
-    v: &ValidReferral,
-    id: &str,
-    reference: &str,
-    officer_id: &str,
-    now: i64,
-    patrol_id: &Option<String>,
-    area_id: &Option<String>,
-) -> ReferralRecord {
-    let f = &v.form;
-    let trim_opt = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(String::from);
-    ReferralRecord {
-        id: id.to_string(),
-        format: REFERRAL_FORMAT,
-        reference: reference.to_string(),
-        officer_id: officer_id.to_string(),
-        created_ms: now,
-        authority: v.authority.slug().to_string(),
-        authority_source: if v.routed { "routed" } else { "chosen" }.to_string(),
-        reasons: f
-            .reasons
-            .iter()
-            .map(|r| ReasonWire {
-                code: r.code().to_string(),
-                text: match r {
-                    referral::Reason::Other(t) => Some(t.trim().to_string()),
-                    _ => None,
-                },
-            })
-            .collect(),
-        urgency: v.urgency.as_str().to_string(),
-        consent: ConsentWire {
-            state: v.consent.state().to_string(),
-            reason: match &v.consent {
-                referral::Consent::Given => None,
-                referral::Consent::Refused(r) | referral::Consent::NotSought(r) => Some(r.trim().to_string()),
-            },
-        },
-        safeguarding_concern: f.safeguarding_concern,
-        narrative: f.narrative.trim().to_string(),
-        subject: SubjectWire {
-            name: f.subject.name.trim().to_string(),
-            date_of_birth: f.subject.date_of_birth.map(|d| d.to_string()),
-            estimated_age: f.subject.estimated_age.and_then(|a| u8::try_from(a).ok()),
-            address: trim_opt(&f.subject.address),
-            school: trim_opt(&f.subject.school),
-            carer_contact: trim_opt(&f.subject.carer_contact),
-        },
-        location: LocationWire {
-            time_ms: v.location.time_ms,
-            lat: v.location.lat,
-            lon: v.location.lon,
-            accuracy_m: v.location.accuracy_m,
-        },
-        patrol_id: patrol_id.clone(),
-        area_id: area_id.clone(),
     }
 }

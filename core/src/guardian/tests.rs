@@ -1,6 +1,10 @@
+use std::path::PathBuf;
+use std::sync::Arc;
+
 use super::*;
 use crate::clock::FixedClock;
-use crate::patrol::{NonCompliance, Rank};
+use crate::patrol::{Assignment, Fix, FixError, NonCompliance, Officer, PatrolError, Rank, RejectReason, Verdict};
+use crate::store::DbKey;
 use crate::store::StoreError;
 
 const T0: i64 = 1_689_368_400_000; // Fri 14 July 2023 21:00 UTC, 22:00 BST
@@ -419,8 +423,8 @@ fn outbox_rows(h: &Handset) -> Vec<(String, u32, usize, Vec<u8>)> {
 
 #[test]
 fn a_patrol_reaches_the_outbox_in_causal_order_with_its_whole_track() {
-    use crate::sync::codec;
-    use crate::sync::protocol::{RecordBody, RecordEnvelope};
+    use guardian_protocol::codec;
+    use guardian_protocol::wire::{RecordBody, RecordEnvelope};
     let h = handset(Rank::Constable);
     let id = h.g.check_in("ramp", &fix(0, INSIDE)).expect("in");
     // 1,300 more fixes: two full chunks of 600 and a remainder at check-out.
@@ -536,7 +540,7 @@ fn the_newest_patrol_goes_first_so_live_work_is_not_stuck_behind_a_backlog() {
     let new = h.g.check_in("ramp", &fix(1_000, INSIDE)).expect("in");
     let order: Vec<(Option<String>, u32)> =
         h.g.store()
-            .read(|tx| crate::sync::outbox::pending(tx))
+            .read(|tx| crate::store::outbox::pending(tx))
             .expect("pending")
             .into_iter()
             .map(|i| (i.patrol_id, i.seq))
@@ -594,7 +598,7 @@ fn sync_refuses_plain_http_to_anything_but_loopback() {
 
 #[test]
 fn a_pull_with_anything_unusable_in_it_changes_nothing() {
-    use crate::sync::protocol::{AssignmentWire, OfficerProfile, SyncReply};
+    use guardian_protocol::wire::{AssignmentWire, OfficerProfile, SyncReply};
     let h = handset(Rank::Constable);
     let reply = |officer_rank: &str, areas: Option<serde_json::Value>, assignment_area: &str| SyncReply {
         cursor: "c1".into(),
@@ -621,7 +625,7 @@ fn a_pull_with_anything_unusable_in_it_changes_nothing() {
         reply("sergeant", Some(bad_areas), "ramp"),
         reply("sergeant", None, "nowhere"),
     ] {
-        let err = h.g.apply_pull(r).expect_err("bad reply");
+        let err = h.g.apply_reply(r).expect_err("bad reply");
         assert!(
             matches!(err, crate::Error::Sync(crate::sync::SyncError::BadReply(_))),
             "{err:?}"
@@ -633,7 +637,7 @@ fn a_pull_with_anything_unusable_in_it_changes_nothing() {
         );
         assert!(h.g.todays_assignments().expect("today").is_empty());
     }
-    h.g.apply_pull(reply("sergeant", None, "ramp")).expect("good reply");
+    h.g.apply_reply(reply("sergeant", None, "ramp")).expect("good reply");
     assert_eq!(h.g.officer().expect("officer").map(|o| o.rank), Some(Rank::Sergeant));
     assert_eq!(h.g.todays_assignments().expect("today").len(), 1);
 }

@@ -14,10 +14,10 @@
 //! - [`db`]: the handset's tables: applying a pack in one transaction,
 //!   reading and searching. [`prefs`]: bookmarks and recently read, per
 //!   officer, queued for the force in the same transaction.
-//! - `sync`: the library's step at the end of a sync pass (fetch and apply
-//!   the pack from the handset's version; restore the officer's settings).
 //!
-//! The tables are owned here (`library_*`); nothing else writes them.
+//! The tables are owned here (`library_*`); nothing else writes them. The
+//! library's step in a sync pass (fetch and apply a pack, restore the
+//! officer's settings) is sync's, calling these functions.
 
 pub mod db;
 pub mod markdown;
@@ -25,7 +25,6 @@ pub mod pack;
 pub mod prefs;
 pub mod search;
 pub mod source;
-mod sync;
 
 use std::collections::BTreeMap;
 
@@ -35,10 +34,8 @@ use crate::store::StoreError;
 
 pub use db::{ApplyOutcome, LibraryStatus};
 pub use pack::{Pack, PackSummary};
-pub use prefs::{PrefsRecord, PrefsReply};
+pub use guardian_protocol::library::{PrefsRecord, PrefsReply};
 pub use search::{SearchHit, SearchResults};
-pub use sync::LibraryPass;
-pub(crate) use sync::pass as sync_pass;
 
 /// Limits on what a pack or a source may hold: generous for reference
 /// articles, small enough that a hostile pack cannot exhaust a phone.
@@ -233,7 +230,7 @@ pub struct PrefsEntry {
     pub article: Option<ArticleSummary>,
 }
 
-// ---- what the handset API calls (thin delegations in `GuardianCore`) ----
+// ---- what the handset API calls ----
 
 /// The reading screen's view of an article, without recording anything.
 pub fn article_view(conn: &rusqlite::Connection, officer_id: Option<&str>, id: &str) -> Result<ArticleView> {

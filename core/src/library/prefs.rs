@@ -13,65 +13,13 @@
 //! The rows leave with the officer: a trigger deletes them when the
 //! officer's row goes (sign-out, the force's wipe).
 
+use guardian_protocol::library::{MAX_BOOKMARKS, MAX_RECENT, PREFS_FORMAT, PrefItem, PrefsRecord};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
-use serde::{Deserialize, Serialize};
 
 use super::db::summary;
-use super::source::valid_id;
 use super::{LibraryError, PrefsEntry, Result};
-use crate::sync::outbox;
-
-/// Payload format of a `library_prefs` record; the server refuses others.
-pub const FORMAT: u32 = 1;
-pub const MAX_RECENT: usize = 30;
-pub const MAX_BOOKMARKS: usize = 500;
-
-/// `POST /v1/library/prefs`, and the server's copy in `GET /v1/library/prefs`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PrefsRecord {
-    /// Made once per change and reused on every attempt (idempotency).
-    pub id: String,
-    pub format: u32,
-    pub officer_id: String,
-    pub version: u64,
-    pub updated_ms: i64,
-    /// Newest first.
-    pub bookmarks: Vec<PrefItem>,
-    /// Newest first.
-    pub recent: Vec<PrefItem>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PrefItem {
-    pub article_id: String,
-    pub time_ms: i64,
-}
-
-/// `GET /v1/library/prefs`: the officer's latest, if they ever synced any.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PrefsReply {
-    pub prefs: Option<PrefsRecord>,
-}
-
-impl PrefsRecord {
-    /// The rules the server and a restoring handset both apply.
-    pub fn validate(&self) -> Result<(), String> {
-        if self.format != FORMAT {
-            return Err(format!("library prefs format {} is not supported", self.format));
-        }
-        if self.bookmarks.len() > MAX_BOOKMARKS || self.recent.len() > MAX_RECENT {
-            return Err(format!(
-                "at most {MAX_BOOKMARKS} bookmarks and {MAX_RECENT} recent articles"
-            ));
-        }
-        for item in self.bookmarks.iter().chain(&self.recent) {
-            if !valid_id(&item.article_id, false) {
-                return Err(format!("article id {:?} is not valid", item.article_id));
-            }
-        }
-        Ok(())
-    }
-}
+use crate::store::outbox::{self, Kind, NewRow};
+use crate::store::{Purge, StoreError};
 
 fn officer_state(conn: &Connection, officer_id: &str) -> Result<(u64, i64)> {
     let row: Option<(i64, i64)> = conn
@@ -180,38 +128,29 @@ fn queue(tx: &Transaction<'_>, officer_id: &str, now_ms: i64) -> Result<()> {
     )?;
     let record = PrefsRecord {
         id: uuid::Uuid::now_v7().to_string(),
-        format: FORMAT,
+        format: PREFS_FORMAT,
         officer_id: officer_id.to_string(),
         version,
         updated_ms: now_ms,
         bookmarks: items(tx, BOOKMARKS, officer_id)?,
         recent: items(tx, RECENT, officer_id)?,
     };
-    let payload = serde_json::to_vec(&record)
-        .map_err(|e| LibraryError::Store(crate::store::StoreError::Corrupt(e.to_string())))?;
-    // Only rows not yet picked up by a sync pass: one in flight may be on
-    // the wire, and its ack must still find it.
-    tx.execute(
-        "DELETE FROM outbox WHERE kind = ?1 AND state = 'pending'",
-        [outbox::Kind::LibraryPrefs.as_str()],
-    )?;
+    let payload = serde_json::to_vec(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    outbox::supersede_pending(tx, Kind::LibraryPrefs)?;
     outbox::enqueue(
         tx,
-        &outbox::NewRow {
+        &NewRow {
             id: &record.id,
-            kind: outbox::Kind::LibraryPrefs,
-            format: FORMAT,
+            kind: Kind::LibraryPrefs,
+            format: PREFS_FORMAT,
             patrol_id: None,
             seq: 0,
             payload: &payload,
             fixes: 0,
             now_ms,
         },
-    )
-    .map_err(|e| match e {
-        crate::Error::Store(s) => LibraryError::Store(s),
-        other => LibraryError::Store(crate::store::StoreError::Corrupt(other.to_string())),
-    })
+    )?;
+    Ok(())
 }
 
 /// Adopts the force's copy (from another handset) when it is newer than
@@ -223,11 +162,7 @@ pub fn restore(tx: &Transaction<'_>, officer_id: &str, remote: &PrefsRecord) -> 
     }
     remote.validate().map_err(LibraryError::InvalidPrefs)?;
     let (local, _) = officer_state(tx, officer_id)?;
-    let waiting: i64 = tx.query_row(
-        "SELECT count(*) FROM outbox WHERE kind = ?1 AND state IN ('pending', 'in_flight')",
-        [outbox::Kind::LibraryPrefs.as_str()],
-        |r| r.get(0),
-    )?;
+    let waiting = outbox::unsent(tx, Kind::LibraryPrefs)?;
     if remote.version <= local || waiting > 0 {
         return Ok(false);
     }
@@ -285,4 +220,11 @@ pub fn is_bookmarked(conn: &Connection, officer_id: &str, article_id: &str) -> R
         .query_row(params![officer_id, article_id], |r| r.get::<_, i64>(0))
         .optional()?
         .is_some())
+}
+
+/// Bookmarks and recent reads leave with the officer (sign-out or wipe).
+/// The officer's row going takes them too (a trigger); this says it here.
+pub fn purge(tx: &Transaction<'_>, _scope: Purge) -> Result<(), StoreError> {
+    tx.execute_batch("DELETE FROM library_bookmarks; DELETE FROM library_recent; DELETE FROM library_prefs_state;")?;
+    Ok(())
 }

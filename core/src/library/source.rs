@@ -38,17 +38,8 @@ fn bad(file: &str, reason: impl Into<String>) -> LibraryError {
     }
 }
 
-/// An id: 1–64 of `a-z`, `0-9`, `-`, and (topics only) `/` between parts.
-pub fn valid_id(id: &str, allow_slash: bool) -> bool {
-    !id.is_empty()
-        && id.len() <= MAX_ID_LEN
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || (allow_slash && b == b'/'))
-        && !id.starts_with(['-', '/'])
-        && !id.ends_with(['-', '/'])
-        && !id.contains("//")
-}
+/// Ids are slugs (the protocol's rule: they appear in URLs and file names).
+pub use guardian_protocol::rules::is_slug as valid_id;
 
 /// Parses `topics.txt`.
 pub fn parse_topics(file: &str, text: &str) -> Result<Vec<Topic>> {

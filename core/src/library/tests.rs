@@ -530,15 +530,15 @@ fn the_forces_newer_copy_is_restored_and_an_older_one_ignored() {
     officer(&store, "wm-1");
     let remote = PrefsRecord {
         id: "r-1".into(),
-        format: prefs::FORMAT,
+        format: guardian_protocol::library::PREFS_FORMAT,
         officer_id: "wm-1".into(),
         version: 5_000,
         updated_ms: 5_000,
-        bookmarks: vec![prefs::PrefItem {
+        bookmarks: vec![guardian_protocol::library::PrefItem {
             article_id: "calm-voice".into(),
             time_ms: 4_000,
         }],
-        recent: vec![prefs::PrefItem {
+        recent: vec![guardian_protocol::library::PrefItem {
             article_id: "withdrawn-article".into(),
             time_ms: 4_500,
         }],
@@ -649,7 +649,7 @@ fn a_v3_outbox_is_rebuilt_with_its_rows_and_takes_records_outside_any_patrol() {
         })
         .expect("referral row");
     let pending = store
-        .read(|tx| crate::sync::outbox::pending(tx).map_err(|e| LibraryError::Corrupt(e.to_string())))
+        .read(|tx| crate::store::outbox::pending(tx).map_err(|e| LibraryError::Corrupt(e.to_string())))
         .expect("pending");
     let kinds: Vec<&str> = pending.iter().map(|i| i.kind.as_str()).collect();
     assert_eq!(kinds.len(), 3, "{kinds:?}");

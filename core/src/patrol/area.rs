@@ -294,13 +294,31 @@ fn planar_area_m2(shape: &MultiPolygon<f64>) -> f64 {
         .unsigned_area()
 }
 
-/// An area as the shells show it: no geometry types, just plain values.
-#[derive(Debug, Clone, Serialize)]
-pub struct AreaSummary {
+/// An area as the shells show it: no geometry types, just plain values,
+/// with its outline (GeoJSON) for a map and its threat windows as written.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AreaInfo {
     pub id: String,
     pub name: String,
+    /// Local policing area, e.g. "Birmingham".
     pub lpa: String,
     pub area_m2: f64,
+    /// A GeoJSON MultiPolygon geometry object (WGS84, [lon, lat]).
+    pub geometry_geojson: String,
+    pub windows: Vec<super::window::WindowSpec>,
+}
+
+impl From<&Area> for AreaInfo {
+    fn from(a: &Area) -> Self {
+        AreaInfo {
+            id: a.id.clone(),
+            name: a.name.clone(),
+            lpa: a.lpa.clone(),
+            area_m2: a.area_m2(),
+            geometry_geojson: a.geometry_json(),
+            windows: a.windows.iter().map(|w| w.to_spec()).collect(),
+        }
+    }
 }
 
 #[cfg(test)]

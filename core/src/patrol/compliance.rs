@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::fix::{RejectReason, Verdict};
+use guardian_protocol::fix::{RejectReason, Verdict};
 use super::geofence::PreparedArea;
 use super::geometry::haversine_m;
 use super::officer::Rank;
@@ -66,6 +66,12 @@ pub struct TrackPoint {
     pub lon: f64,
     pub accuracy_m: f64,
     pub verdict: Verdict,
+}
+
+impl TrackPoint {
+    pub fn fix(&self) -> guardian_protocol::fix::Fix {
+        guardian_protocol::fix::Fix::new(self.time_ms, self.mono_ns, self.lat, self.lon, self.accuracy_m)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -1,17 +1,25 @@
-//! SQL for the tables the patrol module owns. Writers take `&Transaction`
-//! (they must be part of a caller's atomic change); readers take
-//! `&Connection` (a `Transaction` derefs to one).
+//! SQL for the tables the patrol module owns: `officer`, `areas`,
+//! `assignments`, `patrols`, `fixes` and `geofence_events`. Nothing else
+//! writes them. Writers take `&Transaction` (they must be part of a caller's
+//! atomic change); readers take `&Connection` (a `Transaction` derefs to one).
 
+use guardian_protocol::codec::{self, StoredFix};
+use guardian_protocol::fix::{Fix, Verdict};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::area::Area;
 use super::compliance::TrackPoint;
 use super::filter::Seen;
-use super::fix::{Fix, Verdict};
 use super::officer::{Officer, Rank};
 use super::session::Assignment;
-use crate::error::Result;
-use crate::store::StoreError;
+use crate::store::outbox::{self, Kind, NewRow};
+use crate::store::{Purge, StoreError};
+
+type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Fixes per track chunk: ten minutes at 1 Hz. Large enough that HTTP
+/// overhead is small per fix, small enough that a lost chunk costs little.
+pub const CHUNK_FIXES: usize = 600;
 
 pub fn upsert_areas(tx: &Transaction<'_>, areas: &[Area], now_ms: i64) -> Result<()> {
     let mut stmt = tx.prepare_cached(
@@ -46,7 +54,10 @@ pub fn load_areas(conn: &Connection) -> Result<Vec<Area>> {
     let mut areas = Vec::new();
     for row in rows {
         let (id, name, lpa, geometry, windows) = row?;
-        areas.push(Area::from_stored(id, name, lpa, &geometry, &windows)?);
+        areas.push(
+            Area::from_stored(id, name, lpa, &geometry, &windows)
+                .map_err(|e| StoreError::Corrupt(format!("stored area: {e}")))?,
+        );
     }
     Ok(areas)
 }
@@ -79,7 +90,7 @@ pub fn officer(conn: &Connection) -> Result<Option<Officer>> {
 }
 
 fn parse_rank(s: &str) -> Result<Rank> {
-    Rank::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown rank {s:?}")).into())
+    Rank::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown rank {s:?}")))
 }
 
 pub fn upsert_assignment(tx: &Transaction<'_>, a: &Assignment) -> Result<()> {
@@ -278,11 +289,7 @@ pub fn adopt_fix(tx: &Transaction<'_>, fix_id: i64, patrol_id: &str) -> Result<b
 /// An open patrol's place in its causal order after a restart: the next
 /// outbox sequence number and how many fixes wait to be chunked.
 pub fn patrol_progress(conn: &Connection, patrol_id: &str) -> Result<(u32, usize)> {
-    let next: u32 = conn.query_row(
-        "SELECT COALESCE(MAX(seq) + 1, 1) FROM outbox WHERE patrol_id = ?1",
-        [patrol_id],
-        |r| r.get(0),
-    )?;
+    let next = outbox::next_seq(conn, patrol_id)?;
     let unchunked: i64 = conn.query_row(
         "SELECT count(*) FROM fixes WHERE patrol_id = ?1 AND chunk_id IS NULL",
         [patrol_id],
@@ -379,4 +386,76 @@ pub fn last_fix(conn: &Connection) -> Result<Option<(i64, i64, i64)>> {
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?)
+}
+
+/// Packs the patrol's fixes not yet in a chunk into one track chunk record,
+/// queued in the same transaction, and marks them as carried. Returns how
+/// many fixes it carried (0: nothing to pack, nothing queued).
+pub fn pack_chunk(tx: &Transaction<'_>, patrol_id: &str, seq: u32, now_ms: i64) -> Result<usize> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT id, time_ms, mono_ns, lat, lon, accuracy_m, altitude_m, speed_mps, bearing_deg, verdict
+         FROM fixes WHERE patrol_id = ?1 AND chunk_id IS NULL ORDER BY id",
+    )?;
+    let rows = stmt.query_map([patrol_id], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            Fix {
+                time_ms: r.get(1)?,
+                mono_ns: r.get(2)?,
+                lat: r.get(3)?,
+                lon: r.get(4)?,
+                accuracy_m: r.get(5)?,
+                altitude_m: r.get(6)?,
+                speed_mps: r.get(7)?,
+                bearing_deg: r.get(8)?,
+            },
+            r.get::<_, String>(9)?,
+        ))
+    })?;
+    let mut ids = Vec::new();
+    let mut fixes = Vec::new();
+    for row in rows {
+        let (id, fix, verdict) = row?;
+        let verdict =
+            Verdict::parse(&verdict).ok_or_else(|| StoreError::Corrupt(format!("unknown verdict {verdict:?}")))?;
+        ids.push(id);
+        fixes.push(StoredFix { fix, verdict });
+    }
+    let (Some(&first), Some(&last)) = (ids.first(), ids.last()) else {
+        return Ok(0);
+    };
+    let chunk_id = uuid::Uuid::now_v7().to_string();
+    let payload = codec::encode(&fixes);
+    outbox::enqueue(
+        tx,
+        &NewRow {
+            id: &chunk_id,
+            kind: Kind::TrackChunk,
+            format: codec::FORMAT,
+            patrol_id: Some(patrol_id),
+            seq,
+            payload: &payload,
+            fixes: fixes.len(),
+            now_ms,
+        },
+    )?;
+    tx.execute(
+        "UPDATE fixes SET chunk_id = ?1 WHERE patrol_id = ?2 AND chunk_id IS NULL AND id BETWEEN ?3 AND ?4",
+        params![chunk_id, patrol_id, first, last],
+    )?;
+    Ok(fixes.len())
+}
+
+/// Removes this module's rows for a sign-out or a wipe. The force's areas
+/// stay on a sign-out: the next officer patrols the same streets. Callers
+/// purge the outbox first (its rows refer to patrols).
+pub fn purge(tx: &Transaction<'_>, scope: Purge) -> Result<()> {
+    tx.execute_batch(
+        "DELETE FROM geofence_events; DELETE FROM fixes; DELETE FROM patrols;
+         DELETE FROM assignments; DELETE FROM officer;",
+    )?;
+    if scope == Purge::Everything {
+        tx.execute("DELETE FROM areas", [])?;
+    }
+    Ok(())
 }

@@ -5,7 +5,7 @@
 //!
 //! Pure: plain values in, a verdict out, no clock read and no I/O.
 
-use super::fix::{Fix, RejectReason, Verdict};
+use guardian_protocol::fix::{Fix, RejectReason, Verdict};
 use super::geometry::haversine_m;
 
 /// The filter's thresholds, as one value with defaults.

@@ -1,15 +1,18 @@
 //! Patrols: areas and their threat windows, assignments, the officer, the
 //! check-in/out lifecycle, the GPS track with its filter and geofence, and
 //! compliance. This module owns the officer, areas, assignments, patrols,
-//! fixes and geofence_events tables (`db`).
+//! fixes and geofence_events tables (`db`): nothing else writes them, and
+//! it packs its own track into chunks for the outbox.
+//!
+//! Everything but `db` is pure: plain values in, plain values out.
 
 pub mod area;
 pub mod compliance;
-pub(crate) mod db;
+pub mod db;
 pub mod filter;
-pub mod fix;
 pub mod geofence;
 pub mod geometry;
+pub mod live;
 pub mod officer;
 pub mod presence;
 pub mod session;
@@ -21,8 +24,9 @@ pub use compliance::{
     CompliancePolicy, ComplianceSummary, NonCompliance, PatrolOutcome, PatrolReport, WindowRule, summarise,
 };
 pub use filter::FilterPolicy;
-pub use fix::{Fix, FixError, RejectReason, Verdict};
+pub use guardian_protocol::fix::{self, Fix, FixError, RejectReason, Verdict};
 pub use geofence::AreaIndex;
+pub use live::{Live, OpenPatrol, Step};
 pub use officer::{Officer, Rank};
 pub use presence::{GeofenceEvent, GeofenceKind};
 pub use session::{Assignment, CheckInPolicy, PatrolError, Policies};

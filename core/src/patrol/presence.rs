@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::fix::Fix;
+use guardian_protocol::fix::Fix;
 use super::geofence::{AreaIndex, DEFAULT_MARGIN_M, Proximity};
 use super::tracker::{AreaTracker, Presence, Sample, TrackerPolicy, Transition};
 

@@ -2,6 +2,7 @@
 //! errors for every illegal move. The orchestration (store, clock) is in
 //! [`crate::Guardian`]; the decisions here are plain functions.
 
+use guardian_protocol::rules::{MAX_ID_LEN, id_problem};
 use serde::{Deserialize, Serialize};
 
 use super::compliance::CompliancePolicy;
@@ -79,6 +80,26 @@ pub struct Assignment {
     pub end_ms: i64,
 }
 
+impl Assignment {
+    /// What an assignment must be, whether the shell adds it (demo builds)
+    /// or the force sends it: a real id, a window that ends after it
+    /// starts, and an area the handset knows.
+    pub fn check(&self, known_area: impl Fn(&str) -> bool) -> Result<(), PatrolError> {
+        if let Some(p) = id_problem(&self.id, MAX_ID_LEN) {
+            return Err(PatrolError::InvalidAssignment(format!("id {p}")));
+        }
+        if self.end_ms <= self.start_ms {
+            return Err(PatrolError::InvalidAssignment("ends before it starts".into()));
+        }
+        if !known_area(&self.area_id) {
+            return Err(PatrolError::UnknownArea {
+                area_id: self.area_id.clone(),
+            });
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PatrolError {
     #[error("no officer is signed in on this handset")]
@@ -139,6 +160,43 @@ mod tests {
                 allowed_m: 75.0
             })
         );
+    }
+
+    fn assignment() -> Assignment {
+        Assignment {
+            id: "as-1".into(),
+            area_id: "ramp".into(),
+            officer_id: "pc-1".into(),
+            start_ms: 1_000,
+            end_ms: 2_000,
+        }
+    }
+
+    #[test]
+    fn an_assignment_needs_an_id_a_window_and_a_known_area() {
+        let known = |id: &str| id == "ramp";
+        assert_eq!(assignment().check(known), Ok(()));
+        for bad in [
+            Assignment {
+                id: String::new(),
+                ..assignment()
+            },
+            Assignment {
+                id: "x".repeat(65),
+                ..assignment()
+            },
+            Assignment {
+                end_ms: 1_000,
+                ..assignment()
+            },
+        ] {
+            assert!(matches!(bad.check(known), Err(PatrolError::InvalidAssignment(_))), "{bad:?}");
+        }
+        let elsewhere = Assignment {
+            area_id: "nowhere".into(),
+            ..assignment()
+        };
+        assert!(matches!(elsewhere.check(known), Err(PatrolError::UnknownArea { .. })));
     }
 
     #[test]

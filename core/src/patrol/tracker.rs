@@ -205,15 +205,28 @@ pub fn label_track(policy: &TrackerPolicy, samples: &[Sample]) -> Labelled {
 /// `count` decides, per interval (given the wall time it starts at), whether
 /// it counts at all, e.g. only inside a threat window.
 pub fn inside_ms(policy: &TrackerPolicy, samples: &[Sample], labels: &[Presence], count: impl Fn(i64) -> bool) -> i64 {
-    let max_gap_ns = policy.max_gap_ms * 1_000_000;
     samples
         .windows(2)
         .zip(labels.windows(2))
-        .filter(|(_, l)| l[0] == Presence::Inside && l[1] == Presence::Inside)
-        .map(|(s, _)| (s[0].time_ms, s[1].mono_ns - s[0].mono_ns))
-        .filter(|&(start, gap)| gap > 0 && gap <= max_gap_ns && count(start))
-        .map(|(_, gap)| gap / 1_000_000)
+        .filter(|(s, l)| l[0] == Presence::Inside && l[1] == Presence::Inside && count(s[0].time_ms))
+        .map(|(s, _)| policy.counted_ms(s[0].mono_ns, s[1].mono_ns))
         .sum()
+}
+
+impl TrackerPolicy {
+    /// The time between two consecutive fixes that were both inside, as it
+    /// counts towards minutes in the area (monotonic, whole ms): nothing
+    /// when the clock did not move forward or the gap is longer than
+    /// anyone can vouch for. The one rule for in-area time, live and in
+    /// every report.
+    pub fn counted_ms(&self, from_mono_ns: i64, to_mono_ns: i64) -> i64 {
+        let gap = to_mono_ns.saturating_sub(from_mono_ns);
+        if gap > 0 && gap <= self.max_gap_ms.saturating_mul(1_000_000) {
+            gap / 1_000_000
+        } else {
+            0
+        }
+    }
 }
 
 #[cfg(test)]

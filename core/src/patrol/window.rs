@@ -3,8 +3,7 @@
 //! midnight (it then belongs to the day it starts on), and may be limited to
 //! a season ("06-01" to "09-30", wrapping the year if `from` is after `to`).
 
-use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Timelike, Weekday};
-use chrono_tz::Europe::London;
+use chrono::{Datelike, NaiveDate, Timelike, Weekday};
 use serde::{Deserialize, Serialize};
 
 /// The window as written in area data.
@@ -106,10 +105,9 @@ impl ThreatWindow {
 
     /// Is this UTC instant inside the window, in London local time?
     pub fn contains_utc_ms(&self, utc_ms: i64) -> bool {
-        let Some(utc) = DateTime::from_timestamp_millis(utc_ms) else {
+        let Some(local) = guardian_protocol::time::london(utc_ms) else {
             return false;
         };
-        let local = London.from_utc_datetime(&utc.naive_utc());
         let minute = u16::try_from(local.hour() * 60 + local.minute()).unwrap_or(0);
         let today = local.date_naive();
         if !self.crosses_midnight() {
@@ -198,6 +196,8 @@ fn parse_mmdd(s: &str) -> Result<(u32, u32), WindowError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
+    use chrono_tz::Europe::London;
 
     fn spec(days: &[&str], start: &str, end: &str) -> WindowSpec {
         WindowSpec {

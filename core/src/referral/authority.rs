@@ -3,81 +3,7 @@
 //! data synced from the force.
 
 use geo::{BoundingRect, Contains, Coord, LineString, Point, Polygon, Rect};
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Authority {
-    Birmingham,
-    Coventry,
-    Dudley,
-    Sandwell,
-    Solihull,
-    Walsall,
-    Wolverhampton,
-}
-
-impl Authority {
-    pub const ALL: [Authority; 7] = [
-        Authority::Birmingham,
-        Authority::Coventry,
-        Authority::Dudley,
-        Authority::Sandwell,
-        Authority::Solihull,
-        Authority::Walsall,
-        Authority::Wolverhampton,
-    ];
-
-    pub fn slug(self) -> &'static str {
-        match self {
-            Authority::Birmingham => "birmingham",
-            Authority::Coventry => "coventry",
-            Authority::Dudley => "dudley",
-            Authority::Sandwell => "sandwell",
-            Authority::Solihull => "solihull",
-            Authority::Walsall => "walsall",
-            Authority::Wolverhampton => "wolverhampton",
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Authority::Birmingham => "Birmingham",
-            Authority::Coventry => "Coventry",
-            Authority::Dudley => "Dudley",
-            Authority::Sandwell => "Sandwell",
-            Authority::Solihull => "Solihull",
-            Authority::Walsall => "Walsall",
-            Authority::Wolverhampton => "Wolverhampton",
-        }
-    }
-
-    /// The ONS code of the metropolitan district.
-    pub fn ons_code(self) -> &'static str {
-        match self {
-            Authority::Birmingham => "E08000025",
-            Authority::Coventry => "E08000026",
-            Authority::Dudley => "E08000027",
-            Authority::Sandwell => "E08000028",
-            Authority::Solihull => "E08000029",
-            Authority::Walsall => "E08000030",
-            Authority::Wolverhampton => "E08000031",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Authority> {
-        let s = s.trim();
-        Self::ALL
-            .into_iter()
-            .find(|a| a.slug().eq_ignore_ascii_case(s) || a.ons_code().eq_ignore_ascii_case(s))
-    }
-}
-
-impl std::fmt::Display for Authority {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use guardian_protocol::referral::Authority;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum BoundaryError {
@@ -225,15 +151,6 @@ mod tests {
         for (lat, lon) in [(52.6309, -1.1398), (51.5074, -0.1278), (52.2852, -1.5201), (0.0, 0.0)] {
             assert_eq!(b.route(lat, lon), None, "{lat},{lon}");
         }
-    }
-
-    #[test]
-    fn authorities_parse_from_slug_and_ons_code() {
-        for a in Authority::ALL {
-            assert_eq!(Authority::parse(a.slug()), Some(a));
-            assert_eq!(Authority::parse(a.ons_code()), Some(a));
-        }
-        assert_eq!(Authority::parse("leicester"), None);
     }
 
     #[test]

@@ -1,18 +1,19 @@
 //! SQL for the tables the referral module owns: drafts, referrals (the
 //! receipt plus, until acknowledged, the personal part) and the boundary
-//! data used for routing.
+//! data used for routing. Nothing else writes them.
 
+use guardian_protocol::referral::{ReasonCode, ReferralStatus, Urgency};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::authority::Authority;
 use super::form::ReferralForm;
 use super::{DraftSummary, Receipt};
-use crate::error::Result;
-use crate::store::StoreError;
-use crate::sync::protocol::ReferralStatus;
+use crate::store::{Purge, StoreError};
 
-fn corrupt(what: impl std::fmt::Display) -> crate::Error {
-    StoreError::Corrupt(what.to_string()).into()
+type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
 }
 
 pub fn save_draft(tx: &Transaction<'_>, id: &str, officer_id: &str, form: &ReferralForm, now: i64) -> Result<()> {
@@ -71,8 +72,8 @@ pub struct NewReferral<'a> {
     pub reference: &'a str,
     pub officer_id: &'a str,
     pub authority: Authority,
-    pub reasons: &'a [String],
-    pub urgency: &'a str,
+    pub reasons: &'a [ReasonCode],
+    pub urgency: Urgency,
     pub created_ms: i64,
     pub patrol_id: Option<&'a str>,
     pub area_id: Option<&'a str>,
@@ -92,7 +93,7 @@ pub fn insert(tx: &Transaction<'_>, r: &NewReferral<'_>) -> Result<()> {
             r.officer_id,
             r.authority.slug(),
             reasons,
-            r.urgency,
+            r.urgency.as_str(),
             r.created_ms,
             r.patrol_id,
             r.area_id,
@@ -102,8 +103,9 @@ pub fn insert(tx: &Transaction<'_>, r: &NewReferral<'_>) -> Result<()> {
     Ok(())
 }
 
-/// The force has the referral: the personal part leaves the handset.
-pub fn mark_received(tx: &Transaction<'_>, id: &str, now: i64) -> Result<()> {
+/// The force has the referral (its upload was acknowledged): the personal
+/// part leaves the handset in the ack's own transaction.
+pub fn on_acked(tx: &Transaction<'_>, id: &str, now: i64) -> Result<()> {
     tx.execute(
         "UPDATE referrals SET personal = NULL,
              status = CASE WHEN status = 'queued' THEN 'received' ELSE status END,
@@ -123,7 +125,7 @@ pub fn update_status(tx: &Transaction<'_>, id: &str, status: ReferralStatus, tim
     let Some(current) = current.and_then(|c| ReferralStatus::parse(&c)) else {
         return Ok(false);
     };
-    if rank(status) <= rank(current) {
+    if !current.advances_to(status) {
         return Ok(false);
     }
     // An update from the Navigators proves the force has the referral.
@@ -132,16 +134,6 @@ pub fn update_status(tx: &Transaction<'_>, id: &str, status: ReferralStatus, tim
         params![id, status.as_str(), time_ms],
     )?;
     Ok(true)
-}
-
-fn rank(s: ReferralStatus) -> u8 {
-    match s {
-        ReferralStatus::Queued => 0,
-        ReferralStatus::Received => 1,
-        ReferralStatus::Assigned => 2,
-        ReferralStatus::Contacted => 3,
-        ReferralStatus::Closed => 4,
-    }
 }
 
 pub fn receipts(conn: &Connection) -> Result<Vec<Receipt>> {
@@ -171,7 +163,7 @@ pub fn receipts(conn: &Connection) -> Result<Vec<Receipt>> {
             reference,
             authority: Authority::parse(&authority).ok_or_else(|| corrupt("unknown authority"))?,
             reasons: serde_json::from_str(&reasons).map_err(corrupt)?,
-            urgency,
+            urgency: serde_json::from_value(serde_json::Value::String(urgency)).map_err(corrupt)?,
             created_ms,
             status: ReferralStatus::parse(&status).ok_or_else(|| corrupt("unknown referral status"))?,
             status_ms,
@@ -195,4 +187,14 @@ pub fn boundaries(conn: &Connection) -> Result<Option<String>> {
     Ok(conn
         .query_row("SELECT geojson FROM boundaries WHERE singleton = 1", [], |r| r.get(0))
         .optional()?)
+}
+
+/// A sign-out takes the officer's drafts and referrals (receipts included);
+/// the force's boundaries stay unless the handset is wiped.
+pub fn purge(tx: &Transaction<'_>, scope: Purge) -> Result<()> {
+    tx.execute_batch("DELETE FROM referral_drafts; DELETE FROM referrals;")?;
+    if scope == Purge::Everything {
+        tx.execute("DELETE FROM boundaries", [])?;
+    }
+    Ok(())
 }

@@ -2,17 +2,21 @@
 //! drafts that survive the app being killed, routing to one of the seven
 //! authorities, and the care the data needs — personal fields leave the
 //! handset once the force acknowledges them; a receipt without names stays.
+//!
+//! This module owns `referral_drafts`, `referrals` and `boundaries` (`db`).
+//! What happens when the force acknowledges a referral is its own business
+//! too ([`db::on_acked`]): sync only says that it did.
 
 pub mod authority;
 pub(crate) mod db;
 pub mod form;
+pub mod record;
 
 pub use authority::{Authority, Boundaries, BoundaryError};
 pub use form::{Consent, FieldError, FieldProblem, Reason, ReferralForm, Subject, Urgency, ValidReferral};
+pub use guardian_protocol::referral::ReferralStatus;
 
 use serde::Serialize;
-
-use crate::sync::protocol::ReferralStatus;
 
 /// Drafts are personal data at rest: they are discarded after this long…
 pub const DRAFT_RETENTION_MS: i64 = 72 * 3_600_000;
@@ -36,7 +40,7 @@ pub enum ReferralError {
 
 /// Field names and problems only: never a value.
 fn list(errors: &[FieldError]) -> String {
-    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    guardian_protocol::rules::describe(errors)
 }
 
 /// A draft as the list of drafts shows it: no personal data.
@@ -57,8 +61,8 @@ pub struct Receipt {
     pub id: String,
     pub reference: String,
     pub authority: Authority,
-    pub reasons: Vec<String>,
-    pub urgency: String,
+    pub reasons: Vec<guardian_protocol::referral::ReasonCode>,
+    pub urgency: Urgency,
     pub created_ms: i64,
     pub status: ReferralStatus,
     pub status_ms: i64,

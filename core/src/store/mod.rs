@@ -5,9 +5,16 @@
 //! Every write runs inside [`Store::write`], which commits before it returns:
 //! that is what "durable before acknowledged" means in code. Code that must
 //! run inside a transaction takes `&Transaction`, never `&Connection`.
+//!
+//! The schema is made here in one place (`schema`), but each table has one
+//! owner that alone writes it: `outbox` and `audit` here; the patrol,
+//! referral and library tables in those modules; `sync_state` in sync.
+//! Wipe and sign-out ask each owner to [`Purge`] its own.
 
+pub mod audit;
 pub mod cipher;
 mod key;
+pub mod outbox;
 pub mod schema;
 
 use std::fs::File;
@@ -39,6 +46,18 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
+}
+
+/// What a purge removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purge {
+    /// The signed-in officer's own data, when they sign out of a shared
+    /// handset: their patrols, track, records, referrals, drafts, library
+    /// settings. What the force sent for everyone (areas, boundaries, the
+    /// library) stays.
+    Officer,
+    /// Everything, on the force's wipe command (a lost or stolen handset).
+    Everything,
 }
 
 /// How many idle reader connections we keep. Reads are short (a status, a

@@ -1,37 +1,34 @@
-//! The HTTP side of sync: one request per record, every answer classified
-//! into acked, rejected for good, worth retrying, or an auth failure. TLS is
-//! rustls only; plain http is allowed to loopback, for tests and the demo.
+//! The HTTP side of sync: one request per call, every answer classified
+//! into acked, rejected for good, worth retrying, or refused login
+//! ([`Outcome`]); what each means for the outbox is [`super::pass`]'s to
+//! decide. TLS is rustls only; plain http is allowed to loopback, for tests
+//! and the demo.
 
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use guardian_protocol::codec;
+use guardian_protocol::library::PrefsReply;
+use guardian_protocol::wire::{
+    Ack, ApiError, HEADER_FORMAT, HEADER_PATROL_ID, HEADER_SEQ, SyncReply, TRACK_CONTENT_TYPE,
+};
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 
-use super::codec;
-use super::protocol::{
-    Ack, AckStatus, ApiError, HEADER_FORMAT, HEADER_PATROL_ID, HEADER_SEQ, SyncReply, TRACK_CONTENT_TYPE,
-};
+use super::pass::Outcome;
 use super::{SyncError, TokenProvider};
+use crate::store::outbox::{Item, Kind};
 
 /// A reply bigger than this is not a reply our protocol makes.
 const MAX_REPLY_BYTES: usize = 16 * 1024 * 1024;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// A read that needs the login: what was read, or the token was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    Acked(AckStatus),
-    /// The server refused the record for good; its slug and reason.
-    Rejected {
-        slug: String,
-        reason: String,
-    },
-    /// Network trouble, a timeout, 5xx, 429: try again later.
-    Transient {
-        reason: String,
-        retry_after: Option<Duration>,
-    },
+pub enum Answer<T> {
+    Got(T),
+    Unauthorized,
 }
 
 pub struct Client {
@@ -39,8 +36,6 @@ pub struct Client {
     base: String,
     auth: Arc<dyn TokenProvider>,
     token: Mutex<Option<String>>,
-    /// The longest Retry-After the server asked for in the current pass.
-    retry_after: Mutex<Option<Duration>>,
 }
 
 impl Client {
@@ -79,7 +74,6 @@ impl Client {
             base,
             auth,
             token: Mutex::new(None),
-            retry_after: Mutex::new(None),
         })
     }
 
@@ -93,161 +87,136 @@ impl Client {
         Ok(t)
     }
 
-    fn refreshed_token(&self) -> Result<String, SyncError> {
+    /// Asks the shell for a fresh token (after a 401).
+    pub fn refresh_token(&self) -> Result<(), SyncError> {
         let t = self.auth.refresh().map_err(SyncError::Auth)?;
-        *self.token.lock().unwrap_or_else(|p| p.into_inner()) = Some(t.clone());
-        Ok(t)
+        *self.token.lock().unwrap_or_else(|p| p.into_inner()) = Some(t);
+        Ok(())
     }
 
-    /// Sends a request built by `make`, asking the provider to refresh the
-    /// token once on 401. A second 401 is an auth error.
-    async fn send(
-        &self,
-        make: impl Fn(&str) -> reqwest::RequestBuilder,
-    ) -> Result<Result<reqwest::Response, Outcome>, SyncError> {
-        let mut token = self.cached_token()?;
-        for attempt in 0..2 {
-            let resp = match make(&token)
-                .header(AUTHORIZATION, format!("Bearer {token}"))
-                .send()
-                .await
-            {
-                Ok(r) => r,
-                Err(e) => {
-                    return Ok(Err(Outcome::Transient {
-                        reason: transport_reason(&e),
-                        retry_after: None,
-                    }));
-                }
-            };
-            if resp.status() == StatusCode::UNAUTHORIZED {
-                if attempt == 0 {
-                    token = self.refreshed_token()?;
-                    continue;
-                }
-                return Err(SyncError::Auth("the backend refused the refreshed token".into()));
+    /// Sends a request built by `make` with the current token. A 401 is
+    /// answered as [`Outcome::Unauthorized`], and so is transport trouble
+    /// as [`Outcome::Transient`]: the caller decides.
+    async fn send(&self, make: impl Fn() -> reqwest::RequestBuilder) -> Result<Result<reqwest::Response, Outcome>, SyncError> {
+        let token = self.cached_token()?;
+        let resp = match make().header(AUTHORIZATION, format!("Bearer {token}")).send().await {
+            Ok(r) => r,
+            Err(e) => {
+                return Ok(Err(Outcome::Transient {
+                    reason: transport_reason(&e),
+                    retry_after: None,
+                }));
             }
-            return Ok(Ok(resp));
+        };
+        if resp.status() == StatusCode::UNAUTHORIZED {
+            return Ok(Err(Outcome::Unauthorized));
         }
-        Err(SyncError::Auth("the backend refused the token".into()))
+        Ok(Ok(resp))
     }
 
-    /// Remembers a server's Retry-After so the scheduler waits at least that.
-    fn note(&self, outcome: Outcome) -> Outcome {
-        if let Outcome::Transient {
-            retry_after: Some(d), ..
-        } = &outcome
-        {
-            let mut slot = self.retry_after.lock().unwrap_or_else(|p| p.into_inner());
-            *slot = Some(slot.map_or(*d, |old| old.max(*d)));
+    /// Uploads one outbox record; only an ack naming its id clears it.
+    pub async fn upload(&self, item: &Item) -> Result<Outcome, SyncError> {
+        match item.kind {
+            Kind::TrackChunk => {
+                self.put_chunk(&item.id, item.patrol_id.as_deref().unwrap_or_default(), item.seq, &item.payload)
+                    .await
+            }
+            Kind::CheckIn | Kind::CheckOut => self.post_json("/v1/records", &item.id, &item.payload).await,
+            Kind::Referral => self.post_json("/v1/referrals", &item.id, &item.payload).await,
+            Kind::LibraryPrefs => self.post_json("/v1/library/prefs", &item.id, &item.payload).await,
         }
-        outcome
     }
 
-    /// The Retry-After asked for since the last call, if any.
-    pub fn take_retry_after(&self) -> Option<Duration> {
-        self.retry_after.lock().unwrap_or_else(|p| p.into_inner()).take()
-    }
-
-    /// Uploads one JSON record; only an ack naming `id` clears it.
     async fn post_json(&self, path: &str, id: &str, json: &[u8]) -> Result<Outcome, SyncError> {
         let url = format!("{}{path}", self.base);
         let resp = self
-            .send(|_| {
+            .send(|| {
                 self.http
                     .post(&url)
                     .header(CONTENT_TYPE, "application/json")
                     .body(json.to_vec())
             })
             .await?;
-        Ok(self.note(match resp {
+        Ok(match resp {
             Ok(r) => classify(r, id).await,
             Err(o) => o,
-        }))
+        })
     }
 
-    pub async fn post_record(&self, id: &str, json: &[u8]) -> Result<Outcome, SyncError> {
-        self.post_json("/v1/records", id, json).await
-    }
-
-    pub async fn post_referral(&self, id: &str, json: &[u8]) -> Result<Outcome, SyncError> {
-        self.post_json("/v1/referrals", id, json).await
-    }
-
-    pub async fn put_chunk(&self, id: &str, patrol_id: &str, seq: u32, bytes: &[u8]) -> Result<Outcome, SyncError> {
+    async fn put_chunk(&self, id: &str, patrol_id: &str, seq: u32, bytes: &[u8]) -> Result<Outcome, SyncError> {
         let url = format!("{}/v1/track/{id}", self.base);
-        let body = bytes.to_vec();
         let resp = self
-            .send(|_| {
+            .send(|| {
                 self.http
                     .put(&url)
                     .header(CONTENT_TYPE, TRACK_CONTENT_TYPE)
                     .header(HEADER_PATROL_ID, patrol_id)
                     .header(HEADER_SEQ, seq.to_string())
                     .header(HEADER_FORMAT, codec::FORMAT.to_string())
-                    .body(body.clone())
+                    .body(bytes.to_vec())
             })
             .await?;
-        Ok(self.note(match resp {
-            Ok(r) => classify(r, id).await,
-            Err(o) => o,
-        }))
-    }
-
-    /// The force's changes since `cursor`. Any failure is an error: nothing
-    /// is applied from a reply we could not read whole.
-    pub async fn pull(&self, cursor: &str) -> Result<SyncReply, SyncError> {
-        let url = format!("{}/v1/sync", self.base);
-        let resp = self.send(|_| self.http.get(&url).query(&[("cursor", cursor)])).await?;
-        let resp = resp.map_err(|o| SyncError::Network(outcome_reason(&o)))?;
-        let status = resp.status();
-        let bytes = read_limited(resp).await.map_err(SyncError::Network)?;
-        if !status.is_success() {
-            return Err(SyncError::Server(format!(
-                "sync refused: HTTP {status}: {}",
-                api_reason(&bytes)
-            )));
-        }
-        serde_json::from_slice(&bytes).map_err(|e| SyncError::BadReply(format!("sync reply: {e}")))
-    }
-
-    pub async fn ack_command(&self, id: &str) -> Result<Outcome, SyncError> {
-        let url = format!("{}/v1/commands/{id}/ack", self.base);
-        let resp = self.send(|_| self.http.post(&url)).await?;
         Ok(match resp {
-            Ok(r) if r.status().is_success() => Outcome::Acked(AckStatus::Stored),
             Ok(r) => classify(r, id).await,
             Err(o) => o,
         })
     }
 
-    // ---- the practice library ----
-
-    /// `POST /v1/library/prefs`: the officer's bookmarks and recent reads,
-    /// idempotent by record id like every upload.
-    pub async fn post_library_prefs(&self, id: &str, json: &[u8]) -> Result<Outcome, SyncError> {
-        self.post_json("/v1/library/prefs", id, json).await
+    /// The force's changes since `cursor`. Any failure is an error: nothing
+    /// is applied from a reply we could not read whole.
+    pub async fn pull(&self, cursor: &str) -> Result<Answer<SyncReply>, SyncError> {
+        let bytes = match self.get_bytes("/v1/sync", Some(("cursor", cursor.to_string()))).await? {
+            Answer::Got(b) => b,
+            Answer::Unauthorized => return Ok(Answer::Unauthorized),
+        };
+        serde_json::from_slice(&bytes)
+            .map(Answer::Got)
+            .map_err(|e| SyncError::BadReply(format!("sync reply: {e}")))
     }
+
+    pub async fn ack_command(&self, id: &str) -> Result<Answer<()>, SyncError> {
+        let url = format!("{}/v1/commands/{id}/ack", self.base);
+        Ok(match self.send(|| self.http.post(&url)).await? {
+            Ok(r) if r.status().is_success() => Answer::Got(()),
+            // If this ack is lost the command comes again: wiping twice is
+            // harmless, so a refused ack is not worth failing the pass for.
+            Ok(r) => {
+                tracing::warn!(status = r.status().as_u16(), "command ack refused");
+                Answer::Got(())
+            }
+            Err(Outcome::Unauthorized) => Answer::Unauthorized,
+            Err(o) => {
+                tracing::warn!(reason = %outcome_reason(&o), "command ack not delivered");
+                Answer::Got(())
+            }
+        })
+    }
+
+    // ---- the practice library ----
 
     /// `GET /v1/library/prefs`: the force's latest copy of the officer's
     /// library settings (made on any handset).
-    pub async fn library_prefs(&self) -> Result<crate::library::PrefsReply, SyncError> {
-        let bytes = self.get_bytes("/v1/library/prefs", None).await?;
-        serde_json::from_slice(&bytes).map_err(|e| SyncError::BadReply(format!("library prefs: {e}")))
+    pub async fn library_prefs(&self) -> Result<Answer<PrefsReply>, SyncError> {
+        match self.get_bytes("/v1/library/prefs", None).await? {
+            Answer::Got(bytes) => serde_json::from_slice(&bytes)
+                .map(Answer::Got)
+                .map_err(|e| SyncError::BadReply(format!("library prefs: {e}"))),
+            Answer::Unauthorized => Ok(Answer::Unauthorized),
+        }
     }
 
     /// `GET /v1/library?since=V`: a content pack taking the handset from
     /// `since` to the latest version (or a full one). Returned as bytes: the
     /// library checks them before anything is stored.
-    pub async fn library_pack(&self, since: u64) -> Result<Vec<u8>, SyncError> {
+    pub async fn library_pack(&self, since: u64) -> Result<Answer<Vec<u8>>, SyncError> {
         self.get_bytes("/v1/library", Some(("since", since.to_string()))).await
     }
 
     /// A GET whose whole body is needed; any failure is an error.
-    async fn get_bytes(&self, path: &str, query: Option<(&str, String)>) -> Result<Vec<u8>, SyncError> {
+    async fn get_bytes(&self, path: &str, query: Option<(&str, String)>) -> Result<Answer<Vec<u8>>, SyncError> {
         let url = format!("{}{path}", self.base);
         let resp = self
-            .send(|_| {
+            .send(|| {
                 let req = self.http.get(&url);
                 match &query {
                     Some((k, v)) => req.query(&[(k, v)]),
@@ -255,7 +224,11 @@ impl Client {
                 }
             })
             .await?;
-        let resp = resp.map_err(|o| SyncError::Network(outcome_reason(&o)))?;
+        let resp = match resp {
+            Ok(r) => r,
+            Err(Outcome::Unauthorized) => return Ok(Answer::Unauthorized),
+            Err(o) => return Err(SyncError::Network(outcome_reason(&o))),
+        };
         let status = resp.status();
         let bytes = read_limited(resp).await.map_err(SyncError::Network)?;
         if status.is_server_error() {
@@ -267,7 +240,7 @@ impl Client {
                 api_reason(&bytes)
             )));
         }
-        Ok(bytes)
+        Ok(Answer::Got(bytes))
     }
 }
 
@@ -311,6 +284,7 @@ fn outcome_reason(o: &Outcome) -> String {
         Outcome::Transient { reason, .. } => reason.clone(),
         Outcome::Rejected { reason, .. } => reason.clone(),
         Outcome::Acked(_) => "acked".into(),
+        Outcome::Unauthorized => "the backend refused the token".into(),
     }
 }
 
@@ -350,7 +324,7 @@ async fn classify(resp: reqwest::Response, id: &str) -> Outcome {
         .get(RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|s| s.trim().parse::<u64>().ok())
-        .map(|s| Duration::from_secs(s.min(3_600)));
+        .map(Duration::from_secs);
     let bytes = match read_limited(resp).await {
         Ok(b) => b,
         Err(reason) => return Outcome::Transient { reason, retry_after },

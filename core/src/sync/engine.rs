@@ -1,31 +1,66 @@
-//! The sync engine: one tokio runtime owned by the core, a scheduler task
-//! that runs a pass when the shell says the phone is online, when new records
-//! appear (debounced), on a timer, or when asked; and the pass itself:
-//! upload in causal order, then pull the force's changes.
+//! The sync engine: the I/O around [`super::pass`]. A scheduler task on the
+//! core's runtime runs a pass when the shell says the phone is online, when
+//! new records appear (debounced), on a timer, or when asked; the pass
+//! sends, reads and commits, and asks `pass` what every answer means. It
+//! reaches the rest of the core only through [`Host`].
 
-use std::sync::{Arc, Mutex, Weak};
+use std::future::Future;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use backon::BackoffBuilder;
-use serde::Serialize;
 use tokio::sync::{Notify, watch};
 
-use super::client::{Client, Outcome};
-use super::outbox::{self, Kind, Rejected};
-use super::protocol::{AckStatus, CommandKind, SyncReply};
-use super::{SyncError, TokenProvider};
-use crate::error::Result;
+use super::client::{Answer, Client};
+use super::pass::{self, Action, LibraryNext, PassReport, Then, Transition, Upload};
+use super::{Error, Host, SyncError, TokenProvider, state};
 use crate::events::Event;
-use crate::guardian::GuardianCore;
+use crate::library::pack::Pack;
+use crate::library::{self, ApplyOutcome, LibraryError, prefs};
+use crate::store::outbox;
 
 /// Wait this long after a new record before syncing, so a burst of fixes or
 /// a check-in followed by its first fixes goes in one pass.
 const DEBOUNCE: Duration = Duration::from_secs(2);
-/// Even with no news, look for the force's changes this often when online.
-const PERIODIC: Duration = Duration::from_secs(60);
-/// Acks are committed in groups: a crash loses at most these, and a lost
-/// ack only means the record is sent again and answered "duplicate".
-const ACK_FLUSH: usize = 64;
+
+/// The core's one tokio runtime: the sync scheduler and its HTTP run on
+/// it, and so do the shells' long calls (the FFI's async functions hand
+/// their work to its blocking pool). One worker thread: a phone does not
+/// need more for this, and every thread costs memory and wake-ups.
+pub struct Runtime(Option<tokio::runtime::Runtime>);
+
+impl Runtime {
+    pub fn new() -> Result<Self, SyncError> {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .max_blocking_threads(8)
+            .thread_name("guardian-core")
+            .enable_all()
+            .build()
+            .map(|rt| Self(Some(rt)))
+            .map_err(|e| SyncError::Config(format!("cannot start the core's runtime: {e}")))
+    }
+
+    pub fn handle(&self) -> Option<&tokio::runtime::Handle> {
+        self.0.as_ref().map(tokio::runtime::Runtime::handle)
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            // Safe from any thread, the runtime's own included (the last
+            // reference to the core may be dropped by one of its tasks).
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").finish_non_exhaustive()
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct SyncConfig {
@@ -46,94 +81,57 @@ impl SyncConfig {
     }
 }
 
-/// What one pass did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct PassReport {
-    pub sent: usize,
-    pub acked: usize,
-    /// Acked as already stored: an earlier attempt had arrived.
-    pub duplicates: usize,
-    pub rejected: usize,
-    pub bytes_sent: usize,
-    pub track_bytes_sent: usize,
-    pub fixes_sent: usize,
-    pub pulled: bool,
-    pub wiped: bool,
-    /// The practice library's version applied in this pass, if it changed.
-    pub library: Option<crate::library::ApplyOutcome>,
-    /// The officer's library bookmarks/recent reads came from another handset.
-    pub library_prefs_restored: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SyncStatus {
-    pub running: bool,
-    pub online: bool,
-    pub pending: usize,
-    pub pending_bytes: usize,
-    pub acked: usize,
-    pub rejected: usize,
-    pub last_success_ms: Option<i64>,
-    pub last_error: Option<String>,
-    pub rejected_records: Vec<Rejected>,
-}
-
 pub struct SyncEngine {
-    rt: Option<tokio::runtime::Runtime>,
+    handle: tokio::runtime::Handle,
     client: Arc<Client>,
     online: watch::Sender<bool>,
     nudge: Arc<Notify>,
-    stop: Arc<Notify>,
     pass_lock: Arc<tokio::sync::Mutex<()>>,
+    scheduler: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for SyncEngine {
     fn drop(&mut self) {
-        self.stop.notify_waiters();
-        if let Some(rt) = self.rt.take() {
-            // Safe from any thread, including the runtime's own.
-            rt.shutdown_background();
-        }
+        // Cancelled at its next await: every step of a pass is its own
+        // transaction, and a row left in flight is sent again next time.
+        self.scheduler.abort();
     }
 }
 
 impl SyncEngine {
-    pub(crate) fn start(
-        core: Weak<GuardianCore>,
+    pub fn start<H: Host>(
+        runtime: &Runtime,
+        host: Weak<H>,
         config: &SyncConfig,
         auth: Arc<dyn TokenProvider>,
-    ) -> std::result::Result<Self, SyncError> {
+    ) -> Result<Self, SyncError> {
+        let handle = runtime
+            .handle()
+            .ok_or_else(|| SyncError::Config("the core's runtime has stopped".into()))?
+            .clone();
         let client = Arc::new(Client::new(
             &config.base_url,
             config.pinned_ca_pem.as_deref(),
             config.request_timeout,
             auth,
         )?);
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("guardian-sync")
-            .enable_all()
-            .build()
-            .map_err(|e| SyncError::Config(format!("cannot start the sync runtime: {e}")))?;
         let (online, online_rx) = watch::channel(false);
         let nudge = Arc::new(Notify::new());
-        let stop = Arc::new(Notify::new());
         let pass_lock = Arc::new(tokio::sync::Mutex::new(()));
-        rt.spawn(scheduler(
-            core,
+        let scheduler = handle.spawn(scheduler(
+            host,
             Arc::clone(&client),
             online_rx,
             Arc::clone(&nudge),
-            Arc::clone(&stop),
             Arc::clone(&pass_lock),
         ));
         Ok(Self {
-            rt: Some(rt),
+            handle,
             client,
             online,
             nudge,
-            stop,
             pass_lock,
+            scheduler,
         })
     }
 
@@ -150,59 +148,49 @@ impl SyncEngine {
     }
 
     /// Runs one pass now and waits for it. Call from a plain thread (the
-    /// shell's background executor), never from inside an async runtime.
-    pub fn sync_now(&self, core: &GuardianCore) -> Result<PassReport> {
-        let rt = self.rt.as_ref().ok_or(SyncError::NotStarted)?;
+    /// shell's background executor, or the runtime's blocking pool), never
+    /// from a task on the runtime.
+    pub fn sync_now<H: Host>(&self, host: &H) -> Result<PassReport, Error> {
         let lock = Arc::clone(&self.pass_lock);
         let client = Arc::clone(&self.client);
-        rt.block_on(async move {
+        self.handle.block_on(async move {
             let _one_at_a_time = lock.lock().await;
-            run_pass(core, &client).await
+            run_pass(host, &client).await.0
         })
     }
 }
 
-async fn scheduler(
-    core: Weak<GuardianCore>,
+async fn scheduler<H: Host>(
+    host: Weak<H>,
     client: Arc<Client>,
     mut online: watch::Receiver<bool>,
     nudge: Arc<Notify>,
-    stop: Arc<Notify>,
     pass_lock: Arc<tokio::sync::Mutex<()>>,
 ) {
     let mut backoff = new_backoff();
-    let mut wait = PERIODIC;
+    let mut wait = pass::PERIODIC;
     loop {
         tokio::select! {
-            _ = stop.notified() => return,
             _ = nudge.notified() => tokio::time::sleep(DEBOUNCE).await,
-            _ = online.changed() => {}
+            changed = online.changed() => if changed.is_err() { return },
             _ = tokio::time::sleep(wait) => {}
         }
         if !*online.borrow() {
             continue;
         }
-        let Some(core) = core.upgrade() else { return };
-        let result = {
+        let Some(host) = host.upgrade() else { return };
+        let (result, retry_after) = {
             let _one_at_a_time = pass_lock.lock().await;
-            run_pass(&core, &client).await
+            run_pass(host.as_ref(), &client).await
         };
-        drop(core);
-        wait = match result {
-            Ok(_) => {
-                backoff = new_backoff();
-                PERIODIC
-            }
-            Err(e) => {
-                // Back off, but never sooner than the server asked.
-                let delay = backoff
-                    .next()
-                    .unwrap_or(Duration::from_secs(300))
-                    .max(client.take_retry_after().unwrap_or_default());
-                tracing::warn!(error = %e, delay_s = delay.as_secs(), "sync pass failed; backing off");
-                delay
-            }
-        };
+        drop(host);
+        if result.is_ok() {
+            backoff = new_backoff();
+        }
+        wait = pass::next_wait(result.is_ok(), backoff.next(), retry_after);
+        if let Err(e) = result {
+            tracing::warn!(error = %e, delay_s = wait.as_secs(), "sync pass failed; backing off");
+        }
     }
 }
 
@@ -217,157 +205,192 @@ fn new_backoff() -> impl Iterator<Item = Duration> {
         .build()
 }
 
-/// One pass: upload everything pending in causal order, then pull.
-pub(crate) async fn run_pass(core: &GuardianCore, client: &Client) -> Result<PassReport> {
-    let result = upload_then_pull(core, client).await;
-    let now = core.now_ms();
-    let (success, error) = match &result {
-        Ok(_) => (Some(now), None),
-        Err(e) => (None, Some(e.to_string())),
+/// One pass, its outcome saved and told to the shell; with the longest
+/// wait a server asked for.
+async fn run_pass<H: Host>(host: &H, client: &Client) -> (Result<PassReport, Error>, Option<Duration>) {
+    let (result, retry_after) = upload_then_pull(host, client).await;
+    let error = result.as_ref().err().map(ToString::to_string);
+    let now = host.now_ms();
+    let saved = host
+        .store()
+        .write(|tx| state::save_outcome(tx, now, error.as_deref()))
+        .and_then(|()| host.store().read(|tx| outbox::counts(tx)));
+    let counts = match saved {
+        Ok(c) => c,
+        Err(e) => return (Err(e.into()), retry_after),
     };
-    core.store()
-        .write(|tx| outbox::save_sync_state(tx, None, success, error.as_deref()))?;
-    let counts = core.store().read(|tx| outbox::counts(tx))?;
-    core.emit(vec![match &error {
+    host.emit(vec![match error {
         None => Event::SyncProgress {
             pending: counts.pending,
             acked: counts.acked,
             rejected: counts.rejected,
         },
-        Some(reason) => Event::SyncFailed { reason: reason.clone() },
+        Some(reason) => Event::SyncFailed { reason },
     }]);
-    result
+    (result, retry_after)
 }
 
-async fn upload_then_pull(core: &GuardianCore, client: &Client) -> Result<PassReport> {
-    let items = core.store().read(|tx| outbox::pending(tx))?;
-    let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
-    core.store().write(|tx| outbox::mark_in_flight(tx, &ids))?;
-    let mut report = PassReport::default();
-    let mut acks: Vec<(String, Kind)> = Vec::new();
-    let flush = |acks: &mut Vec<(String, Kind)>| -> Result<()> {
-        if acks.is_empty() {
-            return Ok(());
-        }
-        let now = core.now_ms();
-        core.store().write(|tx| {
-            for (id, kind) in acks.iter() {
-                outbox::mark_acked(tx, id, now)?;
-                if *kind == Kind::Referral {
-                    // The force has it: the child's details leave the handset
-                    // in the same transaction as the ack.
-                    crate::referral::db::mark_received(tx, id, now)?;
+/// Writes transitions in one transaction; an ack runs its kind's owner's
+/// hook in the same one (a referral's personal fields go with its ack).
+fn commit<H: Host>(host: &H, transitions: &[Transition]) -> Result<(), Error> {
+    if transitions.is_empty() {
+        return Ok(());
+    }
+    let now = host.now_ms();
+    host.store().write(|tx| {
+        for t in transitions {
+            match t {
+                Transition::Acked { id, kind } => {
+                    outbox::mark_acked(tx, id, now)?;
+                    host.ack_hooks().run(tx, *kind, id, now)?;
                 }
-            }
-            Ok::<_, crate::Error>(())
-        })?;
-        acks.clear();
-        Ok(())
-    };
-    let mut failure: Option<crate::Error> = None;
-    for item in &items {
-        report.sent += 1;
-        let outcome = match item.kind {
-            Kind::TrackChunk => {
-                client
-                    .put_chunk(
-                        &item.id,
-                        item.patrol_id.as_deref().unwrap_or_default(),
-                        item.seq,
-                        &item.payload,
-                    )
-                    .await
-            }
-            Kind::CheckIn | Kind::CheckOut => client.post_record(&item.id, &item.payload).await,
-            Kind::Referral => client.post_referral(&item.id, &item.payload).await,
-            Kind::LibraryPrefs => client.post_library_prefs(&item.id, &item.payload).await,
-        };
-        match outcome {
-            Ok(Outcome::Acked(status)) => {
-                report.acked += 1;
-                report.bytes_sent += item.payload.len();
-                if item.kind == Kind::TrackChunk {
-                    report.track_bytes_sent += item.payload.len();
-                    report.fixes_sent += item.fixes;
-                }
-                if status == AckStatus::Duplicate {
-                    report.duplicates += 1;
-                }
-                acks.push((item.id.clone(), item.kind));
-                if acks.len() >= ACK_FLUSH {
-                    flush(&mut acks)?;
-                }
-            }
-            Ok(Outcome::Rejected { slug, reason }) => {
-                // Kept and surfaced; the patrol's later records still go, and
-                // the server judges each on its own.
-                tracing::warn!(kind = item.kind.as_str(), slug = %slug, "record rejected by the backend");
-                flush(&mut acks)?;
-                core.store()
-                    .write(|tx| outbox::mark_rejected(tx, &item.id, &format!("{slug}: {reason}")))?;
-                report.rejected += 1;
-            }
-            Ok(Outcome::Transient { reason, .. }) => {
-                flush(&mut acks)?;
-                core.store()
-                    .write(|tx| outbox::mark_failed_attempt(tx, &item.id, &reason))?;
-                failure = Some(SyncError::Network(reason).into());
-                break;
-            }
-            Err(e) => {
-                failure = Some(e.into());
-                break;
+                Transition::Rejected { id, reason } => outbox::mark_rejected(tx, id, reason)?,
+                Transition::Retry { id, reason } => outbox::mark_failed_attempt(tx, id, reason)?,
             }
         }
-    }
-    flush(&mut acks)?;
-    core.store().write(outbox::requeue_in_flight)?;
-    if let Some(e) = failure {
-        return Err(e);
-    }
-
-    let cursor = core.store().read(|tx| outbox::cursor(tx))?;
-    let reply: SyncReply = client.pull(&cursor).await?;
-    let commands = reply.commands.clone();
-    core.apply_pull(reply)?;
-    report.pulled = true;
-    for command in commands {
-        match command.kind {
-            CommandKind::Wipe => {
-                core.wipe()?;
-                report.wiped = true;
-            }
-        }
-        // If this ack is lost the command comes again; wiping twice is harmless.
-        let _ = client.ack_command(&command.id).await?;
-    }
-    // The practice library last: it is reference content, and a failed
-    // update (a typed error) leaves the old library and delays nothing above.
-    if !report.wiped {
-        let library = crate::library::sync_pass(core, client).await?;
-        report.library = library.applied;
-        report.library_prefs_restored = library.prefs_restored;
-    }
-    Ok(report)
-}
-
-pub(crate) fn status(core: &GuardianCore, running: bool, online: bool) -> Result<SyncStatus> {
-    core.store().read(|tx| {
-        let counts = outbox::counts(tx)?;
-        let (last_success_ms, last_error) = outbox::sync_state(tx)?;
-        Ok(SyncStatus {
-            running,
-            online,
-            pending: counts.pending,
-            pending_bytes: counts.pending_bytes,
-            acked: counts.acked,
-            rejected: counts.rejected,
-            last_success_ms,
-            last_error,
-            rejected_records: outbox::rejected(tx)?,
-        })
+        Ok::<_, Error>(())
     })
 }
 
-/// Used by [`SyncEngine`] users that must not hold the core's lock.
-pub(crate) type EngineSlot = Mutex<Option<Arc<SyncEngine>>>;
+/// A read that needs the login, refreshing the token once if refused.
+async fn authed<T, F, Fut>(client: &Client, call: F) -> Result<T, Error>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<Answer<T>, SyncError>>,
+{
+    let mut refreshed = false;
+    loop {
+        match call().await? {
+            Answer::Got(t) => return Ok(t),
+            Answer::Unauthorized => match pass::on_unauthorized(refreshed) {
+                pass::AuthStep::Refresh => {
+                    client.refresh_token()?;
+                    refreshed = true;
+                }
+                pass::AuthStep::Fail(e) => return Err(e.into()),
+            },
+        }
+    }
+}
+
+async fn upload<H: Host>(host: &H, client: &Client) -> Result<pass::Uploaded, Error> {
+    let items = host.store().read(|tx| outbox::pending(tx))?;
+    let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
+    host.store().write(|tx| outbox::mark_in_flight(tx, &ids))?;
+    let mut up = Upload::new();
+    'items: for item in &items {
+        loop {
+            let step = match client.upload(item).await {
+                Ok(outcome) => up.on_outcome(item, outcome),
+                Err(e) => up.on_error(e),
+            };
+            commit(host, &step.commit)?;
+            match step.then {
+                Then::Next => continue 'items,
+                Then::RefreshAndResend => {
+                    if let Err(e) = client.refresh_token() {
+                        commit(host, &up.on_error(e).commit)?;
+                        break 'items;
+                    }
+                }
+                Then::Stop => break 'items,
+            }
+        }
+    }
+    let done = up.finish();
+    commit(host, &done.commit)?;
+    host.store().write(outbox::requeue_in_flight)?;
+    Ok(done)
+}
+
+async fn upload_then_pull<H: Host>(host: &H, client: &Client) -> (Result<PassReport, Error>, Option<Duration>) {
+    let done = match upload(host, client).await {
+        Ok(d) => d,
+        Err(e) => return (Err(e), None),
+    };
+    if let Some(e) = done.failure {
+        return (Err(e.into()), done.retry_after);
+    }
+    let mut report = done.report;
+    let result = async {
+        let cursor = host.store().read(|tx| state::cursor(tx))?;
+        let reply = authed(client, || client.pull(&cursor)).await?;
+        let plan = pass::plan_pull(reply, |id| host.knows_area(id))?;
+        let commands = plan.commands.clone();
+        host.apply_pull(plan)?;
+        report.pulled = true;
+        for command in &commands {
+            match pass::action(command) {
+                Action::Wipe => {
+                    host.wipe()?;
+                    report.wiped = true;
+                }
+            }
+            authed(client, || client.ack_command(&command.id)).await?;
+        }
+        // The practice library last: it is reference content, and a failed
+        // update (a typed error) leaves the old library and delays nothing
+        // above.
+        if !report.wiped {
+            report.library = library_step(host, client).await?;
+            report.library_prefs_restored = prefs_step(host, client).await?;
+        }
+        Ok::<_, Error>(report)
+    }
+    .await;
+    (result, None)
+}
+
+/// Fetches the pack from the handset's version and applies it, or starts
+/// again from the full library when the two disagree.
+async fn library_step<H: Host>(host: &H, client: &Client) -> Result<Option<ApplyOutcome>, Error> {
+    let local = host.store().read(|tx| library::db::status(tx))?;
+    let bytes = authed(client, || client.library_pack(local.version)).await?;
+    let next = match pass::library_next(&local, &bytes)? {
+        LibraryNext::Apply(pack) => match apply_pack(host, &pack) {
+            Ok(o) => return Ok(Some(o)),
+            Err(e) => pass::after_failed_apply(e)?,
+        },
+        other => other,
+    };
+    match next {
+        LibraryNext::UpToDate => Ok(None),
+        LibraryNext::Apply(_) | LibraryNext::FetchFull => {
+            let full = authed(client, || client.library_pack(0)).await?;
+            Ok(Some(apply_pack(host, &Pack::decode(&full)?)?))
+        }
+    }
+}
+
+fn apply_pack<H: Host>(host: &H, pack: &Pack) -> Result<ApplyOutcome, LibraryError> {
+    let now = host.now_ms();
+    let outcome = host
+        .store()
+        .write(|tx| library::db::apply(tx, pack, now, &mut |_| Ok(())))?;
+    if !outcome.unchanged {
+        tracing::info!(
+            from = outcome.from_version,
+            to = outcome.version,
+            added = outcome.added,
+            changed = outcome.changed,
+            removed = outcome.removed,
+            "practice library updated"
+        );
+    }
+    Ok(outcome)
+}
+
+/// Adopts the officer's bookmarks and recent reads from another handset
+/// when the force's copy is newer.
+async fn prefs_step<H: Host>(host: &H, client: &Client) -> Result<bool, Error> {
+    let Some(officer_id) = host.officer_id()? else {
+        return Ok(false);
+    };
+    let reply = authed(client, || client.library_prefs()).await?;
+    match reply.prefs {
+        Some(remote) => Ok(host
+            .store()
+            .write(|tx| prefs::restore(tx, &officer_id, &remote))?),
+        None => Ok(false),
+    }
+}

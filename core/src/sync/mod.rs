@@ -1,18 +1,38 @@
-//! Sync: the outbox, the wire format and protocol, the HTTP client and the
-//! engine that drains the outbox and pulls the force's changes.
+//! Sync: drain the outbox to the force and apply the force's changes.
+//!
+//! - [`pass`]: what a pass decides, as pure functions and a small state
+//!   machine (events in, instructions out): each upload's outcome becomes
+//!   outbox transitions and "go on", "refresh the token and resend" or
+//!   "stop"; a pull reply becomes a checked [`pass::PullPlan`] or an error
+//!   that changes nothing; a library pack becomes "up to date", "apply" or
+//!   "fetch the full library"; a failed pass becomes the wait before the
+//!   next. Tested without sockets, clocks or SQLite.
+//! - [`engine`]: the I/O around it: one scheduler task on the core's
+//!   runtime, the HTTP calls, the transactions. It reaches the rest of the
+//!   core only through [`Host`].
+//! - [`client`]: HTTP (rustls only), every answer classified.
+//! - [`state`]: the `sync_state` table (cursor, last success, last error).
 //!
 //! Principles: a record is written to the outbox in the same transaction as
 //! the change it reports, with an id made once and reused on every attempt;
-//! only the server's ack clears it; a permanent rejection is kept, marked and
-//! surfaced; transient failures back off exponentially with jitter.
+//! only the server's ack clears it; a permanent rejection is kept, marked
+//! and surfaced; transient failures back off exponentially with jitter.
 
 pub mod client;
-pub mod codec;
 pub mod engine;
-pub mod outbox;
-pub mod protocol;
+pub mod pass;
+pub mod state;
 
-pub use engine::{PassReport, SyncConfig, SyncStatus};
+use rusqlite::Transaction;
+
+use crate::events::Event;
+use crate::library::LibraryError;
+use crate::store::outbox::Kind;
+use crate::store::{Store, StoreError};
+
+pub use engine::{Runtime, SyncConfig, SyncEngine};
+pub use pass::{PassReport, PullPlan};
+pub use state::SyncStatus;
 
 /// The shell's access to the force's login: a bearer token, and a fresh one
 /// when the backend refuses the old. Implemented by the platform shell.
@@ -39,4 +59,64 @@ pub enum SyncError {
     Unsynced { count: usize },
     #[error("a patrol is still open; check out before signing out")]
     PatrolOpen,
+}
+
+/// Everything a pass can fail with: the protocol, the phone's storage, or
+/// a library pack the force sent.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Library(#[from] LibraryError),
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Store(e.into())
+    }
+}
+
+/// What the owner of a record kind does, in the ack's own transaction, when
+/// the force acknowledges one of its records.
+pub type AckHook = fn(&Transaction<'_>, &str, i64) -> Result<(), StoreError>;
+
+/// The hooks, one per kind at most, registered by each kind's owner.
+#[derive(Debug, Clone, Default)]
+pub struct AckHooks(Vec<(Kind, AckHook)>);
+
+impl AckHooks {
+    pub fn on(mut self, kind: Kind, hook: AckHook) -> Self {
+        self.0.retain(|(k, _)| *k != kind);
+        self.0.push((kind, hook));
+        self
+    }
+
+    pub fn run(&self, tx: &Transaction<'_>, kind: Kind, id: &str, now_ms: i64) -> Result<(), StoreError> {
+        match self.0.iter().find(|(k, _)| *k == kind) {
+            Some((_, hook)) => hook(tx, id, now_ms),
+            None => Ok(()),
+        }
+    }
+}
+
+/// What the engine needs of the rest of the core. The core's façade
+/// implements it; sync never names the façade.
+pub trait Host: Send + Sync + 'static {
+    fn store(&self) -> &Store;
+    fn now_ms(&self) -> i64;
+    fn ack_hooks(&self) -> &AckHooks;
+    /// Is this area on the handset (an assignment may only name one)?
+    fn knows_area(&self, area_id: &str) -> bool;
+    /// Applies a checked pull in one transaction, its cursor saved with it
+    /// ([`state::save_cursor`]), then brings memory in line and tells the
+    /// shell what changed.
+    fn apply_pull(&self, plan: PullPlan) -> Result<(), StoreError>;
+    /// The force's wipe command: everything on the handset goes.
+    fn wipe(&self) -> Result<(), StoreError>;
+    /// The signed-in officer, whose library settings a pass restores.
+    fn officer_id(&self) -> Result<Option<String>, StoreError>;
+    fn emit(&self, events: Vec<Event>);
 }

@@ -1,17 +1,17 @@
-//! The outbox table: what the force has not yet acknowledged. Writers take
-//! `&Transaction` so a row is always written with the change it reports.
+//! The outbox table: every record for the force that it has not yet
+//! acknowledged. It is storage, below every domain module: the module that
+//! owns a change enqueues its record here in the same transaction as the
+//! change (`&Transaction`), with an id made once and reused on every
+//! attempt; sync moves rows through their states (pending → in flight →
+//! acked or rejected) and nothing else. A rejected row is kept, marked and
+//! explained, never dropped.
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, Transaction, params};
 use serde::Serialize;
 
-use super::codec::{self, StoredFix};
-use crate::error::Result;
-use crate::patrol::{Fix, Verdict};
-use crate::store::StoreError;
+use super::{Purge, StoreError};
 
-/// Fixes per track chunk: ten minutes at 1 Hz. Large enough that HTTP
-/// overhead is small per fix, small enough that a lost chunk costs little.
-pub const CHUNK_FIXES: usize = 600;
+type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -43,7 +43,7 @@ impl Kind {
             "track_chunk" => Ok(Kind::TrackChunk),
             "referral" => Ok(Kind::Referral),
             "library_prefs" => Ok(Kind::LibraryPrefs),
-            other => Err(StoreError::Corrupt(format!("unknown outbox kind {other:?}")).into()),
+            other => Err(StoreError::Corrupt(format!("unknown outbox kind {other:?}"))),
         }
     }
 }
@@ -90,62 +90,41 @@ pub fn enqueue(tx: &Transaction<'_>, row: &NewRow<'_>) -> Result<()> {
     Ok(())
 }
 
-/// Packs the patrol's fixes not yet in a chunk into one, in the outbox.
-/// Returns how many fixes it carried (0: nothing to pack).
-pub fn make_chunk(tx: &Transaction<'_>, patrol_id: &str, seq: u32, now_ms: i64) -> Result<usize> {
-    let mut stmt = tx.prepare_cached(
-        "SELECT id, time_ms, mono_ns, lat, lon, accuracy_m, altitude_m, speed_mps, bearing_deg, verdict
-         FROM fixes WHERE patrol_id = ?1 AND chunk_id IS NULL ORDER BY id",
+/// The next sequence number in a patrol's causal order (check-in is 0):
+/// after a restart, an open patrol carries on from here.
+pub fn next_seq(conn: &Connection, patrol_id: &str) -> Result<u32> {
+    Ok(conn.query_row(
+        "SELECT COALESCE(MAX(seq) + 1, 1) FROM outbox WHERE patrol_id = ?1",
+        [patrol_id],
+        |r| r.get(0),
+    )?)
+}
+
+/// Removes the records of `kind` that no sync pass has picked up yet (a
+/// newer record supersedes them). One in flight may be on the wire, and
+/// its ack must still find it.
+pub fn supersede_pending(tx: &Transaction<'_>, kind: Kind) -> Result<usize> {
+    Ok(tx.execute(
+        "DELETE FROM outbox WHERE kind = ?1 AND state = 'pending'",
+        [kind.as_str()],
+    )?)
+}
+
+/// How many records of `kind` have not reached the force yet.
+pub fn unsent(conn: &Connection, kind: Kind) -> Result<usize> {
+    let n: i64 = conn.query_row(
+        "SELECT count(*) FROM outbox WHERE kind = ?1 AND state IN ('pending', 'in_flight')",
+        [kind.as_str()],
+        |r| r.get(0),
     )?;
-    let rows = stmt.query_map([patrol_id], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            Fix {
-                time_ms: r.get(1)?,
-                mono_ns: r.get(2)?,
-                lat: r.get(3)?,
-                lon: r.get(4)?,
-                accuracy_m: r.get(5)?,
-                altitude_m: r.get(6)?,
-                speed_mps: r.get(7)?,
-                bearing_deg: r.get(8)?,
-            },
-            r.get::<_, String>(9)?,
-        ))
-    })?;
-    let mut ids = Vec::new();
-    let mut fixes = Vec::new();
-    for row in rows {
-        let (id, fix, verdict) = row?;
-        let verdict =
-            Verdict::parse(&verdict).ok_or_else(|| StoreError::Corrupt(format!("unknown verdict {verdict:?}")))?;
-        ids.push(id);
-        fixes.push(StoredFix { fix, verdict });
-    }
-    if fixes.is_empty() {
-        return Ok(0);
-    }
-    let chunk_id = uuid::Uuid::now_v7().to_string();
-    let payload = codec::encode(&fixes);
-    enqueue(
-        tx,
-        &NewRow {
-            id: &chunk_id,
-            kind: Kind::TrackChunk,
-            format: codec::FORMAT,
-            patrol_id: Some(patrol_id),
-            seq,
-            payload: &payload,
-            fixes: fixes.len(),
-            now_ms,
-        },
-    )?;
-    let (first, last) = (ids[0], ids[ids.len() - 1]);
-    tx.execute(
-        "UPDATE fixes SET chunk_id = ?1 WHERE patrol_id = ?2 AND chunk_id IS NULL AND id BETWEEN ?3 AND ?4",
-        params![chunk_id, patrol_id, first, last],
-    )?;
-    Ok(fixes.len())
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
+/// Every record goes, sent or not, whichever the scope: the records are the
+/// officer's, and a wipe takes everything.
+pub fn purge(tx: &Transaction<'_>, _scope: Purge) -> Result<()> {
+    tx.execute("DELETE FROM outbox", [])?;
+    Ok(())
 }
 
 /// Everything waiting, in sending order: the patrol with the newest record
@@ -286,50 +265,4 @@ pub fn rejected(conn: &Connection) -> Result<Vec<Rejected>> {
         })
     })
     .collect()
-}
-
-pub fn cursor(conn: &Connection) -> Result<String> {
-    Ok(conn
-        .query_row("SELECT cursor FROM sync_state", [], |r| r.get(0))
-        .optional()?
-        .unwrap_or_default())
-}
-
-pub fn save_sync_state(
-    tx: &Transaction<'_>,
-    cursor: Option<&str>,
-    success_ms: Option<i64>,
-    error: Option<&str>,
-) -> Result<()> {
-    tx.execute(
-        "INSERT INTO sync_state (singleton) VALUES (1) ON CONFLICT(singleton) DO NOTHING",
-        [],
-    )?;
-    if let Some(c) = cursor {
-        tx.execute("UPDATE sync_state SET cursor = ?1", [c])?;
-    }
-    if let Some(t) = success_ms {
-        tx.execute("UPDATE sync_state SET last_success_ms = ?1, last_error = NULL", [t])?;
-    }
-    if let Some(e) = error {
-        tx.execute("UPDATE sync_state SET last_error = ?1", [e])?;
-    }
-    Ok(())
-}
-
-pub fn sync_state(conn: &Connection) -> Result<(Option<i64>, Option<String>)> {
-    Ok(conn
-        .query_row("SELECT last_success_ms, last_error FROM sync_state", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .optional()?
-        .unwrap_or((None, None)))
-}
-
-pub fn audit(tx: &Transaction<'_>, now_ms: i64, event: &str, detail: &str) -> Result<()> {
-    tx.execute(
-        "INSERT INTO audit (time_ms, event, detail) VALUES (?1, ?2, ?3)",
-        params![now_ms, event, detail],
-    )?;
-    Ok(())
 }

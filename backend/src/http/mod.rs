@@ -18,17 +18,22 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, on};
 use chrono::NaiveDate;
 use guardian_core::patrol::Rank;
-use guardian_core::sync::codec;
-use guardian_core::sync::protocol::{
+use guardian_protocol::codec;
+use guardian_protocol::rules::{MAX_ID_LEN, check_id};
+use guardian_protocol::wire::{
     Ack, CommandKind, HEADER_FORMAT, HEADER_PATROL_ID, HEADER_SEQ, RecordEnvelope, TRACK_CONTENT_TYPE,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::backend::{Backend, ChunkUpload, MAX_ID_LEN, check_id, now_ms};
-use crate::error::{ApiFailure, BackendError};
+use crate::backend::{Backend, now_ms};
+use crate::chunks::ChunkUpload;
+use crate::error::BackendError;
 use crate::token::{Claims, Role, TokenError};
+use error::ApiFailure;
 
+pub mod error;
+mod library;
 mod referral;
 pub use referral::{MAX_REFERRAL_BYTES, MyReferrals, NavigatorReferrals, NewNavigator, StatusChange};
 
@@ -165,10 +170,10 @@ fn method_router(r: &Route) -> MethodRouter<AppState> {
         Endpoint::NavigatorReferralStatus => on(f, referral::navigator_status),
         Endpoint::AdminBoundaries => on(f, referral::admin_boundaries),
         Endpoint::AdminNavigators => on(f, referral::admin_navigators),
-        Endpoint::Library => on(f, get_library),
-        Endpoint::GetLibraryPrefs => on(f, get_library_prefs),
-        Endpoint::PostLibraryPrefs => on(f, post_library_prefs),
-        Endpoint::AdminLibrary => on(f, admin_library),
+        Endpoint::Library => on(f, library::get_library),
+        Endpoint::GetLibraryPrefs => on(f, library::get_library_prefs),
+        Endpoint::PostLibraryPrefs => on(f, library::post_library_prefs),
+        Endpoint::AdminLibrary => on(f, library::admin_library),
     }
 }
 
@@ -241,7 +246,7 @@ fn json<T: Serialize>(value: &T) -> Reply {
 
 fn path_param(p: Result<Path<String>, axum::extract::rejection::PathRejection>) -> Result<String, ApiFailure> {
     let Path(s) = p.map_err(|_| ApiFailure::bad_request("bad path parameter"))?;
-    check_id("path id", &s, MAX_ID_LEN).map_err(ApiFailure::bad_request)?;
+    check_id("path id", &s, MAX_ID_LEN).map_err(|e| ApiFailure::bad_request(e.to_string()))?;
     Ok(s)
 }
 
@@ -303,7 +308,7 @@ async fn put_track(
     let patrol_id = header_str(&headers, HEADER_PATROL_ID)
         .ok_or_else(|| ApiFailure::bad_request(format!("{HEADER_PATROL_ID} is missing")))?
         .to_string();
-    check_id(HEADER_PATROL_ID, &patrol_id, MAX_ID_LEN).map_err(ApiFailure::bad_request)?;
+    check_id(HEADER_PATROL_ID, &patrol_id, MAX_ID_LEN).map_err(|e| ApiFailure::bad_request(e.to_string()))?;
     let seq: u32 = header_str(&headers, HEADER_SEQ)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| ApiFailure::bad_request(format!("{HEADER_SEQ} is missing or not a number")))?;
@@ -341,7 +346,7 @@ async fn get_sync(State(b): State<AppState>, headers: HeaderMap, RawQuery(q): Ra
             .find_map(|kv| kv.strip_prefix("cursor="))
             .map(str::to_string)
     });
-    let reply = blocking(move || b.sync(&claims.sub, cursor.as_deref())).await?;
+    let reply = blocking(move || Ok(b.sync(&claims.sub, cursor.as_deref())?)).await?;
     json(&reply)
 }
 
@@ -353,18 +358,18 @@ async fn ack_command(
     let claims = authorize(&b, &headers, Role::Officer)?;
     let id = path_param(id)?;
     let id2 = id.clone();
-    blocking(move || b.ack_command(&claims.sub, &id2, now_ms())).await?;
+    blocking(move || Ok(b.ack_command(&claims.sub, &id2, now_ms())?)).await?;
     json(&serde_json::json!({ "id": id, "acked": true }))
 }
 
 #[derive(Serialize, Deserialize)]
 pub struct MyPatrols {
-    pub patrols: Vec<crate::backend::PatrolSummary>,
+    pub patrols: Vec<crate::stats::PatrolSummary>,
 }
 
 async fn my_patrols(State(b): State<AppState>, headers: HeaderMap) -> Reply {
     let claims = authorize(&b, &headers, Role::Officer)?;
-    let patrols = blocking(move || b.my_patrols(&claims.sub)).await?;
+    let patrols = blocking(move || Ok(b.my_patrols(&claims.sub)?)).await?;
     json(&MyPatrols { patrols })
 }
 
@@ -454,61 +459,6 @@ async fn admin_stats(State(b): State<AppState>, headers: HeaderMap) -> Reply {
     authorize(&b, &headers, Role::Admin)?;
     let stats = blocking(move || Ok(b.stats()?)).await?;
     json(&stats)
-}
-
-// ---- the practice library ----------------------------------------------------
-
-/// A library source folder sent whole: far above the starter library's
-/// ~60 KB, far below anything that would strain the server.
-pub const MAX_LIBRARY_BYTES: usize = 16 * 1024 * 1024;
-
-/// `GET /v1/library?since=V`: a content pack from V (absent or unreadable:
-/// from nothing). 204 when nothing has been published.
-async fn get_library(State(b): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Reply {
-    let claims = authorize(&b, &headers, Role::Officer)?;
-    let since = q
-        .as_deref()
-        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("since=")))
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(0);
-    let pack = blocking(move || {
-        b.read(|tx| crate::backend::require_officer(tx, &claims.sub).map(|_| ()))?;
-        Ok(b.library_pack(since, now_ms())?)
-    })
-    .await?;
-    Ok(match pack {
-        Some(bytes) => (
-            [(header::CONTENT_TYPE, guardian_core::library::pack::CONTENT_TYPE)],
-            bytes,
-        )
-            .into_response(),
-        None => StatusCode::NO_CONTENT.into_response(),
-    })
-}
-
-async fn get_library_prefs(State(b): State<AppState>, headers: HeaderMap) -> Reply {
-    let claims = authorize(&b, &headers, Role::Officer)?;
-    let reply = blocking(move || b.library_prefs(&claims.sub)).await?;
-    json(&reply)
-}
-
-async fn post_library_prefs(State(b): State<AppState>, headers: HeaderMap, body: Body) -> Reply {
-    let claims = authorize(&b, &headers, Role::Officer)?;
-    let bytes = read_body(body, MAX_JSON_BYTES).await?;
-    let record: guardian_core::library::PrefsRecord = parse_json(&bytes)?;
-    let ack = blocking(move || {
-        let status = b.submit_library_prefs(&claims.sub, &record, now_ms())?;
-        Ok(Ack { id: record.id, status })
-    })
-    .await?;
-    json(&ack)
-}
-
-async fn admin_library(State(b): State<AppState>, headers: HeaderMap, body: Body) -> Reply {
-    authorize(&b, &headers, Role::Admin)?;
-    let req: crate::library::LibrarySources = parse_json(&read_body(body, MAX_LIBRARY_BYTES).await?)?;
-    let published = blocking(move || Ok(b.publish_library_files(&req.files, now_ms())?)).await?;
-    json(&published)
 }
 
 // ---- running it -------------------------------------------------------------

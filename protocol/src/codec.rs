@@ -22,7 +22,7 @@ use flate2::Compression;
 use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;
 
-use crate::patrol::{Fix, RejectReason, Verdict};
+use crate::fix::{Fix, RejectReason, Verdict};
 
 pub const MAGIC: &[u8; 4] = b"GTC1";
 pub const FORMAT: u32 = 1;

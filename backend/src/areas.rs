@@ -1,0 +1,99 @@
+//! The force's hotspot areas (`areas`, `area_sets`): every area ever
+//! loaded is kept (`active` = in the current set) so an old patrol is still
+//! judged against the polygon it was patrolled in; each set is kept whole,
+//! as loaded, for handsets to pull.
+
+use guardian_core::patrol::{Area, parse_areas};
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use crate::backend::{Backend, now_ms};
+use crate::db::{self, KEY_AREAS_VERSION};
+use crate::error::BackendError;
+
+impl Backend {
+    /// Replaces the set of areas (all or nothing) and bumps its version so
+    /// every handset fetches it on its next sync.
+    pub fn load_areas_geojson(&self, text: &str) -> Result<usize, BackendError> {
+        let areas = parse_areas(text)?;
+        let now = now_ms();
+        self.write(|tx| {
+            tx.execute("UPDATE areas SET active = 0", [])?;
+            let mut stmt = tx.prepare(
+                "INSERT INTO areas (area_id, name, lpa, geometry, windows, active)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 1)
+                 ON CONFLICT (area_id) DO UPDATE SET name = excluded.name, lpa = excluded.lpa,
+                   geometry = excluded.geometry, windows = excluded.windows, active = 1",
+            )?;
+            for a in &areas {
+                stmt.execute(params![a.id, a.name, a.lpa, a.geometry_json(), a.windows_json()])?;
+            }
+            let version = db::bump(tx, KEY_AREAS_VERSION)?;
+            tx.execute(
+                "INSERT INTO area_sets (version, geojson, loaded_ms) VALUES (?1, ?2, ?3)",
+                params![version, text, now],
+            )?;
+            Ok::<_, BackendError>(())
+        })?;
+        Ok(areas.len())
+    }
+}
+
+pub(crate) fn active_areas(tx: &Transaction<'_>) -> Result<Vec<Area>, BackendError> {
+    let mut stmt =
+        tx.prepare("SELECT area_id, name, lpa, geometry, windows FROM areas WHERE active = 1 ORDER BY area_id")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+        ))
+    })?;
+    rows.map(|row| {
+        let (id, name, lpa, geometry, windows) = row?;
+        Ok(Area::from_stored(id, name, lpa, &geometry, &windows)?)
+    })
+    .collect()
+}
+
+pub(crate) fn stored_area(tx: &Transaction<'_>, area_id: &str) -> Result<Option<Area>, BackendError> {
+    let row: Option<(String, String, String, String)> = tx
+        .query_row(
+            "SELECT name, lpa, geometry, windows FROM areas WHERE area_id = ?1",
+            [area_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+    match row {
+        None => Ok(None),
+        Some((name, lpa, geometry, windows)) => Ok(Some(Area::from_stored(
+            area_id.to_string(),
+            name,
+            lpa,
+            &geometry,
+            &windows,
+        )?)),
+    }
+}
+
+/// The current set as loaded, when it is newer than `seen` (a handset's
+/// cursor), and the current version.
+pub(crate) fn latest_set(tx: &Transaction<'_>, seen: Option<i64>) -> Result<(i64, Option<serde_json::Value>), BackendError> {
+    let version = db::counter(tx, KEY_AREAS_VERSION)?;
+    if seen.is_some_and(|s| s >= version) {
+        return Ok((version, None));
+    }
+    let text: Option<String> = tx
+        .query_row("SELECT geojson FROM area_sets ORDER BY version DESC LIMIT 1", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let set = match text {
+        Some(t) => Some(
+            serde_json::from_str(&t).map_err(|e| BackendError::Corrupt(format!("stored areas are not JSON: {e}")))?,
+        ),
+        None => None,
+    };
+    Ok((version, set))
+}

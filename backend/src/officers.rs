@@ -1,0 +1,64 @@
+//! The force's officers (`officers`): who they are and their rank, which
+//! compliance is judged on (never the rank a handset claims).
+
+use guardian_core::patrol::Rank;
+use guardian_protocol::rules::{MAX_DISPLAY_NAME, MAX_ID_LEN, check_id};
+use guardian_protocol::wire::OfficerProfile;
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use crate::backend::Backend;
+use crate::error::BackendError;
+use crate::schedule::OfficerRank;
+
+impl Backend {
+    /// Creates the officer, or updates their name and rank (the force's
+    /// record is the truth compliance uses).
+    pub fn create_officer(&self, officer_id: &str, display_name: &str, rank: Rank) -> Result<(), BackendError> {
+        check_id("officer_id", officer_id, MAX_ID_LEN).map_err(|e| BackendError::Invalid(e.to_string()))?;
+        check_id("display_name", display_name, MAX_DISPLAY_NAME).map_err(|e| BackendError::Invalid(e.to_string()))?;
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO officers (officer_id, display_name, rank) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (officer_id) DO UPDATE SET display_name = excluded.display_name,
+                   rank = excluded.rank",
+                params![officer_id, display_name, rank.as_str()],
+            )?;
+            Ok(())
+        })
+    }
+}
+
+/// The token's officer, who must be on the force's list.
+pub(crate) fn require_officer(tx: &Transaction<'_>, sub: &str) -> Result<OfficerProfile, BackendError> {
+    officer(tx, sub)?.ok_or_else(|| BackendError::Forbidden {
+        slug: "unknown-officer",
+        reason: "the token's officer is not on the force's list".into(),
+    })
+}
+
+pub(crate) fn officer(tx: &Transaction<'_>, id: &str) -> Result<Option<OfficerProfile>, BackendError> {
+    Ok(tx
+        .query_row(
+            "SELECT officer_id, display_name, rank FROM officers WHERE officer_id = ?1",
+            [id],
+            |r| {
+                Ok(OfficerProfile {
+                    officer_id: r.get(0)?,
+                    display_name: r.get(1)?,
+                    rank: r.get(2)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+pub(crate) fn officer_ranks(tx: &Transaction<'_>) -> Result<Vec<OfficerRank>, BackendError> {
+    let mut stmt = tx.prepare("SELECT officer_id, rank FROM officers ORDER BY officer_id")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    rows.map(|row| {
+        let (officer_id, rank) = row?;
+        let rank = Rank::parse(&rank).ok_or_else(|| BackendError::Corrupt(format!("unknown stored rank {rank:?}")))?;
+        Ok(OfficerRank { officer_id, rank })
+    })
+    .collect()
+}

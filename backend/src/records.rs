@@ -1,0 +1,131 @@
+//! Check-in and check-out records (`records`, `patrols`): each stored at
+//! most once per record id, checked with the protocol's rules, and only by
+//! the officer whose patrol it is.
+
+use guardian_protocol::rules::{MAX_ID_LEN, check_id};
+use guardian_protocol::wire::{AckStatus, RECORD_FORMAT, RecordBody, RecordEnvelope};
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use crate::backend::{Backend, replay};
+use crate::error::BackendError;
+use crate::officers::require_officer;
+
+impl Backend {
+    /// Stores a check-in or check-out at most once per record id.
+    pub(crate) fn submit_record(&self, sub: &str, env: &RecordEnvelope, now: i64) -> Result<AckStatus, BackendError> {
+        if env.format != RECORD_FORMAT {
+            return Err(BackendError::refused(
+                "unsupported-format",
+                format!("record format {} is not {RECORD_FORMAT}", env.format),
+            ));
+        }
+        check_id("id", &env.id, MAX_ID_LEN).map_err(|e| bad_record(e.to_string()))?;
+        self.write(|tx| {
+            require_officer(tx, sub)?;
+            let seen: Option<String> = tx
+                .query_row("SELECT officer_id FROM records WHERE record_id = ?1", [&env.id], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            if let Some(owner) = seen {
+                return replay(tx, sub, &owner, "record");
+            }
+            env.validate().map_err(|e| bad_record(e.to_string()))?;
+            match &env.body {
+                RecordBody::CheckIn(b) => {
+                    if b.officer_id != sub {
+                        return Err(BackendError::forbidden(
+                            "a check-in must name the officer the token belongs to",
+                        ));
+                    }
+                    let active: Option<bool> = tx
+                        .query_row("SELECT active FROM areas WHERE area_id = ?1", [&b.area_id], |r| {
+                            r.get(0)
+                        })
+                        .optional()?;
+                    if active != Some(true) {
+                        return Err(BackendError::refused(
+                            "unknown-area",
+                            format!("no current area {:?}", b.area_id),
+                        ));
+                    }
+                    if patrol_owner(tx, &env.patrol_id)?.is_some() {
+                        return Err(BackendError::refused(
+                            "conflict",
+                            "this patrol already has a check-in with another record id",
+                        ));
+                    }
+                    tx.execute(
+                        "INSERT INTO patrols (patrol_id, officer_id, area_id, claimed_rank,
+                           assignment_id, checkin_record_id, checkin_time_ms)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                        params![
+                            env.patrol_id,
+                            sub,
+                            b.area_id,
+                            b.rank,
+                            b.assignment_id,
+                            env.id,
+                            b.time_ms
+                        ],
+                    )?;
+                }
+                RecordBody::CheckOut(b) => {
+                    let row: Option<(String, i64, Option<String>)> = tx
+                        .query_row(
+                            "SELECT officer_id, checkin_time_ms, checkout_record_id FROM patrols
+                             WHERE patrol_id = ?1",
+                            [&env.patrol_id],
+                            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                        )
+                        .optional()?;
+                    let Some((owner, checkin_ms, checkout)) = row else {
+                        return Err(BackendError::refused(
+                            "unknown-patrol",
+                            "no check-in has been received for this patrol",
+                        ));
+                    };
+                    if owner != sub {
+                        return Err(BackendError::forbidden("this patrol is another officer's"));
+                    }
+                    if checkout.is_some() {
+                        return Err(BackendError::refused(
+                            "conflict",
+                            "this patrol already has a check-out with another record id",
+                        ));
+                    }
+                    if b.time_ms < checkin_ms {
+                        return Err(bad_record("check-out is earlier than the check-in"));
+                    }
+                    tx.execute(
+                        "UPDATE patrols SET checkout_record_id = ?2, checkout_time_ms = ?3
+                         WHERE patrol_id = ?1",
+                        params![env.patrol_id, env.id, b.time_ms],
+                    )?;
+                }
+            }
+            let kind = env.kind();
+            let body = serde_json::to_string(env).map_err(|e| BackendError::Server(format!("record to JSON: {e}")))?;
+            tx.execute(
+                "INSERT INTO records (record_id, officer_id, patrol_id, kind, body, received_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![env.id, sub, env.patrol_id, kind, body, now],
+            )?;
+            Ok(AckStatus::Stored)
+        })
+    }
+}
+
+fn bad_record(reason: impl Into<String>) -> BackendError {
+    BackendError::refused("bad-record", reason)
+}
+
+pub(crate) fn patrol_owner(tx: &Transaction<'_>, patrol_id: &str) -> Result<Option<String>, BackendError> {
+    Ok(tx
+        .query_row(
+            "SELECT officer_id FROM patrols WHERE patrol_id = ?1",
+            [patrol_id],
+            |r| r.get(0),
+        )
+        .optional()?)
+}

@@ -1,0 +1,202 @@
+//! Sync calls, and what the sync engine asks of the core ([`Host`]): the
+//! force's changes applied, its wipe carried out, an ack's owner told.
+//! Sign-out lives here too: it is about what has not reached the force.
+
+use std::sync::Arc;
+
+use super::{Guardian, GuardianCore, lock, replace};
+use crate::error::Result;
+use crate::events::Event;
+use crate::patrol::geofence::AreaIndex;
+use crate::patrol::{Live, db};
+use crate::referral::{self, Boundaries};
+use crate::store::{Purge, Store, StoreError, audit, outbox};
+use crate::sync::{
+    AckHooks, Host, PassReport, PullPlan, SyncConfig, SyncEngine, SyncError, SyncStatus, TokenProvider, state,
+};
+
+impl Guardian {
+    /// Starts the sync engine on the core's runtime. It stays idle until
+    /// the shell says the phone is online or asks for a sync.
+    pub fn start_sync(&self, config: &SyncConfig, auth: Arc<dyn TokenProvider>) -> Result<()> {
+        let engine = SyncEngine::start(self.runtime()?, Arc::downgrade(&self.0), config, auth)?;
+        *lock(&self.0.sync) = Some(Arc::new(engine));
+        Ok(())
+    }
+
+    pub fn stop_sync(&self) {
+        lock(&self.0.sync).take();
+    }
+}
+
+impl GuardianCore {
+    /// Tells the sync engine, if running, that there is something new to send.
+    pub(super) fn nudge_sync(&self) {
+        if let Some(engine) = lock(&self.sync).as_ref() {
+            engine.nudge();
+        }
+    }
+
+    fn engine(&self) -> Result<Arc<SyncEngine>> {
+        Ok(lock(&self.sync).clone().ok_or(SyncError::NotStarted)?)
+    }
+
+    /// The shell reports connectivity; going online starts a pass.
+    pub fn set_online(&self, online: bool) -> Result<()> {
+        self.engine()?.set_online(online);
+        Ok(())
+    }
+
+    /// Uploads everything pending and pulls the force's changes, now. Call
+    /// from a background thread.
+    pub fn sync_now(&self) -> Result<PassReport> {
+        Ok(self.engine()?.sync_now(self)?)
+    }
+
+    pub fn sync_status(&self) -> Result<SyncStatus> {
+        let engine = lock(&self.sync).clone();
+        let online = engine.as_ref().is_some_and(|e| e.is_online());
+        Ok(self.store.read(|tx| state::status(tx, engine.is_some(), online))?)
+    }
+
+    /// Asks each table's owner to purge its rows, in an order the schema's
+    /// references allow (the outbox refers to patrols).
+    fn purge(&self, tx: &rusqlite::Transaction<'_>, scope: Purge) -> std::result::Result<(), StoreError> {
+        outbox::purge(tx, scope)?;
+        referral::db::purge(tx, scope)?;
+        crate::library::prefs::purge(tx, scope)?;
+        db::purge(tx, scope)?;
+        state::purge(tx, scope)?;
+        audit::purge(tx, scope)
+    }
+
+    /// Signs the officer out of a shared handset. Refused while anything of
+    /// theirs has not reached the force, unless forced (which is recorded);
+    /// then their local data is purged. Returns how many unsynced records a
+    /// forced sign-out discarded.
+    pub fn sign_out(&self, force: bool) -> Result<usize> {
+        let mut live = lock(&self.live);
+        let open = live.open().is_some();
+        let counts = self.store.read(|tx| outbox::counts(tx))?;
+        let unsynced = counts.pending + counts.rejected;
+        if !force {
+            if open {
+                return Err(SyncError::PatrolOpen.into());
+            }
+            if unsynced > 0 {
+                return Err(SyncError::Unsynced { count: unsynced }.into());
+            }
+        }
+        let now = self.now_ms();
+        self.store.write(|tx| {
+            if force && (unsynced > 0 || open) {
+                audit::record(
+                    tx,
+                    now,
+                    "forced_sign_out",
+                    &format!("{unsynced} unsynced records discarded; patrol open: {open}"),
+                )?;
+            }
+            self.purge(tx, Purge::Officer)
+        })?;
+        *live = Live::new(&self.policies);
+        drop(live);
+        self.store.vacuum()?;
+        Ok(if force { unsynced } else { 0 })
+    }
+
+    /// A reply to a pull, checked and applied as a sync pass would.
+    #[cfg(test)]
+    pub(crate) fn apply_reply(&self, reply: guardian_protocol::wire::SyncReply) -> Result<()> {
+        let plan = crate::sync::pass::plan_pull(reply, |id| self.knows_area(id))?;
+        Ok(self.apply_pull(plan)?)
+    }
+}
+
+impl Host for GuardianCore {
+    fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    fn ack_hooks(&self) -> &AckHooks {
+        &self.ack_hooks
+    }
+
+    fn knows_area(&self, area_id: &str) -> bool {
+        self.area_index().position(area_id).is_some()
+    }
+
+    fn apply_pull(&self, plan: PullPlan) -> std::result::Result<(), StoreError> {
+        let now = self.clock.now_ms();
+        let mut events = Vec::new();
+        let mut live = lock(&self.live);
+        let reloaded = self.store.write(|tx| {
+            if let Some((text, _)) = &plan.boundaries {
+                referral::db::save_boundaries(tx, text, now)?;
+            }
+            for u in &plan.referral_updates {
+                if referral::db::update_status(tx, &u.referral_id, u.status, u.time_ms)? {
+                    events.push(Event::ReferralStatusChanged {
+                        referral_id: u.referral_id.clone(),
+                        status: u.status,
+                    });
+                }
+            }
+            if let Some(o) = &plan.officer {
+                db::set_officer(tx, o)?;
+            }
+            if let Some(a) = &plan.areas {
+                db::upsert_areas(tx, a, now)?;
+            }
+            if let Some(list) = &plan.assignments {
+                let officer_id = match &plan.officer {
+                    Some(o) => Some(o.officer_id.clone()),
+                    None => self.officer_id(tx)?,
+                };
+                if let Some(officer_id) = officer_id {
+                    db::replace_assignments(tx, &officer_id, list)?;
+                }
+            }
+            state::save_cursor(tx, &plan.cursor)?;
+            match plan.areas {
+                Some(_) => Ok::<_, StoreError>(Some(db::load_areas(tx)?)),
+                None => Ok(None),
+            }
+        })?;
+        if let Some(all) = reloaded {
+            live.areas_changed();
+            replace(&self.areas, Arc::new(AreaIndex::new(all)));
+        }
+        drop(live);
+        if let Some((_, parsed)) = plan.boundaries {
+            self.set_boundaries(parsed);
+        }
+        self.emit(events);
+        Ok(())
+    }
+
+    fn wipe(&self) -> std::result::Result<(), StoreError> {
+        let mut live = lock(&self.live);
+        self.store.write(|tx| self.purge(tx, Purge::Everything))?;
+        *live = Live::new(&self.policies);
+        replace(&self.areas, Arc::new(AreaIndex::new(Vec::new())));
+        drop(live);
+        self.set_boundaries(Boundaries::default());
+        self.store.vacuum()?;
+        tracing::warn!("handset wiped on the force's command");
+        self.emit(vec![Event::Wiped]);
+        Ok(())
+    }
+
+    fn officer_id(&self) -> std::result::Result<Option<String>, StoreError> {
+        self.store.read(|tx| GuardianCore::officer_id(self, tx))
+    }
+
+    fn emit(&self, events: Vec<Event>) {
+        GuardianCore::emit(self, events);
+    }
+}
