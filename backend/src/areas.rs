@@ -79,7 +79,10 @@ pub(crate) fn stored_area(tx: &Transaction<'_>, area_id: &str) -> Result<Option<
 
 /// The current set as loaded, when it is newer than `seen` (a handset's
 /// cursor), and the current version.
-pub(crate) fn latest_set(tx: &Transaction<'_>, seen: Option<i64>) -> Result<(i64, Option<serde_json::Value>), BackendError> {
+pub(crate) fn latest_set(
+    tx: &Transaction<'_>,
+    seen: Option<i64>,
+) -> Result<(i64, Option<serde_json::Value>), BackendError> {
     let version = db::counter(tx, KEY_AREAS_VERSION)?;
     if seen.is_some_and(|s| s >= version) {
         return Ok((version, None));

@@ -58,8 +58,8 @@ pub(crate) fn pending(tx: &Transaction<'_>, officer_id: &str) -> Result<Vec<Devi
     let rows = stmt.query_map([officer_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
     rows.map(|row| {
         let (id, kind) = row?;
-        let kind = CommandKind::parse(&kind)
-            .ok_or_else(|| BackendError::Corrupt(format!("unknown command kind {kind:?}")))?;
+        let kind =
+            CommandKind::parse(&kind).ok_or_else(|| BackendError::Corrupt(format!("unknown command kind {kind:?}")))?;
         Ok(DeviceCommand { id, kind })
     })
     .collect()

@@ -158,7 +158,6 @@ fn track(tx: &Transaction<'_>, patrol_id: &str) -> Result<Vec<TrackPoint>, Backe
 }
 
 impl Backend {
-
     pub fn compliance_summary(&self) -> Result<ComplianceSummary, BackendError> {
         let rows = self.read(rows)?;
         Ok(summary(&rows))

@@ -9,10 +9,10 @@ use chrono::{NaiveDate, NaiveTime};
 use guardian_core::patrol::{Area, Rank, ThreatWindow};
 use guardian_protocol::time::london_instant;
 use guardian_protocol::wire::AssignmentWire;
-use rusqlite::{OptionalExtension, Transaction, params};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
+use rusqlite::{OptionalExtension, Transaction, params};
 
 use crate::areas::active_areas;
 use crate::backend::{Backend, now_ms};
@@ -154,7 +154,6 @@ pub struct ScheduleRun {
 }
 
 impl Backend {
-
     /// Draws `date`'s assignments (see [`plan`]) and records the
     /// draw, including the control group. A date is drawn once: re-drawing
     /// until a result looked better would void the randomised evaluation.

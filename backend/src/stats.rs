@@ -55,7 +55,6 @@ impl Backend {
         })
     }
 
-
     pub(crate) fn my_patrols(&self, sub: &str) -> Result<Vec<PatrolSummary>, BackendError> {
         self.read(|tx| {
             require_officer(tx, sub)?;

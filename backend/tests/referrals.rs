@@ -12,8 +12,8 @@ use common::*;
 use guardian_backend::{Backend, NavigatorReferrals, Role};
 use guardian_core::referral::authority::{Authority, Boundaries, boundaries_from_ward_files};
 use guardian_protocol::referral::{
-    self as rules, AuthoritySource, ConsentState, ConsentWire, LocationWire, ReasonCode, ReasonWire,
-    ReferralRecord, ReferralStatus, SubjectWire, Urgency,
+    self as rules, AuthoritySource, ConsentState, ConsentWire, LocationWire, ReasonCode, ReasonWire, ReferralRecord,
+    ReferralStatus, SubjectWire, Urgency,
 };
 use serde_json::{Value, json};
 
@@ -335,10 +335,16 @@ fn every_broken_rule_is_a_bad_referral_that_never_quotes_the_subject() {
     // broken rule.
     type Patch = fn(&mut Value);
     let codes: [(&str, &str, Patch); 4] = [
-        ("authority source", "authority_source", |v| v["authority_source"] = json!("guessed")),
-        ("unknown reason", "reasons.code", |v| v["reasons"][1]["code"] = json!("being_young")),
+        ("authority source", "authority_source", |v| {
+            v["authority_source"] = json!("guessed")
+        }),
+        ("unknown reason", "reasons.code", |v| {
+            v["reasons"][1]["code"] = json!("being_young")
+        }),
         ("urgency", "urgency", |v| v["urgency"] = json!("whenever")),
-        ("consent state", "consent.state", |v| v["consent"]["state"] = json!("maybe")),
+        ("consent state", "consent.state", |v| {
+            v["consent"]["state"] = json!("maybe")
+        }),
     ];
     for (what, field, patch) in codes {
         let mut v = serde_json::to_value(referral("ref-c", "pc-a", "birmingham")).expect("json");

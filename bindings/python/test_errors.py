@@ -159,15 +159,16 @@ def test_a_panic_in_rust_reaches_python_as_an_error_not_a_crash(tmp_path):
     with pytest.raises(g.InternalError) as e:
         g.debug_panic("deliberate")
     assert "deliberate" in str(e.value)
-    # In an async call, from the blocking pool, too.
+    # In an async call, from the core runtime's blocking pool, too.
+    h = local_handset(tmp_path)
     with pytest.raises(g.InternalError) as e:
-        asyncio.run(g.debug_panic_async("deliberate too"))
+        asyncio.run(h.debug_panic_async("deliberate too"))
     assert "deliberate too" in str(e.value)
     g.clear_log_sink()
     # The panic is logged by its place only, never its message.
     panics = [r for r in logs.records if r.target == "guardian_ffi::panic"]
     assert len(panics) == 2 and all(r.message.startswith("panic at ") for r in panics)
     assert not any("deliberate" in r.message for r in logs.records)
-    # The library is still usable afterwards.
-    assert local_handset(tmp_path).area(AREA) is not None
+    # The handset and the library are still usable afterwards.
+    assert h.area(AREA) is not None
     assert g.core_version()

@@ -39,10 +39,15 @@ def test_a_referral_is_refused_field_by_field_then_filed_and_acknowledged(force,
     assert fields["narrative"].message.startswith("narrative: ")
     assert h.referral_drafts(), "a refused draft is kept"
 
+    # A draft keeps whatever was typed, a date that is no date included; the
+    # submit names the field.
+    typed = g.ReferralForm(subject=g.Subject(name="J", date_of_birth="31/02/20"), reasons=[], narrative="")
+    assert h.save_referral_draft(draft, typed) == draft
+    assert h.referral_draft(draft).subject.date_of_birth == "31/02/20"
     with pytest.raises(g.ReferralError.Invalid) as e:
-        h.save_referral_draft(draft, g.ReferralForm(subject=g.Subject(name="J", date_of_birth="31/02/2010"),
-                                                    reasons=[], narrative=""))
-    assert e.value.fields[0].problem == g.FieldProblem.NOT_A_DATE()
+        asyncio.run(h.submit_referral(draft))
+    dob = [f for f in e.value.fields if f.field == "subject.date_of_birth"]
+    assert [f.problem for f in dob] == [g.FieldProblem.NOT_A_DATE()]
 
     form = g.ReferralForm(
         subject=g.Subject(name="Jay Example", estimated_age=15),
@@ -59,6 +64,8 @@ def test_a_referral_is_refused_field_by_field_then_filed_and_acknowledged(force,
     assert receipt.reference.startswith("VRP-")
     assert receipt.status == g.ReferralStatus.QUEUED
     assert receipt.authority == g.Authority.BIRMINGHAM and g.authority_name(receipt.authority) == "Birmingham"
+    assert receipt.reasons == [g.ReasonCode.KNIFE_CARRYING, g.ReasonCode.OTHER]
+    assert receipt.urgency == g.Urgency.PRIORITY
     assert h.referral_drafts() == []
     with pytest.raises(g.ReferralError.UnknownDraft):
         h.referral_draft(draft)

@@ -95,10 +95,9 @@ impl From<CoreEvent> for GuardianEvent {
                 rejected: count(rejected),
             },
             CoreEvent::SyncFailed { reason } => GuardianEvent::SyncFailed { reason },
-            CoreEvent::ReferralStatusChanged { referral_id, status } => GuardianEvent::ReferralStatusChanged {
-                referral_id,
-                status: status.into(),
-            },
+            CoreEvent::ReferralStatusChanged { referral_id, status } => {
+                GuardianEvent::ReferralStatusChanged { referral_id, status }
+            }
             CoreEvent::Wiped => GuardianEvent::Wiped,
         }
     }

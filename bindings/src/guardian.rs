@@ -4,8 +4,10 @@
 //!
 //! Plain methods run on the caller's thread (call them off the UI thread:
 //! each touches SQLite, in a few milliseconds). `async` methods — the ones
-//! that can take longer: check-in/out, batches, sync, sign-out — run their
-//! work on a blocking pool via `spawn_blocking`, never on the caller's thread.
+//! that can take longer: check-in/out, batches, sync, sign-out — hand their
+//! work to the core's own runtime (its blocking pool) and await it from the
+//! shell's executor: the app has one Rust runtime, the core's, instead of a
+//! second one that UniFFI's `tokio` support would start for these calls.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +16,7 @@ use guardian_core::store::DbKey;
 use guardian_core::sync::SyncConfig;
 use guardian_core::{Config, SystemClock};
 
-use crate::error::{PatrolError, StoreError, SyncError, join_failed};
+use crate::error::{Internal, PatrolError, StoreError, SyncError, join_failed};
 use crate::foreign::{EventListener, Listener, TokenProvider, Tokens};
 use crate::types::{
     AreaInfo, Assignment, BatchOutcome, ComplianceSummary, Fix, FixOutcome, Officer, PassReport, PatrolReport,
@@ -53,23 +55,24 @@ impl Guardian {
         &self.inner
     }
 
-    /// Runs `f` against the core on the blocking pool and awaits it.
+    /// Runs `f` on the core's blocking pool and awaits it. A panic in `f`
+    /// is carried on, so UniFFI reports it as it reports any panic.
     pub(crate) async fn blocking<T, E>(
         &self,
         f: impl FnOnce(&guardian_core::Guardian) -> Result<T, E> + Send + 'static,
     ) -> Result<T, E>
     where
         T: Send + 'static,
-        E: Send + 'static + From<crate::error::Internal>,
+        E: Send + 'static + From<Internal>,
     {
-        let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || f(&inner))
-            .await
-            .unwrap_or_else(|e| Err(join_failed(e)))
+        match self.inner.run_blocking(f) {
+            Ok(task) => task.await.unwrap_or_else(|e| Err(join_failed(e))),
+            Err(e) => Err(E::from(Internal(e.to_string()))),
+        }
     }
 }
 
-#[uniffi::export(async_runtime = "tokio")]
+#[uniffi::export]
 impl Guardian {
     /// Opens (creating if absent) the encrypted store with the 32-byte key
     /// from the platform keystore. A wrong key fails with
@@ -98,19 +101,11 @@ impl Guardian {
 
     /// Every area on the handset, with its outline for a map.
     pub fn areas(&self) -> Vec<AreaInfo> {
-        self.inner
-            .area_index()
-            .areas()
-            .map(|a| AreaInfo::from(&a.area))
-            .collect()
+        self.inner.areas().into_iter().map(Into::into).collect()
     }
 
     pub fn area(&self, area_id: String) -> Option<AreaInfo> {
-        let index = self.inner.area_index();
-        index
-            .position(&area_id)
-            .and_then(|i| index.get(i))
-            .map(|a| AreaInfo::from(&a.area))
+        self.inner.area_info(&area_id).map(Into::into)
     }
 
     /// Adds or updates areas from a GeoJSON FeatureCollection, all or
@@ -123,42 +118,41 @@ impl Guardian {
 
     /// The officer signed in on this handset, once sync has pulled it.
     pub fn officer(&self) -> Result<Option<Officer>, PatrolError> {
-        Ok(self.inner.officer()?.map(Into::into))
+        Ok(self.inner.officer()?)
     }
 
     /// Sets the officer directly (training and demo builds; the force's
     /// login normally sets it through sync).
     pub fn set_officer(&self, officer: Officer) -> Result<(), PatrolError> {
-        Ok(self.inner.set_officer(&officer.into())?)
+        Ok(self.inner.set_officer(&officer)?)
     }
 
     /// The officer's assignments that touch today (London time).
     pub fn todays_assignments(&self) -> Result<Vec<Assignment>, PatrolError> {
-        Ok(self.inner.todays_assignments()?.into_iter().map(Into::into).collect())
+        Ok(self.inner.todays_assignments()?)
     }
 
     // ---- the track and the patrol ----
 
     /// Records one OS fix (committed before this returns).
     pub fn ingest_fix(&self, fix: Fix) -> Result<FixOutcome, PatrolError> {
-        Ok(self.inner.ingest_fix(&fix.into())?.into())
+        Ok(self.inner.ingest_fix(&fix)?.into())
     }
 
     /// Records a batch in one commit. Impossible fixes are reported by
     /// position and skipped; the rest are stored.
     pub async fn ingest_fixes(&self, fixes: Vec<Fix>) -> Result<BatchOutcome, PatrolError> {
-        let fixes: Vec<guardian_core::patrol::Fix> = fixes.into_iter().map(Into::into).collect();
         self.blocking(move |g| Ok(g.ingest_batch(&fixes)?.into())).await
     }
 
     /// Checks in to `area_id` at `fix`. Returns the patrol id.
     pub async fn check_in(&self, area_id: String, fix: Fix) -> Result<String, PatrolError> {
-        self.blocking(move |g| Ok(g.check_in(&area_id, &fix.into())?)).await
+        self.blocking(move |g| Ok(g.check_in(&area_id, &fix)?)).await
     }
 
     /// Checks out of the open patrol at `fix` and returns its report.
     pub async fn check_out(&self, fix: Fix) -> Result<PatrolReport, PatrolError> {
-        self.blocking(move |g| Ok(g.check_out(&fix.into())?.into())).await
+        self.blocking(move |g| Ok(g.check_out(&fix)?.into())).await
     }
 
     /// The open patrol with its figures so far, or `None`.
@@ -219,6 +213,15 @@ impl Guardian {
     /// unsynced records a forced sign-out discarded.
     pub async fn sign_out(&self, force: bool) -> Result<u32, SyncError> {
         self.blocking(move |g| Ok(u32::try_from(g.sign_out(force)?).unwrap_or(u32::MAX)))
+            .await
+    }
+
+    /// Test hook: panics with `message` on the core's blocking pool, the
+    /// way a bug in a long call would. Harmless to ship: the panic reaches
+    /// the caller as `InternalException` / `InternalError`, which is what
+    /// the foreign tests check.
+    pub async fn debug_panic_async(&self, message: String) -> Result<(), PatrolError> {
+        self.blocking(move |_| -> Result<(), PatrolError> { panic!("debug_panic_async: {message}") })
             .await
     }
 

@@ -12,6 +12,10 @@
 //! rich error in `error.rs` alone. A panic reaches the shell as
 //! `InternalException` / `InternalError`, never as a crash: the release
 //! profile keeps `panic = "unwind"` for that.
+//!
+//! Core types that are already plain FFI data cross as themselves, declared
+//! here with `#[uniffi::remote]` (a compile-time-checked mirror, no copy);
+//! the rest are converted in `types.rs`, `referral.rs` and `library.rs`.
 
 uniffi::setup_scaffolding!();
 
@@ -37,16 +41,6 @@ pub use types::*;
 #[uniffi::export]
 pub fn debug_panic(message: String) {
     panic!("debug_panic: {message}");
-}
-
-/// Test hook: panics with `message` on the blocking pool inside an async
-/// call, the way a bug in a long core call would. Reaches the caller as the
-/// same exception as [`debug_panic`].
-#[uniffi::export(async_runtime = "tokio")]
-pub async fn debug_panic_async(message: String) -> Result<(), PatrolError> {
-    tokio::task::spawn_blocking(move || -> Result<(), PatrolError> { panic!("debug_panic_async: {message}") })
-        .await
-        .unwrap_or_else(|e| Err(error::join_failed(e)))
 }
 
 /// The version of this library, for the shell's "about" screen and logs.

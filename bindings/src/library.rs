@@ -5,12 +5,11 @@
 
 use guardian_core::library as core;
 
+pub use guardian_core::library::{ArticleSummary, ArticleView, PrefsEntry, SearchHit, SearchResults, Topic};
+
 use crate::error::LibraryError;
 use crate::guardian::Guardian;
-
-fn count(n: usize) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
-}
+use crate::types::count;
 
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct LibraryStatus {
@@ -61,7 +60,7 @@ impl From<core::ApplyOutcome> for ApplyOutcome {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct ArticleSummary {
     pub id: String,
     pub title: String,
@@ -71,20 +70,7 @@ pub struct ArticleSummary {
     pub updated_ms: i64,
 }
 
-impl From<core::ArticleSummary> for ArticleSummary {
-    fn from(a: core::ArticleSummary) -> Self {
-        ArticleSummary {
-            id: a.id,
-            title: a.title,
-            summary: a.summary,
-            topics: a.topics,
-            reading_minutes: a.reading_minutes,
-            updated_ms: a.updated_ms,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct Topic {
     pub id: String,
     pub title: String,
@@ -92,7 +78,7 @@ pub struct Topic {
 }
 
 /// An article as the reading screen shows it.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct ArticleView {
     pub id: String,
     pub title: String,
@@ -105,31 +91,6 @@ pub struct ArticleView {
     pub version: u64,
     pub updated_ms: i64,
     pub bookmarked: bool,
-}
-
-impl From<core::ArticleView> for ArticleView {
-    fn from(v: core::ArticleView) -> Self {
-        ArticleView {
-            id: v.id,
-            title: v.title,
-            summary: v.summary,
-            html: v.html,
-            topics: v
-                .topics
-                .into_iter()
-                .map(|t| Topic {
-                    id: t.id,
-                    title: t.title,
-                    parent: t.parent,
-                })
-                .collect(),
-            related: v.related.into_iter().map(Into::into).collect(),
-            reading_minutes: v.reading_minutes,
-            version: v.version,
-            updated_ms: v.updated_ms,
-            bookmarked: v.bookmarked,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -152,7 +113,7 @@ impl From<core::TopicEntry> for TopicEntry {
 }
 
 /// A bookmark or a recent read.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct PrefsEntry {
     pub article_id: String,
     pub time_ms: i64,
@@ -160,17 +121,7 @@ pub struct PrefsEntry {
     pub article: Option<ArticleSummary>,
 }
 
-impl From<core::PrefsEntry> for PrefsEntry {
-    fn from(p: core::PrefsEntry) -> Self {
-        PrefsEntry {
-            article_id: p.article_id,
-            time_ms: p.time_ms,
-            article: p.article.map(Into::into),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct SearchHit {
     pub id: String,
     pub title: String,
@@ -185,7 +136,7 @@ pub struct SearchHit {
     pub score: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct SearchResults {
     /// The words searched for, after dropping punctuation and common words.
     pub terms: Vec<String>,
@@ -196,36 +147,11 @@ pub struct SearchResults {
     pub truncated: bool,
 }
 
-impl From<core::SearchResults> for SearchResults {
-    fn from(r: core::SearchResults) -> Self {
-        SearchResults {
-            terms: r.terms,
-            hits: r
-                .hits
-                .into_iter()
-                .map(|h| SearchHit {
-                    id: h.id,
-                    title: h.title,
-                    title_html: h.title_html,
-                    summary: h.summary,
-                    snippet_html: h.snippet_html,
-                    snippet: h.snippet,
-                    topics: h.topics,
-                    reading_minutes: h.reading_minutes,
-                    score: h.score,
-                })
-                .collect(),
-            matched_all_terms: r.matched_all_terms,
-            truncated: r.truncated,
-        }
-    }
-}
-
 fn all<T, U: From<T>>(v: Vec<T>) -> Vec<U> {
     v.into_iter().map(Into::into).collect()
 }
 
-#[uniffi::export(async_runtime = "tokio")]
+#[uniffi::export]
 impl Guardian {
     pub fn library_status(&self) -> Result<LibraryStatus, LibraryError> {
         Ok(self.core().library_status()?.into())
@@ -240,7 +166,7 @@ impl Guardian {
     /// Full-text search, offline; at most `limit` hits (1–100).
     pub fn library_search(&self, query: String, limit: u32) -> Result<SearchResults, LibraryError> {
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-        Ok(self.core().library_search(&query, limit)?.into())
+        Ok(self.core().library_search(&query, limit)?)
     }
 
     pub fn library_topics(&self) -> Result<Vec<TopicEntry>, LibraryError> {
@@ -249,21 +175,21 @@ impl Guardian {
 
     /// The articles under a topic and its sub-topics, by title.
     pub fn library_topic_articles(&self, topic_id: String) -> Result<Vec<ArticleSummary>, LibraryError> {
-        Ok(all(self.core().library_topic_articles(&topic_id)?))
+        Ok(self.core().library_topic_articles(&topic_id)?)
     }
 
     pub fn library_articles(&self) -> Result<Vec<ArticleSummary>, LibraryError> {
-        Ok(all(self.core().library_articles()?))
+        Ok(self.core().library_articles()?)
     }
 
     /// An article's view, recording nothing.
     pub fn library_article(&self, article_id: String) -> Result<ArticleView, LibraryError> {
-        Ok(self.core().library_article(&article_id)?.into())
+        Ok(self.core().library_article(&article_id)?)
     }
 
     /// Opens an article: its view, and a recent read for the officer.
     pub fn library_open_article(&self, article_id: String) -> Result<ArticleView, LibraryError> {
-        Ok(self.core().library_open_article(&article_id)?.into())
+        Ok(self.core().library_open_article(&article_id)?)
     }
 
     /// Bookmarks or un-bookmarks an article; returns whether anything changed.
@@ -272,10 +198,10 @@ impl Guardian {
     }
 
     pub fn library_bookmarks(&self) -> Result<Vec<PrefsEntry>, LibraryError> {
-        Ok(all(self.core().library_bookmarks()?))
+        Ok(self.core().library_bookmarks()?)
     }
 
     pub fn library_recent(&self) -> Result<Vec<PrefsEntry>, LibraryError> {
-        Ok(all(self.core().library_recent()?))
+        Ok(self.core().library_recent()?)
     }
 }

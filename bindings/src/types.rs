@@ -1,6 +1,9 @@
-//! Plain data the shells see, and its conversions from and to the core's
-//! types. No rules here: every value is copied, renamed or widened, nothing
-//! is decided.
+//! Plain data the shells see. Where a core type is already plain data of
+//! FFI types, it crosses as itself: `#[uniffi::remote]` mirrors its shape
+//! (checked at compile time against the real type), so there is no copy
+//! and no conversion to drift. Only where the shells need another shape (a
+//! `usize` widened to `u32`, a map as a list) is there a record and a
+//! conversion here. No rules: every value is copied, renamed or widened.
 //!
 //! Times are UTC milliseconds since the epoch (`i64`), monotonic times
 //! nanoseconds since boot; counts are `u32`.
@@ -9,12 +12,16 @@ use std::collections::BTreeMap;
 
 use guardian_core::patrol as core;
 
-fn count(n: usize) -> u32 {
+pub use guardian_core::patrol::{
+    Assignment, Fix, GeofenceEvent, GeofenceKind, NonCompliance, Officer, Rank, RejectReason,
+};
+
+pub(crate) fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// One location fix, as the OS gives it.
-#[derive(Debug, Clone, Copy, PartialEq, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct Fix {
     /// Wall-clock time of the fix, UTC ms (Android `Location.getTime`).
     pub time_ms: i64,
@@ -32,22 +39,7 @@ pub struct Fix {
     pub bearing_deg: Option<f64>,
 }
 
-impl From<Fix> for core::Fix {
-    fn from(f: Fix) -> Self {
-        core::Fix {
-            time_ms: f.time_ms,
-            mono_ns: f.mono_ns,
-            lat: f.lat,
-            lon: f.lon,
-            accuracy_m: f.accuracy_m,
-            altitude_m: f.altitude_m,
-            speed_mps: f.speed_mps,
-            bearing_deg: f.bearing_deg,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+#[uniffi::remote(Enum)]
 pub enum Rank {
     Constable,
     Sergeant,
@@ -60,83 +52,21 @@ pub enum Rank {
     Pcso,
 }
 
-impl From<core::Rank> for Rank {
-    fn from(r: core::Rank) -> Self {
-        match r {
-            core::Rank::Constable => Rank::Constable,
-            core::Rank::Sergeant => Rank::Sergeant,
-            core::Rank::Inspector => Rank::Inspector,
-            core::Rank::ChiefInspector => Rank::ChiefInspector,
-            core::Rank::Superintendent => Rank::Superintendent,
-            core::Rank::ChiefSuperintendent => Rank::ChiefSuperintendent,
-            core::Rank::SpecialConstable => Rank::SpecialConstable,
-            core::Rank::Pcso => Rank::Pcso,
-        }
-    }
-}
-
-impl From<Rank> for core::Rank {
-    fn from(r: Rank) -> Self {
-        match r {
-            Rank::Constable => core::Rank::Constable,
-            Rank::Sergeant => core::Rank::Sergeant,
-            Rank::Inspector => core::Rank::Inspector,
-            Rank::ChiefInspector => core::Rank::ChiefInspector,
-            Rank::Superintendent => core::Rank::Superintendent,
-            Rank::ChiefSuperintendent => core::Rank::ChiefSuperintendent,
-            Rank::SpecialConstable => core::Rank::SpecialConstable,
-            Rank::Pcso => core::Rank::Pcso,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct Officer {
     pub officer_id: String,
     pub display_name: String,
     pub rank: Rank,
 }
 
-impl From<core::Officer> for Officer {
-    fn from(o: core::Officer) -> Self {
-        Officer {
-            officer_id: o.officer_id,
-            display_name: o.display_name,
-            rank: o.rank.into(),
-        }
-    }
-}
-
-impl From<Officer> for core::Officer {
-    fn from(o: Officer) -> Self {
-        core::Officer {
-            officer_id: o.officer_id,
-            display_name: o.display_name,
-            rank: o.rank.into(),
-        }
-    }
-}
-
 /// A patrol the force assigned: this officer, this area, this time (UTC).
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct Assignment {
     pub id: String,
     pub area_id: String,
     pub officer_id: String,
     pub start_ms: i64,
     pub end_ms: i64,
-}
-
-impl From<core::Assignment> for Assignment {
-    fn from(a: core::Assignment) -> Self {
-        Assignment {
-            id: a.id,
-            area_id: a.area_id,
-            officer_id: a.officer_id,
-            start_ms: a.start_ms,
-            end_ms: a.end_ms,
-        }
-    }
 }
 
 /// A threat window as written in the area data (Europe/London wall clock).
@@ -165,26 +95,24 @@ pub struct AreaInfo {
     pub windows: Vec<ThreatWindow>,
 }
 
-impl From<&core::Area> for AreaInfo {
-    fn from(a: &core::Area) -> Self {
+impl From<core::area::AreaInfo> for AreaInfo {
+    fn from(a: core::area::AreaInfo) -> Self {
         AreaInfo {
-            id: a.id.clone(),
-            name: a.name.clone(),
-            lpa: a.lpa.clone(),
-            area_m2: a.area_m2(),
-            geometry_geojson: a.geometry_json(),
+            id: a.id,
+            name: a.name,
+            lpa: a.lpa,
+            area_m2: a.area_m2,
+            geometry_geojson: a.geometry_geojson,
+            // `from`/`to` are keywords in the shells' languages.
             windows: a
                 .windows
-                .iter()
-                .map(|w| {
-                    let s = w.to_spec();
-                    ThreatWindow {
-                        days: s.days,
-                        start: s.start,
-                        end: s.end,
-                        season_from: s.from,
-                        season_to: s.to,
-                    }
+                .into_iter()
+                .map(|s| ThreatWindow {
+                    days: s.days,
+                    start: s.start,
+                    end: s.end,
+                    season_from: s.from,
+                    season_to: s.to,
                 })
                 .collect(),
         }
@@ -192,7 +120,7 @@ impl From<&core::Area> for AreaInfo {
 }
 
 /// Why a valid fix was not believed (it is kept, and counted in reports).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+#[uniffi::remote(Enum)]
 pub enum RejectReason {
     PoorAccuracy,
     ImpossibleSpeed,
@@ -200,19 +128,6 @@ pub enum RejectReason {
     TimeBackwards,
     ClockJump,
     ImplausibleTime,
-}
-
-impl From<core::RejectReason> for RejectReason {
-    fn from(r: core::RejectReason) -> Self {
-        match r {
-            core::RejectReason::PoorAccuracy => RejectReason::PoorAccuracy,
-            core::RejectReason::ImpossibleSpeed => RejectReason::ImpossibleSpeed,
-            core::RejectReason::DuplicateTime => RejectReason::DuplicateTime,
-            core::RejectReason::TimeBackwards => RejectReason::TimeBackwards,
-            core::RejectReason::ClockJump => RejectReason::ClockJump,
-            core::RejectReason::ImplausibleTime => RejectReason::ImplausibleTime,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
@@ -223,39 +138,27 @@ pub struct RejectCount {
 
 fn reject_counts(m: BTreeMap<core::RejectReason, usize>) -> Vec<RejectCount> {
     m.into_iter()
-        .map(|(r, n)| RejectCount {
-            reason: r.into(),
+        .map(|(reason, n)| RejectCount {
+            reason,
             count: count(n),
         })
         .collect()
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+#[uniffi::remote(Enum)]
 pub enum GeofenceKind {
     Arrived,
     Departed,
 }
 
-/// The geofence confirmed an arrival in or a departure from an area.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+/// The geofence confirmed an arrival in or a departure from an area,
+/// dated to the first fix of the new presence.
+#[uniffi::remote(Record)]
 pub struct GeofenceEvent {
     pub area_id: String,
     pub kind: GeofenceKind,
-    /// Dated to the first fix of the new presence.
     pub time_ms: i64,
-}
-
-impl From<core::GeofenceEvent> for GeofenceEvent {
-    fn from(e: core::GeofenceEvent) -> Self {
-        GeofenceEvent {
-            area_id: e.area_id,
-            kind: match e.kind {
-                core::GeofenceKind::Arrived => GeofenceKind::Arrived,
-                core::GeofenceKind::Departed => GeofenceKind::Departed,
-            },
-            time_ms: e.time_ms,
-        }
-    }
+    pub mono_ns: i64,
 }
 
 /// What happened to one fix: stored either way; believed unless `rejected`.
@@ -270,12 +173,12 @@ impl From<guardian_core::FixOutcome> for FixOutcome {
     fn from(o: guardian_core::FixOutcome) -> Self {
         let rejected = match o.verdict {
             core::Verdict::Accepted => None,
-            core::Verdict::Rejected(r) => Some(r.into()),
+            core::Verdict::Rejected(r) => Some(r),
         };
         FixOutcome {
             accepted: rejected.is_none(),
             rejected,
-            events: o.events.into_iter().map(Into::into).collect(),
+            events: o.events,
         }
     }
 }
@@ -312,35 +215,18 @@ impl From<guardian_core::BatchOutcome> for BatchOutcome {
                     message: e.to_string(),
                 })
                 .collect(),
-            events: o.events.into_iter().map(Into::into).collect(),
+            events: o.events,
         }
     }
 }
 
 /// Why a patrol does not comply.
-#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
+#[uniffi::remote(Enum)]
 pub enum NonCompliance {
     NeverArrived,
     TooShort { minutes: f64, required: f64 },
     OutsideWindow { minutes_in_window: f64, required: f64 },
     NotWarranted { rank: Rank },
-}
-
-impl From<&core::NonCompliance> for NonCompliance {
-    fn from(n: &core::NonCompliance) -> Self {
-        match *n {
-            core::NonCompliance::NeverArrived => NonCompliance::NeverArrived,
-            core::NonCompliance::TooShort { minutes, required } => NonCompliance::TooShort { minutes, required },
-            core::NonCompliance::OutsideWindow {
-                minutes_in_window,
-                required,
-            } => NonCompliance::OutsideWindow {
-                minutes_in_window,
-                required,
-            },
-            core::NonCompliance::NotWarranted { rank } => NonCompliance::NotWarranted { rank: rank.into() },
-        }
-    }
 }
 
 /// A patrol judged as the force's dashboard judges it.
@@ -368,8 +254,8 @@ pub struct PatrolReport {
 impl From<core::PatrolReport> for PatrolReport {
     fn from(r: core::PatrolReport) -> Self {
         PatrolReport {
-            reasons: r.reasons.iter().map(Into::into).collect(),
             reason_texts: r.reasons.iter().map(ToString::to_string).collect(),
+            reasons: r.reasons,
             area_id: r.area_id,
             arrival_ms: r.arrival_ms,
             departure_ms: r.departure_ms,
@@ -381,7 +267,7 @@ impl From<core::PatrolReport> for PatrolReport {
             fixes_rejected: reject_counts(r.fixes_rejected),
             inside_fraction: r.inside_fraction,
             inside_transitions: count(r.inside_transitions),
-            rank: r.rank.into(),
+            rank: r.rank,
             compliant: r.compliant,
         }
     }

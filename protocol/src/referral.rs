@@ -617,10 +617,7 @@ mod tests {
         r.subject.school = Some("bell\u{7}".into());
         r.narrative = "short".into();
         r.authority = "leicester".into();
-        assert_eq!(
-            fields(&r),
-            ["authority", "subject.name", "subject.school", "narrative"]
-        );
+        assert_eq!(fields(&r), ["authority", "subject.name", "subject.school", "narrative"]);
     }
 
     #[test]

@@ -207,7 +207,10 @@ mod tests {
         );
         assert_eq!(Text::lines(1, 100).problem(" "), Some(FieldProblem::Required));
         assert_eq!(Text::lines(0, 100).problem(""), None);
-        assert_eq!(Text::lines(10, 100).problem("short"), Some(FieldProblem::TooShort { min: 10 }));
+        assert_eq!(
+            Text::lines(10, 100).problem("short"),
+            Some(FieldProblem::TooShort { min: 10 })
+        );
         // Characters, not bytes.
         assert_eq!(Text::line(0, 100).problem(&"é".repeat(100)), None);
         assert_eq!(

@@ -23,7 +23,11 @@ pub fn london_instant(date: NaiveDate, time: NaiveTime) -> Option<i64> {
     London
         .from_local_datetime(&naive)
         .earliest()
-        .or_else(|| London.from_local_datetime(&(naive + chrono::Duration::hours(1))).earliest())
+        .or_else(|| {
+            London
+                .from_local_datetime(&(naive + chrono::Duration::hours(1)))
+                .earliest()
+        })
         .map(|t| t.timestamp_millis())
 }
 
@@ -99,7 +103,10 @@ mod tests {
         // 23:30 UTC on 1 July is 00:30 BST on 2 July.
         let t = london_instant(date(2026, 7, 2), NaiveTime::from_hms_opt(0, 30, 0).expect("t")).expect("t");
         assert_eq!(london_date(t), Some(date(2026, 7, 2)));
-        assert_eq!(DateTime::from_timestamp_millis(t).expect("utc").date_naive(), date(2026, 7, 1));
+        assert_eq!(
+            DateTime::from_timestamp_millis(t).expect("utc").date_naive(),
+            date(2026, 7, 1)
+        );
     }
 
     #[test]

@@ -250,7 +250,10 @@ mod tests {
         };
         assert_eq!(field(with(|b| b.area_id = String::new())), "area_id");
         assert_eq!(field(with(|b| b.officer_id = "x".repeat(65))), "officer_id");
-        assert_eq!(field(with(|b| b.assignment_id = Some("a\u{7}".into()))), "assignment_id");
+        assert_eq!(
+            field(with(|b| b.assignment_id = Some("a\u{7}".into()))),
+            "assignment_id"
+        );
         assert_eq!(field(with(|b| b.rank = "admiral".into())), "rank");
         assert!(matches!(with(|b| b.lat = f64::NAN), Err(RecordError::Fix(_))));
         let mut r = check_in();
@@ -271,4 +274,3 @@ mod tests {
         assert!(!serde_json::to_string(&e).expect("json").contains("fields"));
     }
 }
-

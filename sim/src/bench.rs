@@ -376,8 +376,8 @@ pub fn naive_json_bytes_per_fix(fixes: &[Fix]) -> f64 {
 /// An hour's 1 Hz walk, packed exactly as the outbox packs it.
 fn wire_bytes() -> (f64, f64) {
     use guardian_core::patrol::Verdict;
-    use guardian_protocol::codec::{StoredFix, encode};
     use guardian_core::patrol::db::CHUNK_FIXES;
+    use guardian_protocol::codec::{StoredFix, encode};
     let fixes: Vec<Fix> = walking_track(3_600, 1_700_000_000_000, 5_000_000_000)
         .iter()
         .map(Fix::quantised)

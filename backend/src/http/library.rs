@@ -14,7 +14,6 @@ use crate::backend::now_ms;
 use crate::officers::require_officer;
 use crate::token::Role;
 
-
 /// A library source folder sent whole: far above the starter library's
 /// ~60 KB, far below anything that would strain the server.
 pub const MAX_LIBRARY_BYTES: usize = 16 * 1024 * 1024;
@@ -67,4 +66,3 @@ pub(super) async fn admin_library(State(b): State<AppState>, headers: HeaderMap,
     let published = blocking(move || Ok(b.publish_library_files(&req.files, now_ms())?)).await?;
     json(&published)
 }
-

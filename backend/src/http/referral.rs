@@ -10,10 +10,10 @@ use guardian_protocol::referral::{Authority, ReferralReceiptWire, ReferralRecord
 use guardian_protocol::wire::Ack;
 use serde::{Deserialize, Serialize};
 
+use super::error::ApiFailure;
 use super::{
     AppState, MAX_AREAS_BYTES, MAX_JSON_BYTES, Reply, authorize, blocking, json, parse_json, path_param, read_body,
 };
-use super::error::ApiFailure;
 use crate::backend::now_ms;
 use crate::error::BackendError;
 use crate::referral::NavigatorReferral;

@@ -9,7 +9,10 @@ use std::path::PathBuf;
 use guardian_backend::{Backend, Role, ServerHandle, spawn};
 use guardian_core::patrol::{Fix, Rank, Verdict};
 use guardian_protocol::codec::{self, StoredFix};
-use guardian_protocol::wire::{CheckInBody, CheckOutBody, HEADER_FORMAT, HEADER_PATROL_ID, HEADER_SEQ, RecordBody, RecordEnvelope, TRACK_CONTENT_TYPE};
+use guardian_protocol::wire::{
+    CheckInBody, CheckOutBody, HEADER_FORMAT, HEADER_PATROL_ID, HEADER_SEQ, RecordBody, RecordEnvelope,
+    TRACK_CONTENT_TYPE,
+};
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use serde_json::{Value, json};
 

@@ -4,8 +4,7 @@
 use super::GuardianCore;
 use crate::error::Result;
 use crate::library::{
-    self, ApplyOutcome, ArticleSummary, ArticleView, LibraryError, LibraryStatus, PrefsEntry, SearchResults,
-    TopicEntry, db,
+    self, ApplyOutcome, ArticleSummary, ArticleView, LibraryStatus, PrefsEntry, SearchResults, TopicEntry, db,
 };
 
 impl GuardianCore {
@@ -76,14 +75,14 @@ impl GuardianCore {
     pub fn library_bookmarks(&self) -> Result<Vec<PrefsEntry>> {
         Ok(self.store.read(|tx| {
             let officer = self.officer_id(tx)?;
-            Ok::<_, LibraryError>(library::bookmarks(tx, officer.as_deref())?)
+            library::bookmarks(tx, officer.as_deref())
         })?)
     }
 
     pub fn library_recent(&self) -> Result<Vec<PrefsEntry>> {
         Ok(self.store.read(|tx| {
             let officer = self.officer_id(tx)?;
-            Ok::<_, LibraryError>(library::recent(tx, officer.as_deref())?)
+            library::recent(tx, officer.as_deref())
         })?)
     }
 }

@@ -19,8 +19,8 @@ use crate::patrol::compliance::{self, PatrolFacts, PatrolReport, WindowRule};
 use crate::patrol::geofence::AreaIndex;
 use crate::patrol::live::Attach;
 use crate::patrol::{
-    Assignment, ComplianceSummary, Fix, FixError, GeofenceEvent, GeofenceKind, Live, Officer, OpenPatrol,
-    PatrolError, Presence, RejectReason, Verdict, db,
+    Assignment, ComplianceSummary, Fix, FixError, GeofenceEvent, GeofenceKind, Live, Officer, OpenPatrol, PatrolError,
+    Presence, RejectReason, Verdict, db,
 };
 use crate::store::StoreError;
 use crate::store::outbox::{self, Kind, NewRow};
@@ -60,7 +60,9 @@ pub struct PatrolStatus {
 /// Queues a check-in or check-out record in the caller's transaction,
 /// after checking it with the rules the force's server applies.
 fn enqueue_record(tx: &Transaction<'_>, record: &RecordEnvelope, kind: Kind, now: i64) -> Result<()> {
-    record.validate().map_err(|e| StoreError::Corrupt(format!("record not sendable: {e}")))?;
+    record
+        .validate()
+        .map_err(|e| StoreError::Corrupt(format!("record not sendable: {e}")))?;
     let payload = serde_json::to_vec(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     outbox::enqueue(
         tx,

@@ -1,14 +1,13 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-
 use super::*;
 use crate::clock::FixedClock;
+use crate::patrol::{Fix, Officer, Rank};
 use crate::referral::{
     Authority, Consent, FieldProblem, Reason, ReferralError, ReferralForm, Subject, Urgency,
     authority::boundaries_from_ward_files,
 };
-use crate::patrol::{Fix, Officer, Rank};
 use crate::store::{DbKey, StoreError};
 use guardian_protocol::referral::{ReferralStatus, ReferralUpdate};
 use guardian_protocol::wire::SyncReply;
@@ -170,7 +169,10 @@ fn a_valid_referral_is_routed_queued_once_and_leaves_a_receipt() {
         "{}",
         receipt.reference
     );
-    assert_eq!(receipt.reasons, [guardian_protocol::referral::ReasonCode::KnifeCarrying]);
+    assert_eq!(
+        receipt.reasons,
+        [guardian_protocol::referral::ReasonCode::KnifeCarrying]
+    );
     assert_eq!(p.count("SELECT count(*) FROM outbox WHERE kind = 'referral'"), 1);
     assert_eq!(p.count("SELECT count(*) FROM referral_drafts"), 0);
     assert!(matches!(

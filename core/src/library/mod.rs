@@ -33,8 +33,8 @@ use serde::{Deserialize, Serialize};
 use crate::store::StoreError;
 
 pub use db::{ApplyOutcome, LibraryStatus};
-pub use pack::{Pack, PackSummary};
 pub use guardian_protocol::library::{PrefsRecord, PrefsReply};
+pub use pack::{Pack, PackSummary};
 pub use search::{SearchHit, SearchResults};
 
 /// Limits on what a pack or a source may hold: generous for reference

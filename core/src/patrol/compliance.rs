@@ -9,12 +9,12 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use guardian_protocol::fix::{RejectReason, Verdict};
 use super::geofence::PreparedArea;
 use super::geometry::haversine_m;
 use super::officer::Rank;
 use super::tracker::{Presence, Sample, TrackerPolicy, inside_ms, label_track};
 use super::window::ThreatWindow;
+use guardian_protocol::fix::{RejectReason, Verdict};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CompliancePolicy {

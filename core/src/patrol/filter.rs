@@ -5,8 +5,8 @@
 //!
 //! Pure: plain values in, a verdict out, no clock read and no I/O.
 
-use guardian_protocol::fix::{Fix, RejectReason, Verdict};
 use super::geometry::haversine_m;
+use guardian_protocol::fix::{Fix, RejectReason, Verdict};
 
 /// The filter's thresholds, as one value with defaults.
 #[derive(Debug, Clone, Copy, PartialEq)]

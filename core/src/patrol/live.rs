@@ -289,7 +289,7 @@ mod tests {
         }
         assert_eq!(told.len(), 1, "{told:?}");
         let (i, minutes) = told[0];
-        assert!(minutes >= 30.0 && minutes < 30.1, "{minutes}");
+        assert!((30.0..30.1).contains(&minutes), "{minutes}");
         // Arrival needs its dwell before minutes start to run.
         assert!((30 * 60..30 * 60 + 30).contains(&i), "{i}");
     }
@@ -322,10 +322,7 @@ mod tests {
                     .map(|s| (i, s))
             })
             .collect();
-        assert_eq!(
-            due,
-            [(CHUNK_FIXES as i64 - 1, 1), (2 * CHUNK_FIXES as i64 - 1, 2)]
-        );
+        assert_eq!(due, [(CHUNK_FIXES as i64 - 1, 1), (2 * CHUNK_FIXES as i64 - 1, 2)]);
         assert_eq!(live.open().expect("open").next_seq, 3);
     }
 
@@ -336,7 +333,10 @@ mod tests {
         let mut live = Live::new(&policies);
         for i in 0..(CHUNK_FIXES as i64 + 1) {
             let step = live.observe(&index, &policies, &at(i, 52.4785), T0);
-            assert_eq!((step.patrol_id, step.chunk_seq, step.minutes_reached), (None, None, None));
+            assert_eq!(
+                (step.patrol_id, step.chunk_seq, step.minutes_reached),
+                (None, None, None)
+            );
         }
     }
 
@@ -366,7 +366,10 @@ mod tests {
             &policies.compliance,
         ));
         for i in 0..120 {
-            assert_eq!(live.observe(&index, &policies, &at(i, 52.4785), T0).minutes_reached, None);
+            assert_eq!(
+                live.observe(&index, &policies, &at(i, 52.4785), T0).minutes_reached,
+                None
+            );
         }
         assert_eq!(live.open().expect("open").next_seq, 4);
     }

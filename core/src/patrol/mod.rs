@@ -24,8 +24,8 @@ pub use compliance::{
     CompliancePolicy, ComplianceSummary, NonCompliance, PatrolOutcome, PatrolReport, WindowRule, summarise,
 };
 pub use filter::FilterPolicy;
-pub use guardian_protocol::fix::{self, Fix, FixError, RejectReason, Verdict};
 pub use geofence::AreaIndex;
+pub use guardian_protocol::fix::{self, Fix, FixError, RejectReason, Verdict};
 pub use live::{Live, OpenPatrol, Step};
 pub use officer::{Officer, Rank};
 pub use presence::{GeofenceEvent, GeofenceKind};

@@ -6,9 +6,9 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use guardian_protocol::fix::Fix;
 use super::geofence::{AreaIndex, DEFAULT_MARGIN_M, Proximity};
 use super::tracker::{AreaTracker, Presence, Sample, TrackerPolicy, Transition};
+use guardian_protocol::fix::Fix;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -190,7 +190,10 @@ mod tests {
                 ..assignment()
             },
         ] {
-            assert!(matches!(bad.check(known), Err(PatrolError::InvalidAssignment(_))), "{bad:?}");
+            assert!(
+                matches!(bad.check(known), Err(PatrolError::InvalidAssignment(_))),
+                "{bad:?}"
+            );
         }
         let elsewhere = Assignment {
             area_id: "nowhere".into(),

@@ -97,7 +97,10 @@ impl Client {
     /// Sends a request built by `make` with the current token. A 401 is
     /// answered as [`Outcome::Unauthorized`], and so is transport trouble
     /// as [`Outcome::Transient`]: the caller decides.
-    async fn send(&self, make: impl Fn() -> reqwest::RequestBuilder) -> Result<Result<reqwest::Response, Outcome>, SyncError> {
+    async fn send(
+        &self,
+        make: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<Result<reqwest::Response, Outcome>, SyncError> {
         let token = self.cached_token()?;
         let resp = match make().header(AUTHORIZATION, format!("Bearer {token}")).send().await {
             Ok(r) => r,
@@ -118,8 +121,13 @@ impl Client {
     pub async fn upload(&self, item: &Item) -> Result<Outcome, SyncError> {
         match item.kind {
             Kind::TrackChunk => {
-                self.put_chunk(&item.id, item.patrol_id.as_deref().unwrap_or_default(), item.seq, &item.payload)
-                    .await
+                self.put_chunk(
+                    &item.id,
+                    item.patrol_id.as_deref().unwrap_or_default(),
+                    item.seq,
+                    &item.payload,
+                )
+                .await
             }
             Kind::CheckIn | Kind::CheckOut => self.post_json("/v1/records", &item.id, &item.payload).await,
             Kind::Referral => self.post_json("/v1/referrals", &item.id, &item.payload).await,

@@ -388,9 +388,7 @@ async fn prefs_step<H: Host>(host: &H, client: &Client) -> Result<bool, Error> {
     };
     let reply = authed(client, || client.library_prefs()).await?;
     match reply.prefs {
-        Some(remote) => Ok(host
-            .store()
-            .write(|tx| prefs::restore(tx, &officer_id, &remote))?),
+        Some(remote) => Ok(host.store().write(|tx| prefs::restore(tx, &officer_id, &remote))?),
         None => Ok(false),
     }
 }

@@ -54,7 +54,10 @@ pub struct PassReport {
 pub enum Outcome {
     Acked(AckStatus),
     /// Refused for good; its slug and reason.
-    Rejected { slug: String, reason: String },
+    Rejected {
+        slug: String,
+        reason: String,
+    },
     /// Network trouble, a timeout, 5xx, 429: try again later, not sooner
     /// than `retry_after` if the server said.
     Transient {

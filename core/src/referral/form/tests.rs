@@ -155,7 +155,10 @@ fn outside_all_seven_the_officer_must_choose_and_is_told_why() {
     let p = fields(&f, None);
     assert_eq!(
         p,
-        vec![("authority".to_string(), FieldProblem::ChooseAuthority("outside all seven".into()))]
+        vec![(
+            "authority".to_string(),
+            FieldProblem::ChooseAuthority("outside all seven".into())
+        )]
     );
     let mut f = good();
     f.authority_choice = Some(Authority::Walsall);

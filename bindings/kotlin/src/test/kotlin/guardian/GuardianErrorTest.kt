@@ -18,7 +18,6 @@ import uniffi.guardian_ffi.Rank
 import uniffi.guardian_ffi.StoreException
 import uniffi.guardian_ffi.SyncException
 import uniffi.guardian_ffi.debugPanic
-import uniffi.guardian_ffi.debugPanicAsync
 
 /** Each error reaches Kotlin as a typed exception with a readable message. */
 class GuardianErrorTest {
@@ -104,9 +103,11 @@ class GuardianErrorTest {
     fun `a panic in Rust reaches Kotlin as an exception, not a crash`() {
         val e = assertThrows<InternalException> { debugPanic("deliberate") }
         assertTrue(e.message!!.contains("deliberate"))
-        // In a suspend call, from the blocking pool, too.
-        val a = assertThrows<InternalException> { runBlocking { debugPanicAsync("deliberate too") } }
-        assertTrue(a.message!!.contains("deliberate too"))
-        localHandset().use { assertNotNull(it.area(area)) }
+        // In a suspend call, from the core runtime's blocking pool, too.
+        localHandset().use { h ->
+            val a = assertThrows<InternalException> { runBlocking { h.debugPanicAsync("deliberate too") } }
+            assertTrue(a.message!!.contains("deliberate too"))
+            assertNotNull(h.area(area))
+        }
     }
 }

@@ -11,6 +11,7 @@ import uniffi.guardian_ffi.Consent
 import uniffi.guardian_ffi.FieldProblem
 import uniffi.guardian_ffi.Fix
 import uniffi.guardian_ffi.Guardian
+import uniffi.guardian_ffi.ReasonCode
 import uniffi.guardian_ffi.LibraryException
 import uniffi.guardian_ffi.ReferralException
 import uniffi.guardian_ffi.ReferralForm
@@ -42,6 +43,16 @@ class GuardianReferralLibraryTest {
                 assertEquals(FieldProblem.Required, fields["subject.name"]!!.problem)
                 assertEquals(FieldProblem.TooShort(10u), fields["narrative"]!!.problem)
 
+                // A draft keeps a date that is no date; the submit names it.
+                val typed = ReferralForm(Subject("J", "31/02/20", null, null, null, null), emptyList(), "", null, false, null, null, null)
+                assertEquals(draft, h.saveReferralDraft(draft, typed))
+                assertEquals("31/02/20", h.referralDraft(draft).subject.dateOfBirth)
+                val d = assertThrows<ReferralException.Invalid> { runBlocking { h.submitReferral(draft) } }
+                assertEquals(
+                    listOf<FieldProblem>(FieldProblem.NotADate),
+                    d.fields.filter { it.field == "subject.date_of_birth" }.map { it.problem },
+                )
+
                 val now = System.currentTimeMillis()
                 val form = ReferralForm(
                     subject = subject("Jay Example"),
@@ -57,6 +68,8 @@ class GuardianReferralLibraryTest {
                 val receipt = runBlocking { h.submitReferral(draft) }
                 assertTrue(receipt.reference.startsWith("VRP-"))
                 assertEquals(ReferralStatus.QUEUED, receipt.status)
+                assertEquals(listOf(ReasonCode.KNIFE_CARRYING), receipt.reasons)
+                assertEquals(Urgency.ROUTINE, receipt.urgency)
                 assertTrue(h.referralDrafts().isEmpty())
 
                 val pass = runBlocking { h.syncNow() }
