@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# Every check CI runs: formatting, lints as errors, all tests.
+# Every check CI runs: formatting, the layer rules, lints as errors, all
+# tests. Needs the Rust toolchain and a C compiler, Python 3 with pytest,
+# and a JDK 17 with Maven (which fetches Kotlin, JNA and JUnit itself);
+# `.ci/run` installs what a fresh machine lacks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo fmt --all --check
+# The import rules written in core/src/lib.rs and backend/src/lib.rs.
+python3 scripts/layers.py
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace
 

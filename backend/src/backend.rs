@@ -10,15 +10,13 @@
 //! a check ("was this record id seen?") and the write it guards cannot be
 //! split by another process on the same file.
 
-use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 use guardian_protocol::rules::{MAX_ID_LEN, check_id};
 use guardian_protocol::wire::AckStatus;
-use rand::Rng as _;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-use crate::db::{self, KEY_REPLAYS, KEY_SECRET};
+use crate::db::{self, KEY_REPLAYS};
 use crate::error::BackendError;
 use crate::token::{self, Claims, Role, TokenError};
 
@@ -28,6 +26,17 @@ pub const MAX_TTL_S: i64 = 366 * 24 * 3600;
 pub struct Backend {
     conn: Mutex<Connection>,
     secret: Vec<u8>,
+}
+
+impl Backend {
+    /// The store over an open, migrated connection and its token key
+    /// (`setup` makes both).
+    pub(crate) fn new(conn: Connection, secret: Vec<u8>) -> Self {
+        Self {
+            conn: Mutex::new(conn),
+            secret,
+        }
+    }
 }
 
 impl std::fmt::Debug for Backend {
@@ -42,31 +51,6 @@ pub(crate) fn now_ms() -> i64 {
 }
 
 impl Backend {
-    /// Opens (creating if needed) the backend database. The first open makes
-    /// the 32-byte token key and stores it in the file.
-    pub fn open(db_path: &Path) -> Result<Self, BackendError> {
-        let mut conn = db::open(db_path)?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let secret = match db::meta_blob(&tx, KEY_SECRET)? {
-            Some(s) if s.len() == 32 => s,
-            Some(_) => return Err(BackendError::Corrupt("token key has the wrong length".into())),
-            None => {
-                let mut s = vec![0u8; 32];
-                rand::rng().fill_bytes(&mut s);
-                db::set_meta_blob(&tx, KEY_SECRET, &s)?;
-                s
-            }
-        };
-        crate::library::ensure_schema(&tx)?;
-        crate::boundaries::ensure_schema(&tx)?;
-        crate::referral::ensure_schema(&tx)?;
-        tx.commit()?;
-        Ok(Self {
-            conn: Mutex::new(conn),
-            secret,
-        })
-    }
-
     fn lock(&self) -> MutexGuard<'_, Connection> {
         // A panic inside an operation dropped its transaction, which rolled
         // back: the connection is consistent, so poisoning carries no risk.

@@ -26,6 +26,7 @@ mod officers;
 mod records;
 mod referral;
 mod schedule;
+mod setup;
 mod stats;
 mod sync;
 mod token;

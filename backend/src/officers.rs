@@ -8,7 +8,6 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 use crate::backend::Backend;
 use crate::error::BackendError;
-use crate::schedule::OfficerRank;
 
 impl Backend {
     /// Creates the officer, or updates their name and rank (the force's
@@ -26,6 +25,13 @@ impl Backend {
             Ok(())
         })
     }
+}
+
+/// An officer as the daily draw sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfficerRank {
+    pub officer_id: String,
+    pub rank: Rank,
 }
 
 /// The token's officer, who must be on the force's list.

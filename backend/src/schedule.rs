@@ -6,7 +6,7 @@
 //! Pure: areas, officers, a date, a fraction and a seed in; the plan out.
 
 use chrono::{NaiveDate, NaiveTime};
-use guardian_core::patrol::{Area, Rank, ThreatWindow};
+use guardian_core::patrol::{Area, ThreatWindow};
 use guardian_protocol::time::london_instant;
 use guardian_protocol::wire::AssignmentWire;
 use rand::rngs::StdRng;
@@ -18,7 +18,7 @@ use crate::areas::active_areas;
 use crate::backend::{Backend, now_ms};
 use crate::db::{self, KEY_ASSIGN_VERSION};
 use crate::error::BackendError;
-use crate::officers::officer_ranks;
+use crate::officers::{OfficerRank, officer_ranks};
 
 /// An area with no threat windows is patrolled in the evening peak.
 pub const DEFAULT_WINDOW: (&str, &str) = ("20:00", "22:00");
@@ -30,12 +30,6 @@ pub struct Plan {
     pub chosen: Vec<String>,
     /// Eligible areas not drawn (the control group), by id.
     pub not_chosen: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OfficerRank {
-    pub officer_id: String,
-    pub rank: Rank,
 }
 
 pub fn plan(
@@ -250,6 +244,7 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
     use chrono_tz::Europe::London;
+    use guardian_core::patrol::Rank;
     use guardian_core::patrol::parse_areas;
 
     fn areas(n: usize) -> Vec<Area> {

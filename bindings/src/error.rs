@@ -10,6 +10,14 @@
 //!
 //! A panic in the core is not one of these: UniFFI catches it and raises
 //! `InternalException` (Kotlin) / `InternalError` (Python) instead.
+//!
+//! Every core error also has a stable slug (`store-wrong-key`,
+//! `sync-network`, …), and [`policy`] decides, in one match, which are
+//! worth the platform log and at what level: a refused form or a check-in
+//! too far away is the officer's to fix and is only shown; a damaged store
+//! or a server sending nonsense is for the force's support to see. The log
+//! line is the slug alone: messages can name an area or a field, never
+//! needed there.
 
 use guardian_core::Error as CoreError;
 use guardian_core::library::LibraryError as CoreLibrary;
@@ -150,6 +158,83 @@ pub enum LibraryError {
     Internal(String),
 }
 
+/// A core error's stable slug, and the level it is logged at (`None`: shown
+/// to the officer, not logged).
+pub(crate) fn policy(e: &CoreError) -> (&'static str, Option<tracing::Level>) {
+    use tracing::Level;
+    let (error, warn, info) = (Some(Level::ERROR), Some(Level::WARN), Some(Level::INFO));
+    match e {
+        CoreError::Store(s) => store_policy(s),
+        CoreError::Area(_) => ("patrol-invalid-areas", warn),
+        CoreError::Fix(_) => ("patrol-invalid-fix", info),
+        CoreError::Patrol(p) => match p {
+            CorePatrol::NoOfficer => ("patrol-no-officer", None),
+            CorePatrol::InvalidOfficer(_) => ("patrol-invalid-officer", warn),
+            CorePatrol::UnknownArea { .. } => ("patrol-unknown-area", None),
+            CorePatrol::AlreadyOnPatrol { .. } => ("patrol-already-on-patrol", None),
+            CorePatrol::NoActivePatrol => ("patrol-no-active-patrol", None),
+            CorePatrol::PoorFix { .. } => ("patrol-poor-fix", None),
+            CorePatrol::TooFarFromArea { .. } => ("patrol-too-far", None),
+            CorePatrol::CheckOutBeforeCheckIn => ("patrol-check-out-before-check-in", info),
+            CorePatrol::UnknownPatrol { .. } => ("patrol-unknown-patrol", None),
+            CorePatrol::InvalidAssignment(_) => ("patrol-invalid-assignment", warn),
+        },
+        CoreError::Sync(s) => match s {
+            CoreSync::NotStarted => ("sync-not-started", warn),
+            CoreSync::Config(_) => ("sync-config", error),
+            CoreSync::Auth(_) => ("sync-auth", warn),
+            // No signal is a constable's normal; it retries on its own.
+            CoreSync::Network(_) => ("sync-network", None),
+            CoreSync::Server(_) => ("sync-server", warn),
+            CoreSync::BadReply(_) => ("sync-bad-reply", error),
+            CoreSync::Unsynced { .. } => ("sync-unsynced", None),
+            CoreSync::PatrolOpen => ("sync-patrol-open", None),
+        },
+        CoreError::Library(l) => match l {
+            CoreLibrary::UnknownArticle(_) => ("library-unknown-article", None),
+            CoreLibrary::UnknownTopic(_) => ("library-unknown-topic", None),
+            CoreLibrary::QueryTooLong { .. } => ("library-query-too-long", None),
+            CoreLibrary::NoOfficer => ("library-no-officer", None),
+            CoreLibrary::Store(_) => ("library-store", error),
+            _ => ("library-bad-pack", warn),
+        },
+        CoreError::Referral(r) => match r {
+            CoreReferral::Invalid(_) => ("referral-invalid", None),
+            CoreReferral::UnknownDraft => ("referral-unknown-draft", None),
+            CoreReferral::UnknownReferral => ("referral-unknown-referral", None),
+            CoreReferral::NoOfficer => ("referral-no-officer", None),
+            CoreReferral::Boundaries(_) => ("referral-bad-boundaries", error),
+        },
+    }
+}
+
+fn store_policy(e: &CoreStore) -> (&'static str, Option<tracing::Level>) {
+    use tracing::Level;
+    match e {
+        CoreStore::WrongKey => ("store-wrong-key", Some(Level::WARN)),
+        CoreStore::NotEncrypted => ("store-not-encrypted", Some(Level::ERROR)),
+        CoreStore::TooNew { .. } => ("store-too-new", Some(Level::WARN)),
+        CoreStore::Key(_) => ("store-bad-key", Some(Level::ERROR)),
+        CoreStore::Io(_) => ("store-io", Some(Level::ERROR)),
+        CoreStore::Sqlite(_) => ("store-sqlite", Some(Level::ERROR)),
+        CoreStore::Corrupt(_) => ("store-corrupt", Some(Level::ERROR)),
+    }
+}
+
+/// Logs `e` by [`policy`]: its slug only.
+fn reported(e: &CoreError) {
+    log(policy(e));
+}
+
+fn log((slug, level): (&'static str, Option<tracing::Level>)) {
+    match level {
+        Some(tracing::Level::ERROR) => tracing::error!(target: "guardian_ffi::error", "{slug}"),
+        Some(tracing::Level::WARN) => tracing::warn!(target: "guardian_ffi::error", "{slug}"),
+        Some(_) => tracing::info!(target: "guardian_ffi::error", "{slug}"),
+        None => {}
+    }
+}
+
 /// What a store failure says, whichever call it interrupted.
 fn store_message(e: &CoreStore) -> String {
     match e {
@@ -162,6 +247,7 @@ fn store_message(e: &CoreStore) -> String {
 
 impl From<CoreStore> for StoreError {
     fn from(e: CoreStore) -> Self {
+        log(store_policy(&e));
         let message = store_message(&e);
         match e {
             CoreStore::WrongKey => StoreError::WrongKey(message),
@@ -177,13 +263,17 @@ impl From<CoreError> for StoreError {
     fn from(e: CoreError) -> Self {
         match e {
             CoreError::Store(s) => s.into(),
-            other => StoreError::Storage(other.to_string()),
+            other => {
+                reported(&other);
+                StoreError::Storage(other.to_string())
+            }
         }
     }
 }
 
 impl From<CoreError> for PatrolError {
     fn from(e: CoreError) -> Self {
+        reported(&e);
         let message = match &e {
             CoreError::Store(s) => store_message(s),
             other => other.to_string(),
@@ -211,6 +301,7 @@ impl From<CoreError> for PatrolError {
 
 impl From<CoreError> for SyncError {
     fn from(e: CoreError) -> Self {
+        reported(&e);
         let message = match &e {
             CoreError::Store(s) => store_message(s),
             other => other.to_string(),
@@ -238,6 +329,7 @@ impl From<CoreError> for SyncError {
 
 impl From<CoreError> for ReferralError {
     fn from(e: CoreError) -> Self {
+        reported(&e);
         let reason = match &e {
             CoreError::Store(s) => store_message(s),
             other => other.to_string(),
@@ -264,6 +356,7 @@ impl From<CoreError> for ReferralError {
 
 impl From<CoreError> for LibraryError {
     fn from(e: CoreError) -> Self {
+        reported(&e);
         match e {
             CoreError::Library(l) => l.into(),
             CoreError::Store(s) => LibraryError::Storage(store_message(&s)),
@@ -336,6 +429,25 @@ impl From<Internal> for LibraryError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slugs_are_stable_and_name_their_area() {
+        for (e, slug) in [
+            (CoreError::from(CoreStore::WrongKey), "store-wrong-key"),
+            (CoreError::from(CorePatrol::NoActivePatrol), "patrol-no-active-patrol"),
+            (CoreError::from(CoreSync::Network("x".into())), "sync-network"),
+            (CoreError::from(CoreReferral::UnknownDraft), "referral-unknown-draft"),
+            (CoreError::from(CoreLibrary::Checksum), "library-bad-pack"),
+        ] {
+            assert_eq!(policy(&e).0, slug);
+        }
+        // What the officer fixes is shown, not logged; a damaged store is.
+        assert_eq!(policy(&CoreError::from(CorePatrol::NoActivePatrol)).1, None);
+        assert_eq!(
+            policy(&CoreError::from(CoreStore::Corrupt("x".into()))).1,
+            Some(tracing::Level::ERROR)
+        );
+    }
 
     #[test]
     fn each_core_error_lands_in_its_own_variant_with_the_core_message() {

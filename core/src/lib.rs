@@ -12,7 +12,8 @@
 //! modules in one layer do not import each other:
 //!
 //! ```text
-//! guardian        the façades a shell calls (`Guardian`), `error` (gathers the rest)
+//! guardian        the façades a shell calls (`Guardian`)
+//! error           the façade's one error, gathering every module's own
 //! sync            pass (pure decisions), engine (I/O), client (HTTP), state
 //! patrol | referral | library      the domain: rules (pure) and their own tables
 //! store           SQLCipher, schema, the outbox and audit tables; `events`, `clock`
@@ -30,7 +31,7 @@
 //!   compliance, window}`, `referral::form`, `sync::pass`); I/O sits at
 //!   the edges and calls them. The clock is passed in.
 //!
-//! `scripts/layers.sh` checks the rule on every test run.
+//! `scripts/layers.py` checks the rule on every test run.
 
 pub mod clock;
 pub mod error;

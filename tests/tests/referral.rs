@@ -143,3 +143,105 @@ fn referrals_arrive_exactly_once_through_a_hostile_network() {
         );
     }
 }
+
+/// The handset's form and the force's server check a referral with the same
+/// rules (`guardian_protocol::referral`): each mistake, made once on the
+/// form and once in an upload, gets the same fields and problems from both.
+#[test]
+fn the_handset_and_the_force_name_the_same_fields_for_the_same_mistakes() {
+    use guardian_core::referral::{Consent, Reason, ReferralForm, ValidReferral, form, record};
+    use guardian_protocol::rules::FieldError;
+    use guardian_tests::handset::OFFICER;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let force = Force::start(dir.path());
+    let token = force.token(3600);
+    let http = reqwest::blocking::Client::new();
+    let now = chrono::Utc::now().timestamp_millis();
+    let today = guardian_protocol::time::london_date(now).expect("today");
+
+    type Mistake = fn(&mut ReferralForm);
+    let mistakes: Vec<(&str, Mistake)> = vec![
+        ("long name", |f| f.subject.name = "n".repeat(101)),
+        ("control in name", |f| f.subject.name = "Jordan\u{7}".into()),
+        ("long school", |f| f.subject.school = Some("s".repeat(301))),
+        ("long address", |f| f.subject.address = Some("a\n".repeat(160))),
+        ("control in carer contact", |f| {
+            f.subject.carer_contact = Some("mum\u{1b}[31m".into())
+        }),
+        ("date that is no date", |f| {
+            f.subject.date_of_birth = Some("31/02/20".into())
+        }),
+        ("born in the future", |f| {
+            f.subject.date_of_birth = Some("2999-01-01".into())
+        }),
+        ("too old", |f| f.subject.date_of_birth = Some("1990-01-01".into())),
+        ("age out of range", |f| {
+            f.subject.date_of_birth = None;
+            f.subject.estimated_age = Some(40)
+        }),
+        ("age against date of birth", |f| f.subject.estimated_age = Some(9)),
+        ("no age at all", |f| f.subject.date_of_birth = None),
+        ("short narrative", |f| f.narrative = "too short".into()),
+        ("long narrative", |f| f.narrative = "x".repeat(4_001)),
+        ("no reasons", |f| f.reasons.clear()),
+        ("a reason twice", |f| f.reasons.push(Reason::KnifeCarrying)),
+        ("other without words", |f| f.reasons.push(Reason::Other(" ".into()))),
+        ("long other", |f| f.reasons.push(Reason::Other("o".repeat(301)))),
+        ("no consent, no reason, no safeguarding", |f| {
+            f.consent = Some(Consent::Refused(String::new()))
+        }),
+        ("no consent, long reason", |f| {
+            f.consent = Some(Consent::NotSought("r\n".repeat(151)));
+            f.safeguarding_concern = true
+        }),
+        ("off the earth", |f| {
+            if let Some(l) = f.location.as_mut() {
+                l.lat = 91.0;
+            }
+        }),
+    ];
+    let sorted = |mut v: Vec<FieldError>| {
+        v.sort_by(|a, b| (&a.field, format!("{:?}", a.problem)).cmp(&(&b.field, format!("{:?}", b.problem))));
+        v
+    };
+    for (i, (what, mistake)) in mistakes.into_iter().enumerate() {
+        let mut f = referral_form("Jordan Example", 52.4797, -1.9026);
+        mistake(&mut f);
+        let handset =
+            form::validate(&f, today, Some(Authority::Birmingham), "outside").expect_err("the handset refuses it");
+
+        // The same values, sent as the record a handset would build.
+        let location = f.location.expect("a location");
+        let valid = ValidReferral {
+            form: f.clone(),
+            location,
+            consent: f.consent.clone().unwrap_or(Consent::Given),
+            urgency: f.urgency.expect("urgency"),
+            authority: Authority::Birmingham,
+            routed: true,
+        };
+        let id = format!("0190a0b0-0000-7000-8000-{i:012}");
+        let rec = record::to_record(
+            &valid,
+            &record::Made {
+                id: &id,
+                officer_id: OFFICER,
+                now_ms: now,
+                patrol_id: None,
+                area_id: None,
+            },
+        );
+        let resp = http
+            .post(format!("{}/v1/referrals", force.url()))
+            .bearer_auth(&token)
+            .json(&rec)
+            .send()
+            .expect("post");
+        assert_eq!(resp.status().as_u16(), 422, "{what}");
+        let body: guardian_protocol::wire::ApiError = resp.json().expect("ApiError");
+        assert_eq!(body.error, "bad-referral", "{what}");
+        assert_eq!(sorted(body.fields), sorted(handset), "{what}");
+    }
+    assert_eq!(force.stats().referrals, 0, "nothing was stored");
+}

@@ -532,6 +532,28 @@ fn sign_out_is_refused_while_records_are_unsynced_and_forcing_it_is_recorded() {
 }
 
 #[test]
+fn after_a_sign_out_the_next_officers_first_pull_brings_everything() {
+    use guardian_protocol::wire::SyncReply;
+    let h = handset(Rank::Constable);
+    let reply = SyncReply {
+        cursor: "a1.s7.b1.r40".into(),
+        officer: None,
+        areas: None,
+        assignments: None,
+        commands: vec![],
+        boundaries: None,
+        referral_updates: vec![],
+    };
+    h.g.apply_reply(reply).expect("pull");
+    let cursor = |h: &Handset| h.g.store().read(|tx| crate::sync::state::cursor(tx)).expect("cursor");
+    assert_eq!(cursor(&h), "a1.s7.b1.r40");
+    h.g.sign_out(false).expect("sign out");
+    // The cursor counted the signed-out officer's assignments and referral
+    // updates: the next officer's pull must not start after them.
+    assert_eq!(cursor(&h), "");
+}
+
+#[test]
 fn the_newest_patrol_goes_first_so_live_work_is_not_stuck_behind_a_backlog() {
     let h = handset(Rank::Constable);
     let old = h.g.check_in("ramp", &fix(0, INSIDE)).expect("in");
