@@ -100,6 +100,29 @@ pub fn run(quick: bool) -> Result<Figures, SimError> {
 /// articles) with a fixed mix of queries (single words, two and three
 /// words, a prefix being typed, a British spelling, a sentence, words no
 /// article has, hostile syntax), 20 hits each, through the handset API.
+/// Durable ingestion against a raw batched insert, alone and over more
+/// rounds than the full run: the ratio is the design's figure.
+#[derive(Debug, Serialize)]
+pub struct IngestFigures {
+    pub ingest_fixes_per_s: f64,
+    pub raw_sqlite_rows_per_s: f64,
+    pub ingest_ratio: f64,
+    pub ingest_fixes: usize,
+    pub rounds: usize,
+}
+
+pub fn ingest(quick: bool) -> Result<IngestFigures, SimError> {
+    let (n, rounds) = if quick { (6_000, 2) } else { (30_000, 7) };
+    let (ingest, raw, _) = ingest_vs_raw(n, 600, rounds)?;
+    Ok(IngestFigures {
+        ingest_fixes_per_s: ingest.round(),
+        raw_sqlite_rows_per_s: raw.round(),
+        ingest_ratio: round3(ingest / raw),
+        ingest_fixes: n,
+        rounds,
+    })
+}
+
 pub fn library_search(quick: bool) -> Result<SearchFigures, SimError> {
     const QUERIES: &[&str] = &[
         "custody",

@@ -84,7 +84,8 @@ enum Command {
         /// Fewer, smaller runs (for a quick check; figures are noisier).
         #[arg(long)]
         quick: bool,
-        /// Measure one figure only: `search` (the library search p99).
+        /// Measure one figure only: `search` (the library search p99) or
+        /// `ingest` (durable ingestion against raw SQLite, more rounds).
         #[arg(long)]
         only: Option<String>,
     },
@@ -192,9 +193,16 @@ fn main() -> ExitCode {
                 bench::print_search(&figures);
             }
         }),
+        Command::Bench {
+            quick,
+            only: Some(only),
+            ..
+        } if only == "ingest" => bench::ingest(quick).map(|figures| {
+            println!("{}", serde_json::to_string_pretty(&figures).unwrap_or_default());
+        }),
         Command::Bench { only: Some(only), .. } => Err(SimError::Input {
             what: "--only".into(),
-            reason: format!("unknown figure {only:?} (known: search)"),
+            reason: format!("unknown figure {only:?} (known: search, ingest)"),
         }),
         Command::Bench { json, quick, .. } => bench::run(quick).map(|figures| {
             if json {

@@ -188,9 +188,8 @@ impl GuardianCore {
         events: &mut Vec<Event>,
     ) -> Result<(Verdict, Vec<GeofenceEvent>)> {
         let step = live.observe(index, &self.policies, fix, now);
-        let patrol_id = step.patrol_id.as_deref();
+        let patrol_id = live.open().map(|o| o.id.as_str());
         let row = db::insert_fix(tx, fix, patrol_id, step.verdict)?;
-        live.stored(row, fix);
         for e in &step.geofence {
             db::insert_event(tx, &e.area_id, patrol_id, e.kind.as_str(), e.time_ms, e.mono_ns)?;
             events.push(match e.kind {
@@ -213,6 +212,7 @@ impl GuardianCore {
         if let (Some(seq), Some(id)) = (step.chunk_seq, patrol_id) {
             db::pack_chunk(tx, id, seq, now)?;
         }
+        live.stored(row, fix);
         Ok((step.verdict, step.geofence))
     }
 

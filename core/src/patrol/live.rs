@@ -102,14 +102,13 @@ impl OpenPatrol {
     }
 }
 
-/// What one fix did, for the caller to store and tell.
+/// What one fix did, for the caller to store and tell (the fix belongs to
+/// the open patrol, if any: [`Live::open`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Step {
     pub verdict: Verdict,
     /// Arrivals and departures the geofence confirmed.
     pub geofence: Vec<GeofenceEvent>,
-    /// The open patrol the fix belongs to.
-    pub patrol_id: Option<String>,
     /// The open patrol's minutes in its area reached the minimum.
     pub minutes_reached: Option<f64>,
     /// Pack a track chunk with this sequence number now.
@@ -205,7 +204,6 @@ impl Live {
         Step {
             verdict,
             geofence,
-            patrol_id: self.open.as_ref().map(|o| o.id.clone()),
             minutes_reached,
             chunk_seq,
         }
@@ -333,10 +331,8 @@ mod tests {
         let mut live = Live::new(&policies);
         for i in 0..(CHUNK_FIXES as i64 + 1) {
             let step = live.observe(&index, &policies, &at(i, 52.4785), T0);
-            assert_eq!(
-                (step.patrol_id, step.chunk_seq, step.minutes_reached),
-                (None, None, None)
-            );
+            assert_eq!((step.chunk_seq, step.minutes_reached), (None, None));
+            assert!(live.open().is_none());
         }
     }
 
