@@ -15,6 +15,14 @@ impl Backend {
     /// every handset fetches it on its next sync.
     pub fn load_areas_geojson(&self, text: &str) -> Result<usize, BackendError> {
         let areas = parse_areas(text)?;
+        if areas.is_empty() {
+            // The set replaces the current one: empty, it would end every
+            // area on every handset at its next sync.
+            return Err(BackendError::refused(
+                "bad-areas",
+                "the set has no areas; loading it would end every current area",
+            ));
+        }
         let now = now_ms();
         self.write(|tx| {
             tx.execute("UPDATE areas SET active = 0", [])?;

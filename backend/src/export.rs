@@ -2,6 +2,12 @@
 //! core's own `compliance::assess` (the same rules as the handset), against
 //! the force's truth — the officer's rank from the officers table, the
 //! assignment's window, the stored polygon.
+//!
+//! No stored row can fail the report: a patrol whose data cannot be judged
+//! (its area gone, no rank, a damaged fix, even a panic in judging it) is
+//! listed as unreadable, with why, and left out of the three figures; the
+//! rest are judged as ever. Cells a spreadsheet would run as a formula are
+//! neutralised (OWASP's advice), whatever is stored.
 
 use std::collections::HashMap;
 
@@ -17,14 +23,15 @@ use crate::areas::stored_area;
 use crate::backend::Backend;
 use crate::error::BackendError;
 
-/// One judged patrol.
+/// One patrol, judged or why it could not be.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExportRow {
     pub patrol_id: String,
     pub officer_id: String,
+    pub area_id: String,
     pub check_in_ms: i64,
     pub check_out_ms: i64,
-    pub report: PatrolReport,
+    pub report: Result<PatrolReport, String>,
 }
 
 struct PatrolRow {
@@ -59,39 +66,67 @@ pub fn rows(tx: &Transaction<'_>) -> Result<Vec<ExportRow>, BackendError> {
     };
     let tracker = TrackerPolicy::default();
     let policy = CompliancePolicy::default();
-    let mut areas: HashMap<String, PreparedArea> = HashMap::new();
+    let mut areas: HashMap<String, Option<PreparedArea>> = HashMap::new();
     let mut out = Vec::with_capacity(patrols.len());
     for p in patrols {
-        if !areas.contains_key(&p.area_id) {
-            let area = stored_area(tx, &p.area_id)?
-                .ok_or_else(|| BackendError::Corrupt(format!("patrol {} names a missing area", p.patrol_id)))?;
-            areas.insert(p.area_id.clone(), PreparedArea::new(area));
+        let judged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            judge(tx, &p, &mut areas, &tracker, &policy)
+        }));
+        let report = match judged {
+            Ok(Ok(report)) => Ok(report),
+            Ok(Err(why)) => Err(why),
+            Err(_) => Err("judging it failed".to_string()),
+        };
+        if let Err(why) = &report {
+            tracing::error!(
+                patrol_id = p.patrol_id.as_str(),
+                why = why.as_str(),
+                "patrol left out of the figures"
+            );
         }
-        let Some(area) = areas.get(&p.area_id) else {
-            continue;
-        };
-        let rank = officer_rank(tx, &p.officer_id)?
-            .or_else(|| Rank::parse(&p.claimed_rank))
-            .ok_or_else(|| BackendError::Corrupt(format!("patrol {} has no rank", p.patrol_id)))?;
-        let window = window_rule(tx, &p, area)?;
-        let track = track(tx, &p.patrol_id)?;
-        let facts = PatrolFacts {
-            area,
-            rank,
-            window: &window,
-            checkout_ms: Some(p.check_out_ms),
-            track: &track,
-        };
-        let report = compliance::assess(&facts, &tracker, &policy);
         out.push(ExportRow {
             patrol_id: p.patrol_id,
             officer_id: p.officer_id,
+            area_id: p.area_id,
             check_in_ms: p.check_in_ms,
             check_out_ms: p.check_out_ms,
             report,
         });
     }
     Ok(out)
+}
+
+/// One patrol through the core's rules; why not, when its stored data
+/// cannot be judged.
+fn judge(
+    tx: &Transaction<'_>,
+    p: &PatrolRow,
+    areas: &mut HashMap<String, Option<PreparedArea>>,
+    tracker: &TrackerPolicy,
+    policy: &CompliancePolicy,
+) -> Result<PatrolReport, String> {
+    if !areas.contains_key(&p.area_id) {
+        let area = stored_area(tx, &p.area_id).map_err(|e| format!("its area cannot be read: {e}"))?;
+        areas.insert(p.area_id.clone(), area.map(PreparedArea::new));
+    }
+    let area = areas
+        .get(&p.area_id)
+        .and_then(Option::as_ref)
+        .ok_or("its area is not stored")?;
+    let rank = officer_rank(tx, &p.officer_id)
+        .map_err(|e| e.to_string())?
+        .or_else(|| Rank::parse(&p.claimed_rank))
+        .ok_or("no rank is known for its officer")?;
+    let window = window_rule(tx, p, area).map_err(|e| e.to_string())?;
+    let track = track(tx, &p.patrol_id).map_err(|e| e.to_string())?;
+    let facts = PatrolFacts {
+        area,
+        rank,
+        window: &window,
+        checkout_ms: Some(p.check_out_ms),
+        track: &track,
+    };
+    Ok(compliance::assess(&facts, tracker, policy))
 }
 
 /// The rank the force holds for the officer: the handset's claim is not
@@ -169,8 +204,13 @@ impl Backend {
     }
 }
 
+/// The board's three figures over the patrols that could be judged.
 pub fn summary(rows: &[ExportRow]) -> ComplianceSummary {
-    let outcomes: Vec<_> = rows.iter().map(|r| r.report.outcome()).collect();
+    let outcomes: Vec<_> = rows
+        .iter()
+        .filter_map(|r| r.report.as_ref().ok())
+        .map(PatrolReport::outcome)
+        .collect();
     compliance::summarise(&outcomes)
 }
 
@@ -181,24 +221,43 @@ pub fn csv(rows: &[ExportRow]) -> String {
     out.push_str(CSV_HEADER);
     out.push('\n');
     for r in rows {
-        let rep = &r.report;
-        let reasons: Vec<String> = rep.reasons.iter().map(ToString::to_string).collect();
-        let fields = [
-            field(&r.patrol_id),
-            field(&r.officer_id),
-            rep.rank.as_str().to_string(),
-            field(&rep.area_id),
-            rfc3339(Some(r.check_in_ms)),
-            rfc3339(Some(r.check_out_ms)),
-            rfc3339(rep.arrival_ms),
-            rfc3339(rep.departure_ms),
-            format!("{:.2}", rep.minutes_in_area),
-            format!("{:.2}", rep.minutes_in_window),
-            format!("{:.1}", rep.distance_m),
-            rep.fixes_total.to_string(),
-            rep.compliant.to_string(),
-            quoted(&reasons.join("; ")),
-        ];
+        let fields = match &r.report {
+            Ok(rep) => {
+                let reasons: Vec<String> = rep.reasons.iter().map(ToString::to_string).collect();
+                [
+                    field(&r.patrol_id),
+                    field(&r.officer_id),
+                    rep.rank.as_str().to_string(),
+                    field(&rep.area_id),
+                    rfc3339(Some(r.check_in_ms)),
+                    rfc3339(Some(r.check_out_ms)),
+                    rfc3339(rep.arrival_ms),
+                    rfc3339(rep.departure_ms),
+                    format!("{:.2}", rep.minutes_in_area),
+                    format!("{:.2}", rep.minutes_in_window),
+                    format!("{:.1}", rep.distance_m),
+                    rep.fixes_total.to_string(),
+                    rep.compliant.to_string(),
+                    quoted(&neutral(&reasons.join("; "))),
+                ]
+            }
+            Err(why) => [
+                field(&r.patrol_id),
+                field(&r.officer_id),
+                String::new(),
+                field(&r.area_id),
+                rfc3339(Some(r.check_in_ms)),
+                rfc3339(Some(r.check_out_ms)),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                "false".to_string(),
+                quoted(&neutral(&format!("unreadable: {why}"))),
+            ],
+        };
         out.push_str(&fields.join(","));
         out.push('\n');
     }
@@ -206,15 +265,27 @@ pub fn csv(rows: &[ExportRow]) -> String {
 }
 
 fn rfc3339(ms: Option<i64>) -> String {
-    ms.and_then(DateTime::from_timestamp_millis)
+    ms.filter(|&m| guardian_protocol::time::plausible_ms(m))
+        .and_then(DateTime::from_timestamp_millis)
         .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
         .unwrap_or_default()
 }
 
-/// Quoted only when it must be (RFC 4180).
+/// Quoted only when it must be (RFC 4180), and never a formula.
 fn field(s: &str) -> String {
+    let s = neutral(s);
     if s.contains([',', '"', '\n', '\r']) {
-        quoted(s)
+        quoted(&s)
+    } else {
+        s
+    }
+}
+
+/// A cell a spreadsheet would evaluate (`=`, `+`, `-`, `@`, tab or carriage
+/// return first) gets a leading `'`, so it is shown as text.
+fn neutral(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
     } else {
         s.to_string()
     }
@@ -237,8 +308,18 @@ mod tests {
     }
 
     #[test]
+    fn formulas_are_shown_as_text() {
+        for cell in ["=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", "\tx"] {
+            let f = field(cell);
+            assert!(f.starts_with('\'') || f.starts_with("\"'"), "{cell:?} -> {f}");
+        }
+        assert_eq!(field("wm-4471"), "wm-4471");
+    }
+
+    #[test]
     fn times_are_rfc3339_utc() {
         assert_eq!(rfc3339(Some(0)), "1970-01-01T00:00:00.000Z");
         assert_eq!(rfc3339(None), "");
+        assert_eq!(rfc3339(Some(i64::MIN)), "");
     }
 }

@@ -36,9 +36,9 @@ pub use error::BackendError;
 pub use export::CSV_HEADER;
 pub use http::error::ApiFailure;
 pub use http::{
-    Endpoint, MAX_CHUNK_BYTES, MAX_REFERRAL_BYTES, MyPatrols, MyReferrals, NavigatorReferrals, NewCommand,
+    Endpoint, Limits, MAX_CHUNK_BYTES, MAX_REFERRAL_BYTES, MyPatrols, MyReferrals, NavigatorReferrals, NewCommand,
     NewNavigator, NewOfficer, NewToken, ROUTES, Route, ScheduleRequest, ServerHandle, StatusChange, Verb, router,
-    serve_until, spawn,
+    serve_until, spawn, spawn_with,
 };
 pub use library::{LibrarySources, Published, SourceFile};
 pub use referral::NavigatorReferral;

@@ -243,6 +243,7 @@ impl Backend {
         now_ms: i64,
     ) -> Result<AckStatus, BackendError> {
         check_id("id", &record.id, MAX_ID_LEN).map_err(|e| BackendError::refused("bad-prefs", e.to_string()))?;
+        record.validate().map_err(|r| BackendError::refused("bad-prefs", r))?;
         self.write(|tx| {
             require_officer(tx, sub)?;
             let owner: Option<String> = tx
@@ -258,9 +259,6 @@ impl Backend {
             if record.officer_id != sub {
                 return Err(BackendError::forbidden("library settings can only be sent by their officer"));
             }
-            record
-                .validate()
-                .map_err(|r| BackendError::refused("bad-prefs", r))?;
             tx.execute(
                 "INSERT INTO library_prefs_records (record_id, officer_id, received_ms) VALUES (?1, ?2, ?3)",
                 params![record.id, sub, now_ms],

@@ -26,6 +26,18 @@ enum Command {
         db: PathBuf,
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
+        /// Open connections at most (default: 4,096, or half the descriptor limit).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        max_connections: Option<u32>,
+        /// Requests handled at once at most; beyond it, 503 with Retry-After.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..), default_value_t = 256)]
+        max_in_flight: u32,
+        /// Seconds a client has to send a request's headers.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=3600), default_value_t = 10)]
+        header_timeout_s: u64,
+        /// Seconds a client has to send a request's whole body.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=3600), default_value_t = 30)]
+        body_timeout_s: u64,
     },
     /// Replace the areas with a GeoJSON FeatureCollection (all or nothing).
     LoadAreas {
@@ -148,11 +160,27 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> Result<(), CliError> {
     match command {
-        Command::Serve { db, addr } => {
+        Command::Serve {
+            db,
+            addr,
+            max_connections,
+            max_in_flight,
+            header_timeout_s,
+            body_timeout_s,
+        } => {
             let backend = Backend::open(&db)?;
+            let defaults = guardian_backend::Limits::default();
+            let limits = guardian_backend::Limits {
+                max_connections: max_connections.map_or(defaults.max_connections, |n| n as usize),
+                max_in_flight: max_in_flight as usize,
+                header_timeout: std::time::Duration::from_secs(header_timeout_s),
+                body_timeout: std::time::Duration::from_secs(body_timeout_s),
+                ..defaults
+            };
             guardian_backend::serve_until(
                 backend,
                 addr,
+                limits,
                 |a| eprintln!("guardian-backend: listening on http://{a}"),
                 async {
                     // If Ctrl-C cannot be watched, serve until killed.

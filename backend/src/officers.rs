@@ -2,7 +2,7 @@
 //! compliance is judged on (never the rank a handset claims).
 
 use guardian_core::patrol::Rank;
-use guardian_protocol::rules::{MAX_DISPLAY_NAME, MAX_ID_LEN, check_id};
+use guardian_protocol::rules::{DISPLAY_NAME, MAX_ID_LEN, check_id};
 use guardian_protocol::wire::OfficerProfile;
 use rusqlite::{OptionalExtension, Transaction, params};
 
@@ -14,7 +14,9 @@ impl Backend {
     /// record is the truth compliance uses).
     pub fn create_officer(&self, officer_id: &str, display_name: &str, rank: Rank) -> Result<(), BackendError> {
         check_id("officer_id", officer_id, MAX_ID_LEN).map_err(|e| BackendError::Invalid(e.to_string()))?;
-        check_id("display_name", display_name, MAX_DISPLAY_NAME).map_err(|e| BackendError::Invalid(e.to_string()))?;
+        DISPLAY_NAME
+            .check("display_name", display_name)
+            .map_err(|e| BackendError::Invalid(e.to_string()))?;
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO officers (officer_id, display_name, rank) VALUES (?1, ?2, ?3)

@@ -2,7 +2,6 @@
 //! most once per record id, checked with the protocol's rules, and only by
 //! the officer whose patrol it is.
 
-use guardian_protocol::rules::{MAX_ID_LEN, check_id};
 use guardian_protocol::wire::{AckStatus, RECORD_FORMAT, RecordBody, RecordEnvelope};
 use rusqlite::{OptionalExtension, Transaction, params};
 
@@ -19,7 +18,9 @@ impl Backend {
                 format!("record format {} is not {RECORD_FORMAT}", env.format),
             ));
         }
-        check_id("id", &env.id, MAX_ID_LEN).map_err(|e| bad_record(e.to_string()))?;
+        // Every rule before the replay check: a retry is the same valid
+        // body, and anything else is refused whatever its id.
+        env.validate().map_err(|e| bad_record(e.to_string()))?;
         self.write(|tx| {
             require_officer(tx, sub)?;
             let seen: Option<String> = tx
@@ -30,7 +31,6 @@ impl Backend {
             if let Some(owner) = seen {
                 return replay(tx, sub, &owner, "record");
             }
-            env.validate().map_err(|e| bad_record(e.to_string()))?;
             match &env.body {
                 RecordBody::CheckIn(b) => {
                     if b.officer_id != sub {

@@ -11,7 +11,7 @@
 use guardian_protocol::referral::{
     Authority, REFERRAL_FORMAT, ReasonCode, ReferralReceiptWire, ReferralRecord, ReferralStatus, ReferralUpdate,
 };
-use guardian_protocol::rules::{MAX_DISPLAY_NAME, MAX_ID_LEN, check_id};
+use guardian_protocol::rules::{DISPLAY_NAME, MAX_ID_LEN, check_id};
 use guardian_protocol::time::{Today, london_date};
 use guardian_protocol::wire::AckStatus;
 use rusqlite::{OptionalExtension, Transaction, params};
@@ -87,7 +87,9 @@ impl Backend {
         authority: Authority,
     ) -> Result<(), BackendError> {
         check_id("navigator_id", navigator_id, MAX_ID_LEN).map_err(|e| BackendError::Invalid(e.to_string()))?;
-        check_id("display_name", display_name, MAX_DISPLAY_NAME).map_err(|e| BackendError::Invalid(e.to_string()))?;
+        DISPLAY_NAME
+            .check("display_name", display_name)
+            .map_err(|e| BackendError::Invalid(e.to_string()))?;
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO navigators (navigator_id, display_name, authority) VALUES (?1, ?2, ?3)
@@ -207,15 +209,20 @@ impl Backend {
             .ok_or_else(|| BackendError::Server("the server clock is out of range".into()))?;
         self.write(|tx| {
             require_officer(tx, sub)?;
-            let owner: Option<String> = tx
+            let owner: Option<(String, i64)> = tx
                 .query_row(
-                    "SELECT officer_id FROM referrals WHERE referral_id = ?1",
+                    "SELECT officer_id, received_ms FROM referrals WHERE referral_id = ?1",
                     [&rec.id],
-                    |r| r.get(0),
+                    |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()?;
-            if let Some(owner) = owner {
-                // A retry: answered from what is stored, whatever the body.
+            if let Some((owner, received_ms)) = owner {
+                // A retry: the same body, so it passes the rules as they
+                // stood the day it first arrived (an age can change since);
+                // anything else under its id is refused.
+                let then = london_date(received_ms).map_or(today, Today::around);
+                rec.validate(then)
+                    .map_err(|fields| BackendError::bad_fields("bad-referral", fields))?;
                 return replay(tx, sub, &owner, "referral");
             }
             let authority = rec
@@ -340,12 +347,17 @@ fn navigator_view(tx: &Transaction<'_>, authority: Authority) -> Result<Vec<Navi
 
 /// The latest change sequence number, and the officer's referral status
 /// changes after `seen` in the order they happened.
+/// The latest change sequence number (0: none yet).
+pub(crate) fn latest_seq(tx: &Transaction<'_>) -> Result<i64, BackendError> {
+    Ok(tx.query_row("SELECT coalesce(max(seq), 0) FROM referral_events", [], |r| r.get(0))?)
+}
+
 pub(crate) fn updates_since(
     tx: &Transaction<'_>,
     officer_id: &str,
     seen: i64,
 ) -> Result<(i64, Vec<ReferralUpdate>), BackendError> {
-    let latest: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM referral_events", [], |r| r.get(0))?;
+    let latest = latest_seq(tx)?;
     let mut stmt = tx.prepare_cached(
         "SELECT referral_id, status, time_ms FROM referral_events
          WHERE officer_id = ?1 AND seq > ?2 ORDER BY seq",

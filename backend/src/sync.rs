@@ -6,25 +6,28 @@
 use guardian_protocol::wire::SyncReply;
 
 use crate::backend::Backend;
-use crate::db::{self, KEY_ASSIGN_VERSION};
+use crate::boundaries::KEY_BOUNDARIES_VERSION;
+use crate::db::{self, KEY_AREAS_VERSION, KEY_ASSIGN_VERSION};
 use crate::error::BackendError;
 use crate::officers::require_officer;
 
 impl Backend {
     pub(crate) fn sync(&self, sub: &str, cursor: Option<&str>) -> Result<SyncReply, BackendError> {
-        let since = cursor.and_then(Cursor::parse);
         self.read(|tx| {
             let profile = require_officer(tx, sub)?;
-            let (areas_version, areas) = crate::areas::latest_set(tx, since.map(|c| c.areas))?;
-            let (boundaries_version, boundaries) = crate::boundaries::since(tx, since.map(|c| c.boundaries))?;
-            let (referral_seq, referral_updates) =
-                crate::referral::updates_since(tx, sub, since.map_or(0, |c| c.referrals))?;
             let now = Cursor {
-                areas: areas_version,
+                areas: db::counter(tx, KEY_AREAS_VERSION)?,
                 assignments: db::counter(tx, KEY_ASSIGN_VERSION)?,
-                boundaries: boundaries_version,
-                referrals: referral_seq,
+                boundaries: db::counter(tx, KEY_BOUNDARIES_VERSION)?,
+                referrals: crate::referral::latest_seq(tx)?,
             };
+            // A cursor this server cannot have issued (ahead of it: the
+            // handset or the server was restored from a backup) is no
+            // cursor: the handset gets everything.
+            let since = cursor.and_then(Cursor::parse).filter(|c| c.not_after(&now));
+            let (_, areas) = crate::areas::latest_set(tx, since.map(|c| c.areas))?;
+            let (_, boundaries) = crate::boundaries::since(tx, since.map(|c| c.boundaries))?;
+            let (_, referral_updates) = crate::referral::updates_since(tx, sub, since.map_or(0, |c| c.referrals))?;
             let assignments = if since.is_none_or(|c| now.assignments > c.assignments) {
                 Some(crate::schedule::assignments_of(tx, sub)?)
             } else {
@@ -54,6 +57,15 @@ pub(crate) struct Cursor {
 }
 
 impl Cursor {
+    /// Every part at or behind `now`'s: a cursor this server could have
+    /// issued.
+    fn not_after(&self, now: &Cursor) -> bool {
+        self.areas <= now.areas
+            && self.assignments <= now.assignments
+            && self.boundaries <= now.boundaries
+            && self.referrals <= now.referrals
+    }
+
     /// `a{areas}.s{assignments}.b{boundaries}.r{referral seq}`. A cursor
     /// from before boundaries and referrals (`a{areas}.s{assignments}`) is
     /// still good: it has seen none of either (0), so the handset gets the
@@ -127,6 +139,25 @@ mod tests {
             "a1.s2.",
         ] {
             assert_eq!(Cursor::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_cursor_ahead_of_the_server_is_not_one_it_issued() {
+        let now = Cursor {
+            areas: 3,
+            assignments: 12,
+            boundaries: 2,
+            referrals: 40,
+        };
+        assert!(now.not_after(&now));
+        for ahead in [
+            Cursor { areas: 4, ..now },
+            Cursor { assignments: 13, ..now },
+            Cursor { boundaries: 3, ..now },
+            Cursor { referrals: 41, ..now },
+        ] {
+            assert!(!ahead.not_after(&now), "{ahead:?}");
         }
     }
 

@@ -150,6 +150,7 @@ fn boundaries_reach_a_handset_once_per_version() {
         w.http
             .post(w.url("/v1/admin/boundaries"))
             .bearer_auth(&w.admin)
+            .header("content-type", "application/geo+json")
             .body(authorities_json())
             .send()
             .expect("send"),
@@ -186,6 +187,7 @@ fn bad_boundaries_change_nothing() {
         w.http
             .post(w.url("/v1/admin/boundaries"))
             .bearer_auth(&w.admin)
+            .header("content-type", "application/geo+json")
             .body(body)
             .send()
             .expect("send")

@@ -220,6 +220,10 @@ pub enum FieldProblem {
     Unknown,
     /// A value where none belongs (text on a reason that takes none).
     Unexpected,
+    /// Not an id (letters, digits and . _ : - only).
+    NotAnId,
+    /// A time no clock could give.
+    ImplausibleTime,
 }
 
 /// One problem with the form: which field (e.g. "subject.name"), what kind,
@@ -241,6 +245,8 @@ impl From<core::FieldError> for FieldError {
             core::FieldProblem::NotADate => FieldProblem::NotADate,
             core::FieldProblem::Unknown => FieldProblem::Unknown,
             core::FieldProblem::Unexpected => FieldProblem::Unexpected,
+            core::FieldProblem::NotAnId => FieldProblem::NotAnId,
+            core::FieldProblem::ImplausibleTime => FieldProblem::ImplausibleTime,
             core::FieldProblem::ControlCharacters => FieldProblem::ControlCharacters,
             core::FieldProblem::InFuture => FieldProblem::InFuture,
             core::FieldProblem::OutOfRange { min, max } => FieldProblem::OutOfRange { min: *min, max: *max },

@@ -26,9 +26,14 @@ use crate::fix::{Fix, RejectReason, Verdict};
 
 pub const MAGIC: &[u8; 4] = b"GTC1";
 pub const FORMAT: u32 = 1;
-/// Hostile-input limits for decoding: far above a real chunk.
-pub const MAX_FIXES: usize = 100_000;
-const MAX_DECODED_BYTES: u64 = 64 * 1024 * 1024;
+/// Hostile-input limits for decoding. A handset packs 600 fixes a chunk;
+/// this is well above any real one.
+pub const MAX_FIXES: usize = 10_000;
+/// The most one fix can take once inflated: a flags byte and eight varints.
+const MAX_FIX_BYTES: u64 = 1 + 8 * 10;
+/// A real chunk inflates to about three times its size; deflate can reach
+/// a thousand. Beyond this it is not a track, it is a bomb.
+const MAX_RATIO: u64 = 64;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CodecError {
@@ -112,18 +117,26 @@ pub fn encode(fixes: &[StoredFix]) -> Vec<u8> {
     out
 }
 
+/// Decodes a chunk. The stream is inflated only as far as its declared
+/// fix count can need (and never past [`MAX_RATIO`] times its own size), so
+/// a chunk of compressed zeros costs no more memory than a real one.
 pub fn decode(bytes: &[u8]) -> Result<Vec<StoredFix>, CodecError> {
     let rest = bytes.strip_prefix(MAGIC.as_slice()).ok_or(CodecError::BadMagic)?;
-    let mut body = Vec::new();
-    DeflateDecoder::new(rest)
-        .take(MAX_DECODED_BYTES)
-        .read_to_end(&mut body)
-        .map_err(|_| CodecError::Corrupt("deflate stream"))?;
-    let mut r = Reader { buf: &body, pos: 0 };
-    let n = usize::try_from(r.varint()?).map_err(|_| CodecError::TooLarge(usize::MAX))?;
+    let mut inflated = DeflateDecoder::new(rest);
+    let n = read_count(&mut inflated)?;
     if n > MAX_FIXES {
         return Err(CodecError::TooLarge(n));
     }
+    let cap = (n as u64 * MAX_FIX_BYTES).min(rest.len() as u64 * MAX_RATIO + 4_096);
+    let mut body = Vec::new();
+    inflated
+        .take(cap + 1)
+        .read_to_end(&mut body)
+        .map_err(|_| CodecError::Corrupt("deflate stream"))?;
+    if body.len() as u64 > cap {
+        return Err(CodecError::Corrupt("inflates beyond what its fixes need"));
+    }
+    let mut r = Reader { buf: &body, pos: 0 };
     let mut out = Vec::with_capacity(n);
     let (mut t, mut m, mut la, mut lo, mut ac) = (0i64, 0i64, 0i64, 0i64, 0i64);
     for _ in 0..n {
@@ -168,6 +181,24 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<StoredFix>, CodecError> {
         return Err(CodecError::Corrupt("trailing bytes"));
     }
     Ok(out)
+}
+
+/// The fix count at the head of the inflated stream, read byte by byte.
+fn read_count(inflated: &mut impl Read) -> Result<usize, CodecError> {
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let mut b = [0u8; 1];
+        match inflated.read(&mut b) {
+            Ok(1) => {}
+            Ok(_) => return Err(CodecError::Truncated),
+            Err(_) => return Err(CodecError::Corrupt("deflate stream")),
+        }
+        v |= u64::from(b[0] & 0x7f) << shift;
+        if b[0] & 0x80 == 0 {
+            return usize::try_from(v).map_err(|_| CodecError::TooLarge(usize::MAX));
+        }
+    }
+    Err(CodecError::Corrupt("varint too long"))
 }
 
 fn put_varint(out: &mut Vec<u8>, mut v: u64) {
@@ -280,6 +311,45 @@ mod tests {
         fixes[4].verdict = Verdict::Rejected(RejectReason::ClockJump);
         assert_eq!(decode(&encode(&fixes)).expect("decode"), fixes);
         assert_eq!(decode(&encode(&[])).expect("empty"), vec![]);
+    }
+
+    fn deflated(body: &[u8]) -> Vec<u8> {
+        let mut bytes = MAGIC.to_vec();
+        let mut enc = DeflateEncoder::new(&mut bytes, Compression::best());
+        enc.write_all(body).expect("write");
+        enc.finish().expect("finish");
+        bytes
+    }
+
+    #[test]
+    fn a_bomb_is_refused_before_it_inflates() {
+        // A plausible count, then megabytes of zeros: far more than the
+        // count's fixes can take.
+        let mut body = Vec::new();
+        put_varint(&mut body, 600);
+        body.resize(64 * 1024 * 1024, 0);
+        let bomb = deflated(&body);
+        assert!(bomb.len() < 100_000, "{} bytes", bomb.len());
+        assert_eq!(
+            decode(&bomb),
+            Err(CodecError::Corrupt("inflates beyond what its fixes need"))
+        );
+        // The largest count allowed still bounds it.
+        let mut body = Vec::new();
+        put_varint(&mut body, MAX_FIXES as u64);
+        body.resize(16 * 1024 * 1024, 0);
+        assert!(decode(&deflated(&body)).is_err());
+    }
+
+    #[test]
+    fn a_full_chunk_of_the_largest_fixes_is_within_the_limits() {
+        let mut fixes = walk(600);
+        for s in &mut fixes {
+            s.fix.altitude_m = Some(-999.9);
+            s.fix.speed_mps = Some(999.99);
+            s.fix.bearing_deg = Some(359.9);
+        }
+        assert_eq!(decode(&encode(&fixes)).expect("decode"), fixes);
     }
 
     #[test]

@@ -4,6 +4,13 @@
 
 use serde::{Deserialize, Serialize};
 
+/// No location service reports a fix this vague (100 km) as a position.
+pub const MAX_ACCURACY_M: f64 = 100_000.0;
+/// Twenty years since boot: no phone stays up longer.
+pub const MAX_MONO_NS: i64 = 20 * 366 * 86_400 * 1_000_000_000;
+/// Faster than any aircraft an officer is on (m/s).
+pub const MAX_SPEED_MPS: f64 = 1_000.0;
+
 /// One fix from the OS location service.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Fix {
@@ -53,7 +60,16 @@ impl Fix {
         }
     }
 
+    /// The numbers must describe a place and a time: finite, in range, and
+    /// (for the times) inside [`crate::time::plausible_ms`]. Whether a valid
+    /// fix is believable is the filter's business.
     pub fn validate(&self) -> Result<(), FixError> {
+        if !crate::time::plausible_ms(self.time_ms) {
+            return Err(FixError::OutOfRange {
+                field: "time",
+                value: self.time_ms as f64,
+            });
+        }
         check_finite("latitude", self.lat)?;
         check_finite("longitude", self.lon)?;
         check_finite("accuracy", self.accuracy_m)?;
@@ -69,7 +85,7 @@ impl Fix {
                 value: self.lon,
             });
         }
-        if self.accuracy_m < 0.0 {
+        if !(0.0..=MAX_ACCURACY_M).contains(&self.accuracy_m) {
             return Err(FixError::OutOfRange {
                 field: "accuracy",
                 value: self.accuracy_m,
@@ -77,6 +93,12 @@ impl Fix {
         }
         if self.mono_ns < 0 {
             return Err(FixError::NegativeMonotonic(self.mono_ns));
+        }
+        if self.mono_ns > MAX_MONO_NS {
+            return Err(FixError::OutOfRange {
+                field: "monotonic time",
+                value: self.mono_ns as f64,
+            });
         }
         if let Some(alt) = self.altitude_m {
             check_finite("altitude", alt)?;
@@ -89,7 +111,7 @@ impl Fix {
         }
         if let Some(speed) = self.speed_mps {
             check_finite("speed", speed)?;
-            if speed < 0.0 {
+            if !(0.0..=MAX_SPEED_MPS).contains(&speed) {
                 return Err(FixError::OutOfRange {
                     field: "speed",
                     value: speed,
@@ -131,6 +153,7 @@ pub enum FixError {
 /// Why a valid fix was not believed. Kept with the fix, counted in reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[serde(try_from = "String")]
 pub enum RejectReason {
     /// Accuracy radius larger than the policy allows.
     PoorAccuracy,
@@ -171,6 +194,8 @@ impl RejectReason {
         Self::ALL.into_iter().find(|r| r.as_str() == s)
     }
 }
+
+crate::rules::names_only!(RejectReason);
 
 /// What the filter decided about a valid fix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -277,6 +302,26 @@ mod tests {
             },
             Fix {
                 altitude_m: Some(1e7),
+                ..ok()
+            },
+            Fix {
+                accuracy_m: 1e9,
+                ..ok()
+            },
+            Fix {
+                speed_mps: Some(5_000.0),
+                ..ok()
+            },
+            Fix {
+                time_ms: -8_330_000_000_000_000,
+                ..ok()
+            },
+            Fix {
+                time_ms: i64::MAX,
+                ..ok()
+            },
+            Fix {
+                mono_ns: i64::MAX,
                 ..ok()
             },
         ] {

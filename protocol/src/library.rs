@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::rules::is_slug;
+use crate::time::plausible_ms;
 
 /// Payload format of a `library_prefs` record; the server refuses others.
 pub const PREFS_FORMAT: u32 = 1;
@@ -52,9 +53,19 @@ impl PrefsRecord {
                 "at most {MAX_BOOKMARKS} bookmarks and {MAX_RECENT} recent articles"
             ));
         }
+        // Versions are stored as SQL integers (i64) on both sides.
+        if self.version == 0 || i64::try_from(self.version).is_err() {
+            return Err(format!("version {} is out of range", self.version));
+        }
+        if !plausible_ms(self.updated_ms) {
+            return Err("updated_ms is not a plausible time".into());
+        }
         for item in self.bookmarks.iter().chain(&self.recent) {
             if !is_slug(&item.article_id, false) {
                 return Err(format!("article id {:?} is not valid", item.article_id));
+            }
+            if !plausible_ms(item.time_ms) {
+                return Err(format!("the time of {:?} is not plausible", item.article_id));
             }
         }
         Ok(())
@@ -92,5 +103,18 @@ mod tests {
         let mut r = record();
         r.recent = vec![r.bookmarks[0].clone(); MAX_RECENT + 1];
         assert!(r.validate().is_err());
+        for bad in [
+            PrefsRecord { version: 0, ..record() },
+            PrefsRecord {
+                version: u64::MAX,
+                ..record()
+            },
+            PrefsRecord {
+                updated_ms: i64::MIN,
+                ..record()
+            },
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
+        }
     }
 }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[serde(try_from = "String")]
 pub enum Rank {
     Constable,
     Sergeant,
@@ -62,6 +63,8 @@ impl Rank {
         alias.or_else(|| Rank::ALL.into_iter().find(|r| r.as_str() == s))
     }
 }
+
+crate::rules::names_only!(Rank);
 
 impl std::fmt::Display for Rank {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::fix::Fix;
 use crate::rules::{FieldError, FieldProblem, MAX_ID_LEN, Problems, Text, id_problem};
-use crate::time::{Today, age_on};
+use crate::time::{Today, age_on, plausible_ms};
 
 /// The referral record format this build writes and the server reads.
 pub const REFERRAL_FORMAT: u32 = 1;
@@ -40,6 +40,7 @@ pub const MAX_AGE: i32 = 25;
 /// Why the officer is referring. The wire name is the snake_case code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[serde(try_from = "String")]
 pub enum ReasonCode {
     KnifeCarrying,
     CriminalExploitation,
@@ -87,6 +88,7 @@ impl ReasonCode {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[serde(try_from = "String")]
 pub enum Urgency {
     Routine,
     Priority,
@@ -94,6 +96,8 @@ pub enum Urgency {
 }
 
 impl Urgency {
+    pub const ALL: [Urgency; 3] = [Urgency::Routine, Urgency::Priority, Urgency::Urgent];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Urgency::Routine => "routine",
@@ -101,10 +105,15 @@ impl Urgency {
             Urgency::Urgent => "urgent",
         }
     }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|u| u.as_str() == s)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[serde(try_from = "String")]
 pub enum ConsentState {
     Given,
     Refused,
@@ -112,6 +121,8 @@ pub enum ConsentState {
 }
 
 impl ConsentState {
+    pub const ALL: [ConsentState; 3] = [ConsentState::Given, ConsentState::Refused, ConsentState::NotSought];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ConsentState::Given => "given",
@@ -119,11 +130,16 @@ impl ConsentState {
             ConsentState::NotSought => "not_sought",
         }
     }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
 }
 
 /// How the authority was settled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[serde(try_from = "String")]
 pub enum AuthoritySource {
     /// From the location, against the synced boundaries.
     Routed,
@@ -131,9 +147,29 @@ pub enum AuthoritySource {
     Chosen,
 }
 
+impl AuthoritySource {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "routed" => Some(AuthoritySource::Routed),
+            "chosen" => Some(AuthoritySource::Chosen),
+            _ => None,
+        }
+    }
+}
+
+crate::rules::names_only!(
+    ReasonCode,
+    Urgency,
+    ConsentState,
+    AuthoritySource,
+    Authority,
+    ReferralStatus
+);
+
 /// The seven local authorities whose VRP Navigator teams take referrals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[serde(try_from = "String")]
 pub enum Authority {
     Birmingham,
     Coventry,
@@ -211,6 +247,7 @@ impl std::fmt::Display for Authority {
 /// (in the order of the variants); steps may be skipped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[serde(try_from = "String")]
 pub enum ReferralStatus {
     /// Queued on the handset, not yet acknowledged by the force.
     Queued,
@@ -488,6 +525,9 @@ impl ReferralRecord {
         for (field, value) in [("patrol_id", &self.patrol_id), ("area_id", &self.area_id)] {
             p.check(field, value.as_deref().and_then(|v| id_problem(v, MAX_ID_LEN)));
         }
+        if !plausible_ms(self.created_ms) {
+            p.add("created_ms", FieldProblem::ImplausibleTime);
+        }
         let authority = Authority::parse(&self.authority);
         if authority.is_none() {
             p.add("authority", FieldProblem::Unknown);
@@ -720,12 +760,34 @@ mod tests {
     }
 
     #[test]
+    fn times_no_clock_could_give_are_refused() {
+        let mut r = record();
+        r.created_ms = -8_330_000_000_000_000;
+        r.location.time_ms = i64::MAX;
+        assert_eq!(fields(&r), ["created_ms", "location"]);
+    }
+
+    #[test]
     fn a_location_off_the_earth_is_refused_without_quoting_it() {
         let mut r = record();
         r.location.lat = 91.0;
         let errors = r.validate(today()).expect_err("bad location");
         assert_eq!(errors, vec![FieldError::new("location", FieldProblem::BadLocation)]);
         assert!(!errors[0].to_string().contains("91"));
+    }
+
+    #[test]
+    fn codes_are_read_by_name_never_by_index() {
+        let mut json = serde_json::to_value(record()).expect("json");
+        json["urgency"] = 0.into();
+        assert!(serde_json::from_value::<ReferralRecord>(json).is_err());
+        let mut json = serde_json::to_value(record()).expect("json");
+        json["reasons"][0]["code"] = 1.into();
+        assert!(serde_json::from_value::<ReferralRecord>(json).is_err());
+        assert_eq!(
+            serde_json::from_value::<Authority>("E08000026".into()).expect("ONS code"),
+            Authority::Coventry
+        );
     }
 
     #[test]

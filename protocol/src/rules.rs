@@ -6,10 +6,28 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Wire enums are read from their names only. serde's derive would also
+/// take a variant's index (`"urgency": 0`), a second spelling nobody
+/// documents; with this an enum deserialises through its `parse`.
+macro_rules! names_only {
+    ($($t:ty),+ $(,)?) => {$(
+        impl TryFrom<String> for $t {
+            type Error = String;
+
+            fn try_from(s: String) -> Result<Self, String> {
+                <$t>::parse(&s).ok_or_else(|| format!("{s:?} is not a known {}", stringify!($t)))
+            }
+        }
+    )+};
+}
+pub(crate) use names_only;
+
 /// Ids are client-made UUIDs or short force codes.
 pub const MAX_ID_LEN: usize = 64;
 /// Display names of officers and Navigators.
 pub const MAX_DISPLAY_NAME: usize = 200;
+/// A display name: one line, 1 to 200 characters.
+pub const DISPLAY_NAME: Text = Text::line(1, MAX_DISPLAY_NAME);
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{field}: {problem}")]
@@ -39,6 +57,10 @@ pub enum FieldProblem {
     TooShort { min: usize },
     #[error("contains control characters")]
     ControlCharacters,
+    #[error("may hold only letters, digits and . _ : - and must start with a letter or digit")]
+    NotAnId,
+    #[error("is not a plausible time")]
+    ImplausibleTime,
     #[error("is not a date (YYYY-MM-DD)")]
     NotADate,
     #[error("is in the future")]
@@ -65,17 +87,26 @@ pub enum FieldProblem {
     ChooseAuthority(String),
 }
 
-/// An id: present, at most `max` characters, no control characters.
+/// An id: 1 to `max` characters of ASCII letters, digits and `. _ : -`,
+/// starting with a letter or digit. UUIDs and force codes fit; look-alikes
+/// (zero-width or bidirectional characters, other scripts' letters) and
+/// cells a spreadsheet would run as a formula (`=`, `+`, `-`, `@` first) do
+/// not.
 pub fn id_problem(value: &str, max: usize) -> Option<FieldProblem> {
-    if value.trim().is_empty() {
-        Some(FieldProblem::Required)
-    } else if value.chars().count() > max {
-        Some(FieldProblem::TooLong { max })
-    } else if value.chars().any(char::is_control) {
-        Some(FieldProblem::ControlCharacters)
-    } else {
-        None
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-');
+    match value.chars().next() {
+        None => Some(FieldProblem::Required),
+        Some(_) if value.chars().count() > max => Some(FieldProblem::TooLong { max }),
+        Some(first) if !first.is_ascii_alphanumeric() || !value.chars().all(allowed) => Some(FieldProblem::NotAnId),
+        Some(_) => None,
     }
+}
+
+/// Characters that make text read other than it is stored: bidirectional
+/// embeddings, overrides and isolates, and zero-width spaces. (Joiners
+/// stay: emoji and several scripts need them.)
+pub fn is_invisible_trick(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}' | '\u{2060}' | '\u{FEFF}')
 }
 
 /// [`id_problem`] as a field error.
@@ -109,6 +140,11 @@ impl Text {
         }
     }
 
+    /// [`Text::problem`] as a field error.
+    pub fn check(&self, field: &str, value: &str) -> Result<(), FieldError> {
+        self.problem(value).map_or(Ok(()), |p| Err(FieldError::new(field, p)))
+    }
+
     pub fn problem(&self, value: &str) -> Option<FieldProblem> {
         let trimmed = value.trim();
         let n = trimmed.chars().count();
@@ -122,7 +158,10 @@ impl Text {
             return Some(FieldProblem::TooShort { min: self.min });
         }
         let allowed = |c: char| self.multiline && matches!(c, '\n' | '\t' | '\r');
-        if trimmed.chars().any(|c| c.is_control() && !allowed(c)) {
+        if trimmed
+            .chars()
+            .any(|c| (c.is_control() && !allowed(c)) || is_invisible_trick(c))
+        {
             return Some(FieldProblem::ControlCharacters);
         }
         None
@@ -186,12 +225,45 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ids_must_be_short_printable_and_present() {
-        assert_eq!(id_problem("abc", 64), None);
+    fn ids_are_short_plain_ascii_and_present() {
+        for ok in [
+            "abc",
+            "wm-4471",
+            "0190a0b0-0000-7000-8000-00000000beef",
+            "VRP-1A2B",
+            "a.b_c:d",
+            "7",
+        ] {
+            assert_eq!(id_problem(ok, 64), None, "{ok}");
+        }
         assert_eq!(id_problem("", 64), Some(FieldProblem::Required));
-        assert_eq!(id_problem("  ", 64), Some(FieldProblem::Required));
         assert_eq!(id_problem(&"x".repeat(65), 64), Some(FieldProblem::TooLong { max: 64 }));
-        assert_eq!(id_problem("a\nb", 64), Some(FieldProblem::ControlCharacters));
+        for bad in [
+            "  ",
+            "a\nb",
+            "a b",
+            "wm\u{200B}4471",
+            "wm-4471\u{202E}",
+            "\u{0430}dmin",
+            "=HYPERLINK(\"x\")",
+            "+1",
+            "-2",
+            "@sum",
+            "_x",
+            "a/b",
+        ] {
+            assert_eq!(id_problem(bad, 64), Some(FieldProblem::NotAnId), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn text_may_not_hide_or_reorder_what_it_says() {
+        let t = Text::line(1, 100);
+        assert_eq!(t.problem("PC Amira Shah"), None);
+        assert_eq!(t.problem("👩\u{200D}⚕️ nurse"), None, "joiners stay");
+        for bad in ["Shah\u{202E}evil", "A\u{200B}B", "\u{2066}x\u{2069}", "x\u{FEFF}"] {
+            assert_eq!(t.problem(bad), Some(FieldProblem::ControlCharacters), "{bad:?}");
+        }
     }
 
     #[test]

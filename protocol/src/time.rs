@@ -5,8 +5,27 @@ use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveDateTime, NaiveTime, Time
 use chrono_tz::Europe::London;
 use chrono_tz::Tz;
 
-/// A UTC instant (ms) as London wall-clock time; `None` outside chrono's range.
+/// The earliest time a record may carry: 1900-01-01 UTC. Before it is no
+/// clock at all (a GPS 1901 underflow still fits, and the handset's filter
+/// calls it implausible, but keeps it as evidence).
+pub const EARLIEST_MS: i64 = -2_208_988_800_000;
+/// The latest: 2200-01-01 UTC.
+pub const LATEST_MS: i64 = 7_258_118_400_000;
+
+/// Could a record carry this time? One rule for every time on the wire,
+/// checked on the handset and on the server, so no stored time can break a
+/// report (a year −262,000 once did).
+pub fn plausible_ms(ms: i64) -> bool {
+    (EARLIEST_MS..LATEST_MS).contains(&ms)
+}
+
+/// A UTC instant (ms) as London wall-clock time; `None` for an instant no
+/// record may carry (and chrono's offset arithmetic would panic at the
+/// ends of its range).
 pub fn london(utc_ms: i64) -> Option<DateTime<Tz>> {
+    if !plausible_ms(utc_ms) {
+        return None;
+    }
     DateTime::from_timestamp_millis(utc_ms).map(|t| London.from_utc_datetime(&t.naive_utc()))
 }
 
@@ -120,6 +139,15 @@ mod tests {
     fn out_of_range_instants_are_not_a_panic() {
         assert_eq!(london_date(i64::MIN), None);
         assert_eq!(london_day_bounds(i64::MAX), (i64::MAX, i64::MAX));
+        // Year -262,000: chrono holds it, London's offset would overflow it.
+        let ancient = -8_330_000_000_000_000;
+        assert!(DateTime::from_timestamp_millis(ancient).is_some());
+        assert_eq!(london(ancient), None);
+        assert!(!plausible_ms(ancient) && !plausible_ms(LATEST_MS) && plausible_ms(EARLIEST_MS));
+        assert!(
+            plausible_ms(-2_177_452_800_000),
+            "a 1901 clock underflow is still a time"
+        );
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub const HEADER_FORMAT: &str = "x-guardian-format";
 
 /// A JSON record: `POST /v1/records`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "serde_json::Value")]
 pub struct RecordEnvelope {
     pub id: String,
     /// Payload format version; the server refuses formats it does not know.
@@ -37,6 +38,38 @@ pub struct RecordEnvelope {
     pub seq: u32,
     #[serde(flatten)]
     pub body: RecordBody,
+}
+
+/// The envelope as serde reads it; [`RecordEnvelope`] reads through this
+/// once `kind` is known to be one of the two names (serde alone would also
+/// take a variant's index there).
+#[derive(Deserialize)]
+struct EnvelopeWire {
+    id: String,
+    format: u32,
+    patrol_id: String,
+    seq: u32,
+    #[serde(flatten)]
+    body: RecordBody,
+}
+
+impl TryFrom<serde_json::Value> for RecordEnvelope {
+    type Error = String;
+
+    fn try_from(v: serde_json::Value) -> Result<Self, String> {
+        match v.get("kind").and_then(serde_json::Value::as_str) {
+            Some("check_in" | "check_out") => {}
+            _ => return Err("kind must be check_in or check_out".into()),
+        }
+        let w: EnvelopeWire = serde_json::from_value(v).map_err(|e| e.to_string())?;
+        Ok(RecordEnvelope {
+            id: w.id,
+            format: w.format,
+            patrol_id: w.patrol_id,
+            seq: w.seq,
+            body: w.body,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -128,12 +161,25 @@ pub struct Ack {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[serde(try_from = "String")]
 pub enum AckStatus {
     /// Stored now.
     Stored,
     /// Already stored by an earlier attempt: also a success.
     Duplicate,
 }
+
+impl AckStatus {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "stored" => Some(AckStatus::Stored),
+            "duplicate" => Some(AckStatus::Duplicate),
+            _ => None,
+        }
+    }
+}
+
+crate::rules::names_only!(AckStatus, CommandKind);
 
 /// The body of every 4xx/5xx: a stable slug and a sentence, and for a
 /// record that breaks field rules, every field and its problem.
@@ -190,6 +236,7 @@ pub struct DeviceCommand {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[serde(try_from = "String")]
 pub enum CommandKind {
     /// Erase everything on the handset (lost or stolen device).
     Wipe,
@@ -259,6 +306,23 @@ mod tests {
         let mut r = check_in();
         r.patrol_id = " ".into();
         assert_eq!(field(r.validate()), "patrol_id");
+    }
+
+    #[test]
+    fn a_record_reads_back_and_its_kind_only_by_name() {
+        let r = check_in();
+        let json = serde_json::to_value(&r).expect("json");
+        assert_eq!(json["kind"], "check_in");
+        assert_eq!(serde_json::from_value::<RecordEnvelope>(json.clone()).expect("back"), r);
+        for kind in [
+            serde_json::json!(0),
+            serde_json::json!("Check_In"),
+            serde_json::Value::Null,
+        ] {
+            let mut bad = json.clone();
+            bad["kind"] = kind;
+            assert!(serde_json::from_value::<RecordEnvelope>(bad).is_err());
+        }
     }
 
     #[test]

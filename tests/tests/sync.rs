@@ -240,6 +240,31 @@ fn going_online_drains_the_outbox_without_being_asked() {
 }
 
 #[test]
+fn a_handset_restored_from_a_backup_with_a_cursor_from_the_future_gets_everything_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let force = Force::start(dir.path());
+    let tokens = Tokens::new(force.token(3600), force.token(3600));
+    let h = Handset::open(&dir.path().join("handset.db"), &force.url(), tokens);
+    // A cursor this server never issued (it was restored to an older
+    // state, or the phone from another server's backup), and no areas.
+    h.guardian
+        .store()
+        .write(|tx| guardian_core::sync::state::save_cursor(tx, "a99.s99.b99.r99"))
+        .expect("restored cursor");
+    assert!(h.guardian.areas().is_empty());
+    let report = h.guardian.sync_now().expect("sync");
+    assert!(report.pulled);
+    assert!(!h.guardian.areas().is_empty(), "the areas came again");
+    assert!(h.guardian.officer().expect("officer").is_some());
+    let cursor = h
+        .guardian
+        .store()
+        .read(|tx| guardian_core::sync::state::cursor(tx))
+        .expect("cursor");
+    assert!(cursor.starts_with("a1.s"), "the server's own cursor now: {cursor}");
+}
+
+#[test]
 fn the_force_can_wipe_a_lost_handset() {
     let dir = tempfile::tempdir().expect("tempdir");
     let force = Force::start(dir.path());

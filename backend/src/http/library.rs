@@ -9,7 +9,7 @@ use axum::response::IntoResponse;
 use guardian_protocol::library::PrefsRecord;
 use guardian_protocol::wire::Ack;
 
-use super::{AppState, MAX_JSON_BYTES, Reply, authorize, blocking, json, parse_json, read_body};
+use super::{AppState, MAX_JSON_BYTES, Reply, authorize, blocking, json, json_body, parse_json};
 use crate::backend::now_ms;
 use crate::officers::require_officer;
 use crate::token::Role;
@@ -22,11 +22,18 @@ pub const MAX_LIBRARY_BYTES: usize = 16 * 1024 * 1024;
 /// from nothing). 204 when nothing has been published.
 pub(super) async fn get_library(State(b): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Reply {
     let claims = authorize(&b, &headers, Role::Officer)?;
-    let since = q
+    // Absent: from nothing. Present, it must be a version (0 to 2^63 - 1).
+    let since = match q
         .as_deref()
         .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("since=")))
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(0);
+    {
+        None => 0,
+        Some(v) => v
+            .parse::<i64>()
+            .ok()
+            .and_then(|v| u64::try_from(v).ok())
+            .ok_or_else(|| super::ApiFailure::bad_request("since is not a library version"))?,
+    };
     let pack = blocking(move || {
         b.read(|tx| require_officer(tx, &claims.sub).map(|_| ()))?;
         Ok(b.library_pack(since, now_ms())?)
@@ -50,7 +57,7 @@ pub(super) async fn get_library_prefs(State(b): State<AppState>, headers: Header
 
 pub(super) async fn post_library_prefs(State(b): State<AppState>, headers: HeaderMap, body: Body) -> Reply {
     let claims = authorize(&b, &headers, Role::Officer)?;
-    let bytes = read_body(body, MAX_JSON_BYTES).await?;
+    let bytes = json_body(&headers, body, MAX_JSON_BYTES).await?;
     let record: PrefsRecord = parse_json(&bytes)?;
     let ack = blocking(move || {
         let status = b.submit_library_prefs(&claims.sub, &record, now_ms())?;
@@ -62,7 +69,7 @@ pub(super) async fn post_library_prefs(State(b): State<AppState>, headers: Heade
 
 pub(super) async fn admin_library(State(b): State<AppState>, headers: HeaderMap, body: Body) -> Reply {
     authorize(&b, &headers, Role::Admin)?;
-    let req: crate::library::LibrarySources = parse_json(&read_body(body, MAX_LIBRARY_BYTES).await?)?;
+    let req: crate::library::LibrarySources = parse_json(&json_body(&headers, body, MAX_LIBRARY_BYTES).await?)?;
     let published = blocking(move || Ok(b.publish_library_files(&req.files, now_ms())?)).await?;
     json(&published)
 }

@@ -31,15 +31,17 @@ use crate::chunks::ChunkUpload;
 use crate::error::BackendError;
 use crate::token::{Claims, Role, TokenError};
 use error::ApiFailure;
+pub use serve::Limits;
 
 pub mod error;
 mod library;
 mod referral;
+pub mod serve;
 pub use referral::{MAX_REFERRAL_BYTES, MyReferrals, NavigatorReferrals, NewNavigator, StatusChange};
 
-/// A track chunk is at most this big on the wire (a day of 1 Hz fixes is
-/// well under 1 MiB).
-pub const MAX_CHUNK_BYTES: usize = 4 * 1024 * 1024;
+/// A track chunk is at most this big on the wire: the codec's largest
+/// chunk (10,000 fixes) fits; a handset's (600) takes a few kilobytes.
+pub const MAX_CHUNK_BYTES: usize = 1024 * 1024;
 /// JSON bodies: records, admin requests. Area sets are bigger.
 pub const MAX_JSON_BYTES: usize = 64 * 1024;
 pub const MAX_AREAS_BYTES: usize = 32 * 1024 * 1024;
@@ -198,13 +200,15 @@ pub fn router(backend: Arc<Backend>) -> Router {
 type Reply = Result<Response, ApiFailure>;
 
 fn authorize(backend: &Backend, headers: &HeaderMap, role: Role) -> Result<Claims, ApiFailure> {
-    let value = headers
-        .get(header::AUTHORIZATION)
+    // Two Authorization headers are ambiguous: a proxy and this server
+    // might each read a different one.
+    let value = header_str(headers, header::AUTHORIZATION.as_str())?
         .ok_or_else(|| ApiFailure::unauthorized("no bearer token"))?;
+    // The scheme is case-insensitive (RFC 9110 §11.1).
     let token = value
-        .to_str()
-        .ok()
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t)
         .ok_or_else(|| ApiFailure::unauthorized("the Authorization header is not a bearer token"))?;
     let claims = backend.verify_token(token.trim()).map_err(|e| match e {
         TokenError::Expired => ApiFailure::unauthorized("the token has expired"),
@@ -225,14 +229,60 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ApiFailure::from(BackendError::Server(format!("worker failed: {e}"))))?
 }
 
-async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiFailure> {
-    axum::body::to_bytes(body, limit).await.map_err(|_| {
+/// The whole body, at most `limit` bytes: 413 when it grows over it, 408
+/// when it does not arrive in time, 400 when it is cut off. A client that
+/// waits for `100 Continue` before sending a body declared over the limit
+/// is answered 413 at once, without the body ever being asked for (one
+/// that sends at once is read up to the limit first: closing on it
+/// mid-send would leave it a broken pipe, not an answer).
+async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiFailure> {
+    let too_large = || {
         ApiFailure::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too-large",
-            format!("the body is larger than {limit} bytes (or was cut off)"),
+            format!("the body is larger than {limit} bytes"),
         )
+    };
+    let declared = header_str(headers, header::CONTENT_LENGTH.as_str())?.and_then(|v| v.parse::<u64>().ok());
+    let waits = header_str(headers, header::EXPECT.as_str())?.is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
+    if waits && declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+        while let Some(s) = source {
+            if s.is::<http_body_util::LengthLimitError>() {
+                return too_large();
+            }
+            if s.is::<serve::BodyTimedOut>() {
+                return ApiFailure::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "timeout",
+                    "the request body did not arrive in time",
+                );
+            }
+            source = s.source();
+        }
+        ApiFailure::bad_request("the body was cut off")
     })
+}
+
+/// A JSON body: `Content-Type` must say so (415 otherwise), as the track
+/// route checks its own type.
+async fn json_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiFailure> {
+    let media = header_str(headers, header::CONTENT_TYPE.as_str())?
+        .and_then(|v| v.split(';').next())
+        .map(str::trim)
+        .unwrap_or("");
+    let json = media.eq_ignore_ascii_case("application/json") || media.to_ascii_lowercase().ends_with("+json");
+    if !json {
+        return Err(ApiFailure::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "the body must be application/json",
+        ));
+    }
+    read_body(headers, body, limit).await
 }
 
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiFailure> {
@@ -250,13 +300,17 @@ fn path_param(p: Result<Path<String>, axum::extract::rejection::PathRejection>) 
     Ok(s)
 }
 
-/// The header's one value. Repeated, it is ambiguous and counts as absent:
-/// a proxy and this server might each read a different copy.
-fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+/// The header's one value, if present. Repeated, it is ambiguous (a proxy
+/// and this server might each read a different copy): refused.
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ApiFailure> {
     let mut values = headers.get_all(name).iter();
     match (values.next(), values.next()) {
-        (Some(v), None) => v.to_str().ok().map(str::trim),
-        _ => None,
+        (None, _) => Ok(None),
+        (Some(v), None) => v
+            .to_str()
+            .map(|v| Some(v.trim()))
+            .map_err(|_| ApiFailure::bad_request(format!("{name} is not readable text"))),
+        (Some(_), Some(_)) => Err(ApiFailure::bad_request(format!("{name} is given more than once"))),
     }
 }
 
@@ -268,7 +322,7 @@ async fn healthz() -> Reply {
 
 async fn post_record(State(b): State<AppState>, headers: HeaderMap, body: Body) -> Reply {
     let claims = authorize(&b, &headers, Role::Officer)?;
-    let bytes = read_body(body, MAX_JSON_BYTES).await?;
+    let bytes = json_body(&headers, body, MAX_JSON_BYTES).await?;
     let env: RecordEnvelope = parse_json(&bytes)?;
     let ack = blocking(move || {
         let status = b.submit_record(&claims.sub, &env, now_ms())?;
@@ -287,7 +341,7 @@ async fn put_track(
     let claims = authorize(&b, &headers, Role::Officer)?;
     let chunk_id = path_param(chunk_id)?;
     // The media type only: parameters (`; charset=…`) mean nothing here.
-    let content_type = header_str(&headers, header::CONTENT_TYPE.as_str())
+    let content_type = header_str(&headers, header::CONTENT_TYPE.as_str())?
         .and_then(|v| v.split(';').next())
         .map(str::trim)
         .unwrap_or("");
@@ -298,32 +352,35 @@ async fn put_track(
             format!("a track chunk is {TRACK_CONTENT_TYPE}"),
         ));
     }
-    let format = header_str(&headers, HEADER_FORMAT);
+    let format = header_str(&headers, HEADER_FORMAT)?;
     if format != Some(codec::FORMAT.to_string().as_str()) {
         return Err(ApiFailure::unprocessable(
             "unsupported-format",
             format!("{HEADER_FORMAT} must be {}", codec::FORMAT),
         ));
     }
-    let patrol_id = header_str(&headers, HEADER_PATROL_ID)
+    let patrol_id = header_str(&headers, HEADER_PATROL_ID)?
         .ok_or_else(|| ApiFailure::bad_request(format!("{HEADER_PATROL_ID} is missing")))?
         .to_string();
     check_id(HEADER_PATROL_ID, &patrol_id, MAX_ID_LEN).map_err(|e| ApiFailure::bad_request(e.to_string()))?;
-    let seq: u32 = header_str(&headers, HEADER_SEQ)
+    let seq: u32 = header_str(&headers, HEADER_SEQ)?
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| ApiFailure::bad_request(format!("{HEADER_SEQ} is missing or not a number")))?;
-    let bytes = read_body(body, MAX_CHUNK_BYTES).await?;
+    let bytes = read_body(&headers, body, MAX_CHUNK_BYTES).await?;
 
     let sub = claims.sub;
     blocking(move || {
-        if let Some(status) = b.chunk_replay(&sub, &chunk_id)? {
-            return Ok(Ack { id: chunk_id, status });
-        }
+        // Decoded and checked before anything else, a retry included: the
+        // codec's limits keep that cheap, and a body that is not a track
+        // is refused whatever its id.
         let fixes = codec::decode(&bytes).map_err(|e| ApiFailure::unprocessable("bad-chunk", e.to_string()))?;
         for (i, s) in fixes.iter().enumerate() {
             s.fix
                 .validate()
                 .map_err(|e| ApiFailure::unprocessable("bad-chunk", format!("fix {i}: {e}")))?;
+        }
+        if let Some(status) = b.chunk_replay(&sub, &chunk_id)? {
+            return Ok(Ack { id: chunk_id, status });
         }
         let upload = ChunkUpload {
             chunk_id: &chunk_id,
@@ -375,7 +432,7 @@ async fn my_patrols(State(b): State<AppState>, headers: HeaderMap) -> Reply {
 
 async fn admin_areas(State(b): State<AppState>, headers: HeaderMap, body: Body) -> Reply {
     authorize(&b, &headers, Role::Admin)?;
-    let bytes = read_body(body, MAX_AREAS_BYTES).await?;
+    let bytes = json_body(&headers, body, MAX_AREAS_BYTES).await?;
     let text = String::from_utf8(bytes.to_vec()).map_err(|_| ApiFailure::bad_request("the body is not UTF-8"))?;
     let n = blocking(move || Ok(b.load_areas_geojson(&text)?)).await?;
     json(&serde_json::json!({ "areas": n }))
@@ -390,7 +447,7 @@ pub struct NewOfficer {
 
 async fn admin_officers(State(b): State<AppState>, headers: HeaderMap, body: Body) -> Reply {
     authorize(&b, &headers, Role::Admin)?;
-    let req: NewOfficer = parse_json(&read_body(body, MAX_JSON_BYTES).await?)?;
+    let req: NewOfficer = parse_json(&json_body(&headers, body, MAX_JSON_BYTES).await?)?;
     let rank = Rank::parse(&req.rank)
         .ok_or_else(|| ApiFailure::unprocessable("bad-request", format!("unknown rank {:?}", req.rank)))?;
     let id = req.officer_id.clone();
@@ -407,7 +464,7 @@ pub struct NewToken {
 
 async fn admin_tokens(State(b): State<AppState>, headers: HeaderMap, body: Body) -> Reply {
     authorize(&b, &headers, Role::Admin)?;
-    let req: NewToken = parse_json(&read_body(body, MAX_JSON_BYTES).await?)?;
+    let req: NewToken = parse_json(&json_body(&headers, body, MAX_JSON_BYTES).await?)?;
     let role = Role::parse(&req.role)
         .ok_or_else(|| ApiFailure::unprocessable("bad-request", format!("unknown role {:?}", req.role)))?;
     let token = b.issue_token(&req.sub, role, req.ttl_s)?;
@@ -423,7 +480,7 @@ pub struct ScheduleRequest {
 
 async fn admin_schedule(State(b): State<AppState>, headers: HeaderMap, body: Body) -> Reply {
     authorize(&b, &headers, Role::Admin)?;
-    let req: ScheduleRequest = parse_json(&read_body(body, MAX_JSON_BYTES).await?)?;
+    let req: ScheduleRequest = parse_json(&json_body(&headers, body, MAX_JSON_BYTES).await?)?;
     let date = NaiveDate::parse_from_str(&req.date, "%Y-%m-%d")
         .map_err(|_| ApiFailure::unprocessable("bad-request", format!("date {:?} is not YYYY-MM-DD", req.date)))?;
     let made = blocking(move || Ok(b.schedule(date, req.fraction, req.seed)?)).await?;
@@ -438,7 +495,7 @@ pub struct NewCommand {
 
 async fn admin_commands(State(b): State<AppState>, headers: HeaderMap, body: Body) -> Reply {
     authorize(&b, &headers, Role::Admin)?;
-    let req: NewCommand = parse_json(&read_body(body, MAX_JSON_BYTES).await?)?;
+    let req: NewCommand = parse_json(&json_body(&headers, body, MAX_JSON_BYTES).await?)?;
     let id = blocking(move || Ok(b.queue_command(&req.officer_id, req.kind)?)).await?;
     json(&serde_json::json!({ "id": id }))
 }
@@ -500,8 +557,14 @@ impl Drop for ServerHandle {
 }
 
 /// Binds `addr` (port 0 picks one), then serves on a new thread with its
-/// own tokio runtime. Returns once the socket is listening.
+/// own tokio runtime, with the default [`Limits`]. Returns once the socket
+/// is listening.
 pub fn spawn(backend: Backend, addr: SocketAddr) -> Result<ServerHandle, BackendError> {
+    spawn_with(backend, addr, Limits::default())
+}
+
+/// [`spawn`] with these limits.
+pub fn spawn_with(backend: Backend, addr: SocketAddr, limits: Limits) -> Result<ServerHandle, BackendError> {
     let listener = std::net::TcpListener::bind(addr)?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
@@ -517,12 +580,11 @@ pub fn spawn(backend: Backend, addr: SocketAddr) -> Result<ServerHandle, Backend
         .spawn(move || {
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener)?;
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async move {
-                        // A dropped sender also means stop.
-                        let _ = stopped.await;
-                    })
-                    .await
+                serve::serve(listener, app, limits, async move {
+                    // A dropped sender also means stop.
+                    let _ = stopped.await;
+                })
+                .await
             })
         })?;
     Ok(ServerHandle {
@@ -536,6 +598,7 @@ pub fn spawn(backend: Backend, addr: SocketAddr) -> Result<ServerHandle, Backend
 pub fn serve_until(
     backend: Backend,
     addr: SocketAddr,
+    limits: Limits,
     on_listening: impl FnOnce(SocketAddr),
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), BackendError> {
@@ -543,9 +606,7 @@ pub fn serve_until(
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         on_listening(listener.local_addr()?);
-        axum::serve(listener, router(Arc::new(backend)))
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        serve::serve(listener, router(Arc::new(backend)), limits, shutdown).await?;
         Ok(())
     })
 }

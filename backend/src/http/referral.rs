@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::ApiFailure;
 use super::{
-    AppState, MAX_AREAS_BYTES, MAX_JSON_BYTES, Reply, authorize, blocking, json, parse_json, path_param, read_body,
+    AppState, MAX_AREAS_BYTES, MAX_JSON_BYTES, Reply, authorize, blocking, json, json_body, parse_json, path_param,
 };
 use crate::backend::now_ms;
 use crate::error::BackendError;
@@ -82,7 +82,7 @@ fn parse_referral(bytes: &[u8]) -> Result<ReferralRecord, ApiFailure> {
 
 pub(super) async fn post_referral(State(b): State<AppState>, headers: HeaderMap, body: Body) -> Reply {
     let claims = authorize(&b, &headers, Role::Officer)?;
-    let bytes = read_body(body, MAX_REFERRAL_BYTES).await?;
+    let bytes = json_body(&headers, body, MAX_REFERRAL_BYTES).await?;
     let rec = parse_referral(&bytes)?;
     let ack = blocking(move || {
         let status = b.submit_referral(&claims.sub, &rec, now_ms())?;
@@ -115,7 +115,7 @@ pub(super) async fn navigator_status(
 ) -> Reply {
     let claims = authorize(&b, &headers, Role::Navigator)?;
     let id = path_param(id)?;
-    let req: StatusChange = parse_json(&read_body(body, MAX_JSON_BYTES).await?)?;
+    let req: StatusChange = parse_json(&json_body(&headers, body, MAX_JSON_BYTES).await?)?;
     let status = ReferralStatus::parse(req.status.trim())
         .ok_or_else(|| ApiFailure::unprocessable("bad-request", "status is not assigned, contacted or closed"))?;
     let update = blocking(move || Ok(b.set_referral_status(&claims.sub, &id, status)?)).await?;
@@ -124,7 +124,7 @@ pub(super) async fn navigator_status(
 
 pub(super) async fn admin_boundaries(State(b): State<AppState>, headers: HeaderMap, body: Body) -> Reply {
     authorize(&b, &headers, Role::Admin)?;
-    let bytes = read_body(body, MAX_AREAS_BYTES).await?;
+    let bytes = json_body(&headers, body, MAX_AREAS_BYTES).await?;
     let text = String::from_utf8(bytes.to_vec()).map_err(|_| ApiFailure::bad_request("the body is not UTF-8"))?;
     let version = blocking(move || Ok(b.load_boundaries_geojson(&text)?)).await?;
     json(&serde_json::json!({ "version": version }))
@@ -132,7 +132,7 @@ pub(super) async fn admin_boundaries(State(b): State<AppState>, headers: HeaderM
 
 pub(super) async fn admin_navigators(State(b): State<AppState>, headers: HeaderMap, body: Body) -> Reply {
     authorize(&b, &headers, Role::Admin)?;
-    let req: NewNavigator = parse_json(&read_body(body, MAX_JSON_BYTES).await?)?;
+    let req: NewNavigator = parse_json(&json_body(&headers, body, MAX_JSON_BYTES).await?)?;
     let authority = Authority::parse(&req.authority).ok_or_else(|| {
         ApiFailure::unprocessable("bad-request", "authority is not one of the seven local authorities")
     })?;

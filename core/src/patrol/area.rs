@@ -157,6 +157,12 @@ fn area_from_feature(index: usize, feature: &geojson::Feature) -> Result<Area, A
         problem,
     };
     let id = string_prop(props, "id", MAX_ID_LEN).map_err(fail_at)?;
+    if let Some(p) = guardian_protocol::rules::id_problem(&id, MAX_ID_LEN) {
+        return Err(fail_at(AreaProblem::BadProperty {
+            name: "id",
+            reason: p.to_string(),
+        }));
+    }
     let fail = |problem| AreaError::Feature {
         feature: id.clone(),
         problem,

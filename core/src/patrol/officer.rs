@@ -1,7 +1,7 @@
 //! The officer using the handset. The role comes from the force's login
 //! (via sync); here it is a plain value.
 
-use guardian_protocol::rules::{MAX_DISPLAY_NAME, MAX_ID_LEN, Text, id_problem};
+use guardian_protocol::rules::{DISPLAY_NAME, MAX_ID_LEN, id_problem};
 use serde::{Deserialize, Serialize};
 
 pub use guardian_protocol::Rank;
@@ -20,11 +20,7 @@ impl Officer {
     pub fn check(&self) -> Result<(), PatrolError> {
         let problem = id_problem(&self.officer_id, MAX_ID_LEN)
             .map(|p| format!("officer id {p}"))
-            .or_else(|| {
-                Text::line(1, MAX_DISPLAY_NAME)
-                    .problem(&self.display_name)
-                    .map(|p| format!("name {p}"))
-            });
+            .or_else(|| DISPLAY_NAME.problem(&self.display_name).map(|p| format!("name {p}")));
         problem.map_or(Ok(()), |p| Err(PatrolError::InvalidOfficer(p)))
     }
 }

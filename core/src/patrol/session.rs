@@ -3,6 +3,7 @@
 //! [`crate::Guardian`]; the decisions here are plain functions.
 
 use guardian_protocol::rules::{MAX_ID_LEN, id_problem};
+use guardian_protocol::time::plausible_ms;
 use serde::{Deserialize, Serialize};
 
 use super::compliance::CompliancePolicy;
@@ -87,6 +88,9 @@ impl Assignment {
     pub fn check(&self, known_area: impl Fn(&str) -> bool) -> Result<(), PatrolError> {
         if let Some(p) = id_problem(&self.id, MAX_ID_LEN) {
             return Err(PatrolError::InvalidAssignment(format!("id {p}")));
+        }
+        if !plausible_ms(self.start_ms) || !plausible_ms(self.end_ms) {
+            return Err(PatrolError::InvalidAssignment("its times are not plausible".into()));
         }
         if self.end_ms <= self.start_ms {
             return Err(PatrolError::InvalidAssignment("ends before it starts".into()));
@@ -187,6 +191,10 @@ mod tests {
             },
             Assignment {
                 end_ms: 1_000,
+                ..assignment()
+            },
+            Assignment {
+                start_ms: i64::MIN,
                 ..assignment()
             },
         ] {

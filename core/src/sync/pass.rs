@@ -296,6 +296,16 @@ pub fn plan_pull(reply: SyncReply, known_area: impl Fn(&str) -> bool) -> Result<
         }
         None => None,
     };
+    if let Some(u) = reply
+        .referral_updates
+        .iter()
+        .find(|u| !guardian_protocol::time::plausible_ms(u.time_ms))
+    {
+        return Err(bad(format!(
+            "referral {:?}: the update's time is not plausible",
+            u.referral_id
+        )));
+    }
     Ok(PullPlan {
         cursor: reply.cursor,
         officer,
