@@ -20,14 +20,14 @@ ROOT = Path(__file__).resolve().parents[1]
 # Lower number = lower layer. Modules in one layer may not use each other.
 CORE_LAYERS = {
     "clock": 0,
-    "events": 0,
     "store": 1,
     "patrol": 2,
     "referral": 2,
     "library": 2,
-    "sync": 3,
-    "error": 4,
-    "guardian": 5,
+    "events": 3,
+    "sync": 4,
+    "error": 5,
+    "guardian": 6,
 }
 
 USE = re.compile(r"\bcrate::([a-z_]+)")

@@ -12,11 +12,9 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, SecondsFormat};
-use guardian_core::patrol::compliance::{
-    self, CompliancePolicy, ComplianceSummary, PatrolFacts, PatrolReport, TrackPoint, WindowRule,
-};
+use guardian_core::patrol::compliance::{self, ComplianceSummary, PatrolFacts, PatrolReport, TrackPoint, WindowRule};
 use guardian_core::patrol::geofence::PreparedArea;
-use guardian_core::patrol::{Rank, TrackerPolicy, Verdict};
+use guardian_core::patrol::{Policies, Rank, Verdict};
 use rusqlite::{OptionalExtension, Transaction};
 
 use crate::areas::stored_area;
@@ -64,14 +62,11 @@ pub fn rows(tx: &Transaction<'_>) -> Result<Vec<ExportRow>, BackendError> {
         })?;
         rows.collect::<Result<_, _>>()?
     };
-    let tracker = TrackerPolicy::default();
-    let policy = CompliancePolicy::default();
+    let policies = Policies::default();
     let mut areas: HashMap<String, Option<PreparedArea>> = HashMap::new();
     let mut out = Vec::with_capacity(patrols.len());
     for p in patrols {
-        let judged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            judge(tx, &p, &mut areas, &tracker, &policy)
-        }));
+        let judged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| judge(tx, &p, &mut areas, &policies)));
         let report = match judged {
             Ok(Ok(report)) => Ok(report),
             Ok(Err(why)) => Err(why),
@@ -102,8 +97,7 @@ fn judge(
     tx: &Transaction<'_>,
     p: &PatrolRow,
     areas: &mut HashMap<String, Option<PreparedArea>>,
-    tracker: &TrackerPolicy,
-    policy: &CompliancePolicy,
+    policies: &Policies,
 ) -> Result<PatrolReport, String> {
     if !areas.contains_key(&p.area_id) {
         let area = stored_area(tx, &p.area_id).map_err(|e| format!("its area cannot be read: {e}"))?;
@@ -126,7 +120,7 @@ fn judge(
         checkout_ms: Some(p.check_out_ms),
         track: &track,
     };
-    Ok(compliance::assess(&facts, tracker, policy))
+    Ok(compliance::assess(&facts, policies))
 }
 
 /// The rank the force holds for the officer: the handset's claim is not
@@ -155,15 +149,9 @@ fn window_rule(tx: &Transaction<'_>, p: &PatrolRow, area: &PreparedArea) -> Resu
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        if let Some((start_ms, end_ms)) = span {
-            return Ok(WindowRule::Between { start_ms, end_ms });
-        }
+        return Ok(WindowRule::for_patrol(span, &area.area.windows));
     }
-    Ok(if area.area.windows.is_empty() {
-        WindowRule::Any
-    } else {
-        WindowRule::Threat(area.area.windows.clone())
-    })
+    Ok(WindowRule::for_patrol(None, &area.area.windows))
 }
 
 fn track(tx: &Transaction<'_>, patrol_id: &str) -> Result<Vec<TrackPoint>, BackendError> {
@@ -214,7 +202,7 @@ pub fn summary(rows: &[ExportRow]) -> ComplianceSummary {
     compliance::summarise(&outcomes)
 }
 
-pub const CSV_HEADER: &str = "patrol_id,officer_id,rank,area_id,check_in,check_out,arrival,departure,minutes_in_area,minutes_in_window,distance_m,fixes,compliant,reasons";
+pub const CSV_HEADER: &str = "patrol_id,officer_id,rank,area_id,check_in,check_out,arrival,departure,minutes_in_area,minutes_in_window,minutes_inside,minutes_at_edge,minutes_basis,distance_m,fixes,compliant,reasons";
 
 pub fn csv(rows: &[ExportRow]) -> String {
     let mut out = String::with_capacity(64 + rows.len() * 160);
@@ -235,6 +223,9 @@ pub fn csv(rows: &[ExportRow]) -> String {
                     rfc3339(rep.departure_ms),
                     format!("{:.2}", rep.minutes_in_area),
                     format!("{:.2}", rep.minutes_in_window),
+                    format!("{:.2}", rep.minutes_inside),
+                    format!("{:.2}", rep.minutes_at_edge),
+                    rep.minutes_basis.as_str().to_string(),
                     format!("{:.1}", rep.distance_m),
                     rep.fixes_total.to_string(),
                     rep.compliant.to_string(),
@@ -248,6 +239,9 @@ pub fn csv(rows: &[ExportRow]) -> String {
                 field(&r.area_id),
                 rfc3339(Some(r.check_in_ms)),
                 rfc3339(Some(r.check_out_ms)),
+                String::new(),
+                String::new(),
+                String::new(),
                 String::new(),
                 String::new(),
                 String::new(),

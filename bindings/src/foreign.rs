@@ -3,6 +3,7 @@
 //! core's own trait.
 
 use crate::referral::ReferralStatus;
+use crate::types::SamplingPlan;
 use guardian_core::events::Event as CoreEvent;
 
 /// The platform's login failed to give a token. Thrown by the shell's
@@ -57,6 +58,10 @@ pub enum GuardianEvent {
         patrol_id: String,
         minutes: f64,
     },
+    /// The sampling plan changed: ask the OS for this from now on.
+    PlanChanged {
+        plan: SamplingPlan,
+    },
     /// A sync pass ended: where the outbox stands now.
     SyncProgress {
         pending: u32,
@@ -98,6 +103,7 @@ impl From<CoreEvent> for GuardianEvent {
             CoreEvent::ReferralStatusChanged { referral_id, status } => {
                 GuardianEvent::ReferralStatusChanged { referral_id, status }
             }
+            CoreEvent::PlanChanged { plan } => GuardianEvent::PlanChanged { plan },
             CoreEvent::Wiped => GuardianEvent::Wiped,
         }
     }

@@ -20,7 +20,7 @@ use crate::error::{Internal, PatrolError, StoreError, SyncError, join_failed};
 use crate::foreign::{EventListener, Listener, TokenProvider, Tokens};
 use crate::types::{
     AreaInfo, Assignment, BatchOutcome, ComplianceSummary, Fix, FixOutcome, Officer, PassReport, PatrolReport,
-    PatrolStatus, SyncStatus,
+    PatrolStatus, SamplingPlan, SyncStatus,
 };
 
 /// How the handset reaches its store and the force.
@@ -167,6 +167,13 @@ impl Guardian {
     /// The board's figures over every finished patrol on this handset.
     pub fn compliance_summary(&self) -> Result<ComplianceSummary, PatrolError> {
         Ok(self.inner.compliance_summary()?.into())
+    }
+
+    /// What to ask the OS for now: interval, precision, distance filter.
+    /// Ask again on `PlanChanged`, and when a fix the plan asked for has
+    /// not come by `interval_ms` plus a grace (the answer turns dense).
+    pub fn sampling_plan(&self) -> SamplingPlan {
+        self.inner.sampling_plan()
     }
 
     /// Ids of the areas the officer is inside now, for a map.

@@ -13,7 +13,8 @@ use std::collections::BTreeMap;
 use guardian_core::patrol as core;
 
 pub use guardian_core::patrol::{
-    Assignment, Fix, GeofenceEvent, GeofenceKind, NonCompliance, Officer, Rank, RejectReason,
+    Assignment, Fix, GeofenceEvent, GeofenceKind, MinutesBasis, NonCompliance, Officer, PlanReason, Precision, Rank,
+    RejectReason, SamplingPlan,
 };
 
 pub(crate) fn count(n: usize) -> u32 {
@@ -220,6 +221,51 @@ impl From<guardian_core::BatchOutcome> for BatchOutcome {
     }
 }
 
+/// How precise a fix the OS should spend energy on.
+#[uniffi::remote(Enum)]
+pub enum Precision {
+    /// Satellite fixes (Android `PRIORITY_HIGH_ACCURACY`, iOS `kCLLocationAccuracyBest`).
+    High,
+    /// Network-grade, ~100 m (Android `PRIORITY_BALANCED_POWER_ACCURACY`,
+    /// iOS `kCLLocationAccuracyHundredMeters`).
+    Balanced,
+}
+
+/// Why the sampling plan is what it is (for a debug screen and logs).
+#[uniffi::remote(Enum)]
+pub enum PlanReason {
+    NoFixYet,
+    AfterGap,
+    Deciding,
+    NearEdge,
+    Fast,
+    SteadyInside,
+    Approaching,
+    Travelling,
+    FarAway,
+}
+
+/// What the shell asks the OS for now. Obey it; ask again on
+/// `PlanChanged` and when an asked-for fix is overdue.
+#[uniffi::remote(Record)]
+pub struct SamplingPlan {
+    /// Ask for a fix this often.
+    pub interval_ms: i64,
+    pub precision: Precision,
+    /// Deliver a fix only after moving this far (0: every interval).
+    pub distance_filter_m: f64,
+    pub reason: PlanReason,
+}
+
+/// Which minutes a verdict was judged on.
+#[uniffi::remote(Enum)]
+pub enum MinutesBasis {
+    /// Inside the polygon plus credited at the edge.
+    InsideAndEdge,
+    /// Inside the polygon only.
+    InsideOnly,
+}
+
 /// Why a patrol does not comply.
 #[uniffi::remote(Enum)]
 pub enum NonCompliance {
@@ -235,8 +281,14 @@ pub struct PatrolReport {
     pub area_id: String,
     pub arrival_ms: Option<i64>,
     pub departure_ms: Option<i64>,
+    /// The minutes the verdict counts (see `minutes_basis`).
     pub minutes_in_area: f64,
     pub minutes_in_window: f64,
+    /// Believed fixes inside the polygon on both sides of the interval.
+    pub minutes_inside: f64,
+    /// Credited while a fix was outside the polygon but unsure.
+    pub minutes_at_edge: f64,
+    pub minutes_basis: MinutesBasis,
     pub distance_m: f64,
     pub fixes_total: u32,
     pub fixes_accepted: u32,
@@ -261,6 +313,9 @@ impl From<core::PatrolReport> for PatrolReport {
             departure_ms: r.departure_ms,
             minutes_in_area: r.minutes_in_area,
             minutes_in_window: r.minutes_in_window,
+            minutes_inside: r.minutes_inside,
+            minutes_at_edge: r.minutes_at_edge,
+            minutes_basis: r.minutes_basis,
             distance_m: r.distance_m,
             fixes_total: count(r.fixes_total),
             fixes_accepted: count(r.fixes_accepted),
@@ -310,6 +365,10 @@ pub struct ComplianceSummary {
     pub compliance_percent: f64,
     pub constable_led_percent: f64,
     pub average_minutes: f64,
+    pub average_minutes_inside: f64,
+    pub average_minutes_at_edge: f64,
+    /// What the verdicts counted; `None` with no patrols.
+    pub minutes_basis: Option<MinutesBasis>,
 }
 
 impl From<core::ComplianceSummary> for ComplianceSummary {
@@ -320,6 +379,9 @@ impl From<core::ComplianceSummary> for ComplianceSummary {
             compliance_percent: s.compliance_percent,
             constable_led_percent: s.constable_led_percent,
             average_minutes: s.average_minutes,
+            average_minutes_inside: s.average_minutes_inside,
+            average_minutes_at_edge: s.average_minutes_at_edge,
+            minutes_basis: s.minutes_basis,
         }
     }
 }

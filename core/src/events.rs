@@ -3,8 +3,8 @@
 //! wipe. The shell registers one listener; the core calls it after the
 //! change is committed, never from inside a transaction.
 //!
-//! Plain data at the bottom of the core (it depends on the protocol only),
-//! so sync can tell of its passes without knowing the façade.
+//! Plain data above the domain modules and below sync, so sync can tell of
+//! its passes without knowing the façade.
 
 use serde::Serialize;
 
@@ -24,6 +24,10 @@ pub enum Event {
     MinutesReached {
         patrol_id: String,
         minutes: f64,
+    },
+    /// The sampling plan changed: ask the OS for this from now on.
+    PlanChanged {
+        plan: crate::patrol::SamplingPlan,
     },
     /// A sync pass ended: where the outbox stands now.
     SyncProgress {

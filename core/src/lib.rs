@@ -15,8 +15,9 @@
 //! guardian        the façades a shell calls (`Guardian`)
 //! error           the façade's one error, gathering every module's own
 //! sync            pass (pure decisions), engine (I/O), client (HTTP), state
+//! events          what the core tells the shell unasked (plain data)
 //! patrol | referral | library      the domain: rules (pure) and their own tables
-//! store           SQLCipher, schema, the outbox and audit tables; `events`, `clock`
+//! store           SQLCipher, schema, the outbox and audit tables; `clock`
 //! guardian-protocol (crate)        wire types, codec, record rules, London time
 //! ```
 //!
@@ -27,8 +28,8 @@
 //!   states, and runs what each record kind's owner registered for its ack.
 //! - Low-level functions return their own module's error type; the façade
 //!   converts once ([`Error`]).
-//! - Decisions are pure functions (`patrol::{filter, tracker, live,
-//!   compliance, window}`, `referral::form`, `sync::pass`); I/O sits at
+//! - Decisions are pure functions (`patrol::{filter, tracker, plan, tally,
+//!   live, compliance, window}`, `referral::form`, `sync::pass`); I/O sits at
 //!   the edges and calls them. The clock is passed in.
 //!
 //! `scripts/layers.py` checks the rule on every test run.

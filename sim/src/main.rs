@@ -41,6 +41,10 @@ enum Command {
         /// A daily window HH:MM-HH:MM (London time) replacing the area's own.
         #[arg(long)]
         window: Option<String>,
+        /// Also play the track as a phone obeying the core's sampling plan
+        /// delivers it, and compare with the full track.
+        #[arg(long)]
+        plan: bool,
         /// Print one JSON object instead of the readable report.
         #[arg(long)]
         json: bool,
@@ -75,6 +79,12 @@ enum Command {
     Shift {
         #[arg(long, default_value_t = 12)]
         hours: u32,
+    },
+    /// Keeps one core busy for a while (the bench's background load).
+    #[command(hide = true)]
+    Burn {
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
     },
     /// Measure the figures the design targets and print them.
     Bench {
@@ -139,6 +149,7 @@ fn main() -> ExitCode {
             area_id,
             rank,
             window,
+            plan,
             json,
         } => replay::run(&replay::ReplayArgs {
             areas,
@@ -146,6 +157,7 @@ fn main() -> ExitCode {
             area_id,
             rank,
             window,
+            plan,
         })
         .map(|r| {
             if json {
@@ -182,6 +194,10 @@ fn main() -> ExitCode {
             }
         }),
         Command::Shift { hours } => bench::shift(hours).map(|v| println!("{v}")),
+        Command::Burn { seconds } => {
+            bench::burn(seconds);
+            Ok(())
+        }
         Command::Bench {
             json,
             quick,

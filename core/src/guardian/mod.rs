@@ -17,9 +17,11 @@ use rusqlite::Transaction;
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::events::{Event, EventListener};
+use crate::patrol::compliance::WindowRule;
 use crate::patrol::db;
 use crate::patrol::geofence::AreaIndex;
-use crate::patrol::{Live, OpenPatrol, Policies};
+use crate::patrol::live::{PatrolStart, Progress};
+use crate::patrol::{Live, OpenPatrol, PatrolTally, Policies};
 use crate::referral::{self, Boundaries};
 use crate::store::outbox::{self, Kind};
 use crate::store::{DbKey, Store};
@@ -127,6 +129,43 @@ impl Guardian {
     }
 }
 
+/// The open patrol picked up after a restart with its tally: the one
+/// saved with the last track chunk plus the fixes stored since (at most a
+/// chunk's worth), or the whole track if none was saved under these
+/// policies. So "minutes reached" is neither lost nor told twice.
+fn resume_patrol(
+    store: &Store,
+    index: &AreaIndex,
+    policies: &Policies,
+    progress: Progress,
+    saved: Option<(i64, String)>,
+    row: db::PatrolRow,
+) -> Result<OpenPatrol> {
+    let area = index.position(&row.area_id).and_then(|i| index.get(i));
+    let assignment = store.read(|tx| match &row.assignment_id {
+        Some(a) => db::assignment(tx, a),
+        None => Ok(None),
+    })?;
+    let windows = area.map(|a| a.area.windows.as_slice()).unwrap_or_default();
+    let window = WindowRule::for_patrol(assignment.map(|a| (a.start_ms, a.end_ms)), windows);
+    let (mut tally, after) = saved
+        .and_then(|(upto, text)| PatrolTally::restore(&text, policies).map(|t| (t, upto)))
+        .unwrap_or_else(|| (PatrolTally::new(&policies.plan), 0));
+    if let Some(area) = area {
+        for p in store.read(|tx| db::track_after(tx, &row.id, after))? {
+            tally.observe(area, &window, &p, policies);
+        }
+    }
+    let start = PatrolStart {
+        id: row.id,
+        area_id: row.area_id,
+        checkin_time_ms: row.checkin_time_ms,
+        rank: row.rank,
+        window,
+    };
+    Ok(OpenPatrol::resumed(start, progress, tally, &policies.compliance))
+}
+
 impl GuardianCore {
     fn open(config: Config, key: DbKey, clock: Arc<dyn Clock>) -> Result<Self> {
         let store = Store::open(&config.db_path, key)?;
@@ -135,7 +174,17 @@ impl GuardianCore {
         store.write(outbox::requeue_in_flight)?;
         let (areas, open, filter_state, recent, last_fix) = store.read(|tx| {
             let open = match db::open_patrol(tx)? {
-                Some(p) => Some((db::patrol_progress(tx, &p.id)?, p)),
+                Some(p) => {
+                    let saved = db::saved_tally(tx, &p.id)?;
+                    let after = saved.as_ref().map_or(0, |(upto, _)| *upto);
+                    let (next_seq, unchunked) = db::patrol_progress(tx, &p.id, after)?;
+                    let progress = Progress {
+                        next_seq,
+                        unchunked,
+                        packed_upto: after,
+                    };
+                    Some((progress, saved, p))
+                }
                 None => None,
             };
             Ok::<_, crate::Error>((
@@ -154,7 +203,13 @@ impl GuardianCore {
             .and_then(|text| Boundaries::from_geojson(&text).ok())
             .unwrap_or_default();
         let recent: Vec<_> = recent.iter().map(|p| p.fix()).collect();
-        let live = Live::resume(&config.policies, &index, filter_state, &recent, last_fix, None);
+        let open = match open {
+            Some((progress, saved, row)) => {
+                Some(resume_patrol(&store, &index, &config.policies, progress, saved, row)?)
+            }
+            None => None,
+        };
+        let live = Live::resume(&config.policies, &index, filter_state, &recent, last_fix, open);
         let core = Self {
             store,
             clock,
@@ -167,20 +222,6 @@ impl GuardianCore {
             sync: Mutex::new(None),
             runtime: OnceLock::new(),
         };
-        // An open patrol picks up its minutes so far, so "minutes reached"
-        // is neither lost nor told twice across a restart.
-        if let Some((progress, row)) = open {
-            let minutes = core.patrol_report(&row.id)?.minutes_in_area;
-            let patrol = OpenPatrol::resumed(
-                row.id,
-                row.area_id,
-                row.checkin_time_ms,
-                progress,
-                minutes,
-                &core.policies.compliance,
-            );
-            lock(&core.live).check_in(patrol);
-        }
         Ok(core)
     }
 

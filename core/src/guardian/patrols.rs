@@ -17,10 +17,10 @@ use crate::events::Event;
 use crate::patrol::area::{AreaInfo, parse_areas};
 use crate::patrol::compliance::{self, PatrolFacts, PatrolReport, WindowRule};
 use crate::patrol::geofence::AreaIndex;
-use crate::patrol::live::Attach;
+use crate::patrol::live::{Attach, PatrolStart};
 use crate::patrol::{
     Assignment, ComplianceSummary, Fix, FixError, GeofenceEvent, GeofenceKind, Live, Officer, OpenPatrol, PatrolError,
-    Presence, RejectReason, Verdict, db,
+    PatrolTally, Policies, Presence, RejectReason, SamplingPlan, Verdict, db,
 };
 use crate::store::StoreError;
 use crate::store::outbox::{self, Kind, NewRow};
@@ -89,12 +89,14 @@ impl GuardianCore {
         let areas = parse_areas(text)?;
         let now = self.now_ms();
         let mut live = lock(&self.live);
-        let all = self.store.write(|tx| {
+        let index = Arc::new(AreaIndex::new(self.store.write(|tx| {
             db::upsert_areas(tx, &areas, now)?;
             db::load_areas(tx)
-        })?;
+        })?));
         live.areas_changed();
-        replace(&self.areas, Arc::new(AreaIndex::new(all)));
+        replace(&self.areas, index.clone());
+        drop(live);
+        self.retally_open_patrol(&index)?;
         Ok(areas.len())
     }
 
@@ -123,7 +125,8 @@ impl GuardianCore {
     pub fn add_assignment(&self, a: &Assignment) -> Result<()> {
         let index = self.area_index();
         a.check(|id| index.position(id).is_some())?;
-        Ok(self.store.write(|tx| db::upsert_assignment(tx, a))?)
+        self.store.write(|tx| db::upsert_assignment(tx, a))?;
+        self.retally_open_patrol(&index)
     }
 
     /// The signed-in officer's assignments that touch today (London time),
@@ -190,6 +193,9 @@ impl GuardianCore {
         let step = live.observe(index, &self.policies, fix, now);
         let patrol_id = live.open().map(|o| o.id.as_str());
         let row = db::insert_fix(tx, fix, patrol_id, step.verdict)?;
+        if let Some(plan) = step.plan {
+            events.push(Event::PlanChanged { plan });
+        }
         for e in &step.geofence {
             db::insert_event(tx, &e.area_id, patrol_id, e.kind.as_str(), e.time_ms, e.mono_ns)?;
             events.push(match e.kind {
@@ -209,10 +215,10 @@ impl GuardianCore {
                 minutes,
             });
         }
-        if let (Some(seq), Some(id)) = (step.chunk_seq, patrol_id) {
-            db::pack_chunk(tx, id, seq, now)?;
+        if let Some(seq) = step.chunk_seq {
+            pack_with_tally(tx, live.open_mut(), &self.policies, seq, row, now)?;
         }
-        live.stored(row, fix);
+        live.stored(row, fix, step.verdict);
         Ok((step.verdict, step.geofence))
     }
 
@@ -231,9 +237,9 @@ impl GuardianCore {
             Attach::Adopt(row) => {
                 let patrol_id = live.open().map(|o| o.id.clone()).unwrap_or_default();
                 if db::adopt_fix(tx, row, &patrol_id)?
-                    && let Some(seq) = live.adopted()
+                    && let Some(seq) = live.adopted(index, &self.policies)
                 {
-                    db::pack_chunk(tx, &patrol_id, seq, now)?;
+                    pack_with_tally(tx, live.open_mut(), &self.policies, seq, row, now)?;
                 }
                 Ok(())
             }
@@ -301,7 +307,14 @@ impl GuardianCore {
                 }),
             };
             enqueue_record(tx, &record, Kind::CheckIn, now)?;
-            live.check_in(OpenPatrol::new(id.clone(), area_id.to_string(), fix.time_ms));
+            let start = PatrolStart {
+                id: id.clone(),
+                area_id: area_id.to_string(),
+                checkin_time_ms: fix.time_ms,
+                rank: officer.rank,
+                window: WindowRule::for_patrol(assignment.as_ref().map(|a| (a.start_ms, a.end_ms)), &area.area.windows),
+            };
+            live.check_in(OpenPatrol::new(start, &self.policies.plan));
             self.attach_fix(tx, live, &index, fix, now, events)
         })?;
         self.nudge_sync();
@@ -324,7 +337,7 @@ impl GuardianCore {
             self.attach_fix(tx, live, &index, fix, now, events)?;
             let open = live.check_out().ok_or(PatrolError::NoActivePatrol)?;
             let mut seq = open.next_seq;
-            if db::pack_chunk(tx, &open.id, seq, now)? > 0 {
+            if db::pack_chunk(tx, &open.id, seq, now, open.packed_upto)? > 0 {
                 seq += 1;
             }
             let record = RecordEnvelope {
@@ -342,6 +355,7 @@ impl GuardianCore {
             };
             enqueue_record(tx, &record, Kind::CheckOut, now)?;
             db::close_patrol(tx, &open.id, fix)?;
+            db::drop_tally(tx, &open.id)?;
             Ok(open.id)
         })?;
         self.nudge_sync();
@@ -370,14 +384,7 @@ impl GuardianCore {
             .ok_or_else(|| PatrolError::UnknownArea {
                 area_id: row.area_id.clone(),
             })?;
-        let window = match assignment {
-            Some(a) => WindowRule::Between {
-                start_ms: a.start_ms,
-                end_ms: a.end_ms,
-            },
-            None if !area.area.windows.is_empty() => WindowRule::Threat(area.area.windows.clone()),
-            None => WindowRule::Any,
-        };
+        let window = WindowRule::for_patrol(assignment.map(|a| (a.start_ms, a.end_ms)), &area.area.windows);
         let facts = PatrolFacts {
             area,
             rank: row.rank,
@@ -385,30 +392,28 @@ impl GuardianCore {
             checkout_ms: row.checkout_time_ms,
             track: &track,
         };
-        Ok(compliance::assess(
-            &facts,
-            &self.policies.tracker,
-            &self.policies.compliance,
-        ))
+        Ok(compliance::assess(&facts, &self.policies))
     }
 
-    /// The open patrol, if any, with its figures so far.
+    /// The open patrol, if any, with its figures so far: kept as fixes
+    /// arrive, so this costs the same at any point of a shift.
     pub fn patrol_status(&self) -> Result<Option<PatrolStatus>> {
-        let Some(open) = lock(&self.live).open().cloned() else {
+        let index = self.area_index();
+        let live = lock(&self.live);
+        let Some(open) = live.open() else {
             return Ok(None);
         };
-        let report = self.patrol_report(&open.id)?;
-        let index = self.area_index();
+        let report = open.report(&self.policies.compliance);
         let pos = index.position(&open.area_id);
-        let in_area_now = pos.is_some_and(|p| lock(&self.live).presence(p) == Presence::Inside);
+        let in_area_now = pos.is_some_and(|p| live.presence(p) == Presence::Inside);
         let area_name = pos
             .and_then(|p| index.get(p))
             .map(|a| a.area.name.clone())
             .unwrap_or_default();
         let needed = (self.policies.compliance.min_minutes - report.minutes_in_window).max(0.0);
         Ok(Some(PatrolStatus {
-            patrol_id: open.id,
-            area_id: open.area_id,
+            patrol_id: open.id.clone(),
+            area_id: open.area_id.clone(),
             area_name,
             checked_in_ms: open.checkin_time_ms,
             in_area_now,
@@ -416,6 +421,38 @@ impl GuardianCore {
             minutes_still_needed: needed,
             report,
         }))
+    }
+
+    /// What the shell should ask the OS for now: how often, how precisely,
+    /// with what distance filter. Ask again on [`Event::PlanChanged`], and
+    /// when a fix the plan asked for has not come (the answer turns dense).
+    pub fn sampling_plan(&self) -> SamplingPlan {
+        lock(&self.live).plan(&self.policies.plan, self.now_ms())
+    }
+
+    /// The open patrol's tally rebuilt from its stored track, after its
+    /// area or its window changed under it, so live and reported figures
+    /// keep agreeing. A whole-track read, but only on such a change.
+    fn retally_open_patrol(&self, index: &AreaIndex) -> Result<()> {
+        let mut live = lock(&self.live);
+        let Some(open) = live.open_mut() else {
+            return Ok(());
+        };
+        let Some(area) = index.position(&open.area_id).and_then(|i| index.get(i)) else {
+            return Ok(());
+        };
+        let id = open.id.clone();
+        let (track, assignment) = self.store.read(|tx| {
+            let row = db::patrol(tx, &id)?;
+            let assignment = match row.and_then(|r| r.assignment_id) {
+                Some(a) => db::assignment(tx, &a)?,
+                None => None,
+            };
+            Ok::<_, crate::Error>((db::track(tx, &id)?, assignment))
+        })?;
+        open.window = WindowRule::for_patrol(assignment.map(|a| (a.start_ms, a.end_ms)), &area.area.windows);
+        open.retally(PatrolTally::of_track(area, &open.window, &track, &self.policies));
+        Ok(())
     }
 
     /// The board's three figures over every finished patrol on this handset.
@@ -439,6 +476,30 @@ impl GuardianCore {
             .filter(|(_, p)| *p == Presence::Inside)
             .collect()
     }
+}
+
+/// Packs a track chunk and saves the open patrol's tally as it stands
+/// after fix row `row`, in the same transaction: a restart resumes the
+/// tally from there instead of re-reading the shift.
+fn pack_with_tally(
+    tx: &Transaction<'_>,
+    open: Option<&mut OpenPatrol>,
+    policies: &Policies,
+    seq: u32,
+    row: i64,
+    now: i64,
+) -> Result<()> {
+    let Some(open) = open else {
+        return Ok(());
+    };
+    db::pack_chunk(tx, &open.id, seq, now, open.packed_upto)?;
+    open.packed_upto = row;
+    let saved = open
+        .tally()
+        .save(policies)
+        .map_err(|e| StoreError::Corrupt(format!("tally not saveable: {e}")))?;
+    db::save_tally(tx, &open.id, row, &saved)?;
+    Ok(())
 }
 
 fn already_on_patrol(open: &OpenPatrol) -> PatrolError {

@@ -693,6 +693,10 @@ fn the_listener_hears_arrival_minutes_reached_once_and_departure_after_each_comm
     h.g.ingest_batch(&(500..530).map(|i| fix(i, OUTSIDE)).collect::<Vec<_>>())
         .expect("leave");
     let events = rec.0.lock().expect("lock").clone();
+    let events: Vec<Event> = events
+        .into_iter()
+        .filter(|e| !matches!(e, Event::PlanChanged { .. }))
+        .collect();
     let kinds: Vec<&str> = events
         .iter()
         .map(|e| match e {
@@ -710,4 +714,102 @@ fn the_listener_hears_arrival_minutes_reached_once_and_departure_after_each_comm
     let before = rec.0.lock().expect("lock").len();
     assert!(h.g.check_in("nowhere", &fix(600, INSIDE)).is_err());
     assert_eq!(rec.0.lock().expect("lock").len(), before);
+}
+
+#[test]
+fn the_live_status_is_the_report_of_the_stored_track_across_chunks_and_restarts() {
+    let mut h = handset(Rank::Constable);
+    let id = h.g.check_in("ramp", &fix(0, INSIDE)).expect("in");
+    // In, out and back, with a gap now and then: 1,600 fixes, so the tally
+    // is saved with two chunks and a restart resumes from the second.
+    let place = |k: i64| match k % 97 {
+        0..=60 => INSIDE,
+        61..=80 => OUTSIDE,
+        _ => INSIDE,
+    };
+    let mut next = 1;
+    for round in 0..4 {
+        let batch: Vec<Fix> = (next..next + 400)
+            .filter(|k| k % 151 != 0)
+            .map(|k| fix(k + (k / 300) * 60, place(k)))
+            .collect();
+        next += 400;
+        h.g.ingest_batch(&batch).expect("batch");
+        let status = h.g.patrol_status().expect("status").expect("open");
+        assert_eq!(status.report, h.g.patrol_report(&id).expect("report"), "round {round}");
+        assert!(
+            status.report.inside_transitions > round,
+            "{}",
+            status.report.inside_transitions
+        );
+        if round == 1 {
+            h = h.reopen();
+            let resumed = h.g.patrol_status().expect("status").expect("open");
+            assert_eq!(resumed.report, status.report, "resumed from the saved tally");
+        }
+        if round == 2 {
+            // A saved tally that cannot be read is re-tallied from the track.
+            h.g.store()
+                .write(|tx| {
+                    tx.execute("UPDATE patrol_tallies SET tally = 'not json'", [])?;
+                    Ok::<_, StoreError>(())
+                })
+                .expect("spoil");
+            h = h.reopen();
+            let resumed = h.g.patrol_status().expect("status").expect("open");
+            assert_eq!(resumed.report, status.report, "re-tallied from the track");
+        }
+    }
+    let report = h.g.check_out(&fix(2_000, OUTSIDE)).expect("out");
+    assert_eq!(report, h.g.patrol_report(&id).expect("report"));
+    let left: i64 =
+        h.g.store()
+            .read(|tx| Ok::<_, StoreError>(tx.query_row("SELECT count(*) FROM patrol_tallies", [], |r| r.get(0))?))
+            .expect("count");
+    assert_eq!(left, 0, "a closed patrol keeps no tally");
+}
+
+#[test]
+fn the_shell_hears_the_plan_change_and_an_overdue_fix_turns_it_dense() {
+    use crate::events::Event;
+    use crate::patrol::{PlanReason, Precision};
+    let h = handset(Rank::Constable);
+    let rec = Arc::new(Recorder::default());
+    h.g.set_listener(Some(rec.clone()));
+    assert_eq!(h.g.sampling_plan().reason, PlanReason::NoFixYet);
+    // Two kilometres south, no patrol: coarse and sparse.
+    let far = (INSIDE.0 - 0.018, INSIDE.1);
+    h.g.ingest_batch(&(0..6).map(|i| fix(i, far)).collect::<Vec<_>>())
+        .expect("far");
+    let plan = h.g.sampling_plan();
+    assert_eq!(
+        (plan.reason, plan.precision),
+        (PlanReason::FarAway, Precision::Balanced)
+    );
+    // Walking in from the south: approaching, then at the edge, then
+    // deciding the arrival.
+    h.g.ingest_batch(&walk(6, 40, OUTSIDE, INSIDE)).expect("walk in");
+    let plans: Vec<_> = rec
+        .0
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter_map(|e| match e {
+            Event::PlanChanged { plan } => Some(*plan),
+            _ => None,
+        })
+        .collect();
+    let reasons: Vec<PlanReason> = plans.iter().map(|p| p.reason).collect();
+    assert_eq!(reasons[0], PlanReason::FarAway, "{reasons:?}");
+    assert!(reasons.contains(&PlanReason::Approaching), "{reasons:?}");
+    assert!(reasons.contains(&PlanReason::NearEdge), "{reasons:?}");
+    for pair in plans.windows(2) {
+        assert!(pair[1].differs_for_the_os(&pair[0]), "only changes are told: {pair:?}");
+    }
+    let now = h.g.sampling_plan();
+    assert_eq!(Some(&now), plans.last());
+    assert!(now.expects_fixes());
+    // No fix for ten minutes: the asked-for fix is overdue.
+    h.clock.set(fix(40, INSIDE).time_ms + 600_000);
+    assert_eq!(h.g.sampling_plan().reason, PlanReason::AfterGap);
 }

@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::geofence::PreparedArea;
-use super::geometry::haversine_m;
 use super::officer::Rank;
-use super::tracker::{Presence, Sample, TrackerPolicy, inside_ms, label_track};
+use super::session::Policies;
+use super::tally::PatrolTally;
 use super::window::ThreatWindow;
 use guardian_protocol::fix::{RejectReason, Verdict};
 
@@ -24,6 +24,31 @@ pub struct CompliancePolicy {
     pub require_warranted: bool,
     /// Only minutes inside the assigned window count towards the minimum.
     pub require_window: bool,
+    /// Minutes credited while a fix was outside the polygon but unsure
+    /// (within the exit margin or its own accuracy) count. The tracker's
+    /// hysteresis credits them so that noise cannot end a visit; a force
+    /// that wants strict point-in-polygon minutes turns this off. Both are
+    /// reported either way.
+    pub count_edge: bool,
+}
+
+/// Which minutes a verdict was judged on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MinutesBasis {
+    /// Minutes inside the polygon plus minutes credited at the edge.
+    InsideAndEdge,
+    /// Minutes inside the polygon only.
+    InsideOnly,
+}
+
+impl MinutesBasis {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MinutesBasis::InsideAndEdge => "inside_and_edge",
+            MinutesBasis::InsideOnly => "inside_only",
+        }
+    }
 }
 
 impl Default for CompliancePolicy {
@@ -32,6 +57,7 @@ impl Default for CompliancePolicy {
             min_minutes: 30.0,
             require_warranted: true,
             require_window: true,
+            count_edge: true,
         }
     }
 }
@@ -48,6 +74,16 @@ pub enum WindowRule {
 }
 
 impl WindowRule {
+    /// A patrol's window: its assignment's span (UTC ms) if it had one,
+    /// else the area's threat windows, else any time.
+    pub fn for_patrol(assignment: Option<(i64, i64)>, windows: &[ThreatWindow]) -> Self {
+        match assignment {
+            Some((start_ms, end_ms)) => WindowRule::Between { start_ms, end_ms },
+            None if !windows.is_empty() => WindowRule::Threat(windows.to_vec()),
+            None => WindowRule::Any,
+        }
+    }
+
     pub fn contains(&self, utc_ms: i64) -> bool {
         match self {
             WindowRule::Any => true,
@@ -69,6 +105,17 @@ pub struct TrackPoint {
 }
 
 impl TrackPoint {
+    pub fn of(fix: &guardian_protocol::fix::Fix, verdict: Verdict) -> Self {
+        Self {
+            time_ms: fix.time_ms,
+            mono_ns: fix.mono_ns,
+            lat: fix.lat,
+            lon: fix.lon,
+            accuracy_m: fix.accuracy_m,
+            verdict,
+        }
+    }
+
     pub fn fix(&self) -> guardian_protocol::fix::Fix {
         guardian_protocol::fix::Fix::new(self.time_ms, self.mono_ns, self.lat, self.lon, self.accuracy_m)
     }
@@ -121,8 +168,15 @@ pub struct PatrolReport {
     pub arrival_ms: Option<i64>,
     /// UTC ms of the final departure, or check-out if still inside then.
     pub departure_ms: Option<i64>,
+    /// The minutes the verdict counts (see `minutes_basis`).
     pub minutes_in_area: f64,
+    /// Of those, the minutes inside the window.
     pub minutes_in_window: f64,
+    /// Believed fixes inside the polygon on both sides of the interval.
+    pub minutes_inside: f64,
+    /// Credited while a fix was outside the polygon but unsure.
+    pub minutes_at_edge: f64,
+    pub minutes_basis: MinutesBasis,
     pub distance_m: f64,
     pub fixes_total: usize,
     pub fixes_accepted: usize,
@@ -142,6 +196,9 @@ impl PatrolReport {
             compliant: self.compliant,
             warranted_led: self.rank.is_warranted(),
             minutes_in_area: self.minutes_in_area,
+            minutes_inside: self.minutes_inside,
+            minutes_at_edge: self.minutes_at_edge,
+            basis: self.minutes_basis,
         }
     }
 }
@@ -156,96 +213,14 @@ pub struct PatrolFacts<'a> {
     pub track: &'a [TrackPoint],
 }
 
-pub fn assess(facts: &PatrolFacts<'_>, tracker: &TrackerPolicy, policy: &CompliancePolicy) -> PatrolReport {
-    let mut rejected = BTreeMap::new();
-    let believed: Vec<&TrackPoint> = facts
-        .track
-        .iter()
-        .filter(|p| match p.verdict {
-            Verdict::Accepted => true,
-            Verdict::Rejected(r) => {
-                *rejected.entry(r).or_insert(0) += 1;
-                false
-            }
-        })
-        .collect();
-    let samples: Vec<Sample> = believed
-        .iter()
-        .map(|p| {
-            let prox = facts.area.locate(0, p.lat, p.lon);
-            Sample {
-                time_ms: p.time_ms,
-                mono_ns: p.mono_ns,
-                accuracy_m: p.accuracy_m,
-                inside: prox.inside,
-                boundary_m: prox.boundary_m,
-            }
-        })
-        .collect();
-    let labelled = label_track(tracker, &samples);
-    let ms_in_area = inside_ms(tracker, &samples, &labelled.labels, |_| true);
-    let ms_in_window = inside_ms(tracker, &samples, &labelled.labels, |t| facts.window.contains(t));
-    let minutes_in_area = ms_in_area as f64 / 60_000.0;
-    let minutes_in_window = ms_in_window as f64 / 60_000.0;
-
-    let arrival_ms = labelled
-        .transitions
-        .iter()
-        .find(|t| t.to == Presence::Inside)
-        .map(|t| t.time_ms);
-    let departure_ms = match labelled.transitions.last() {
-        Some(t) if t.to == Presence::Outside => Some(t.time_ms),
-        Some(_) => facts.checkout_ms,
-        None => None,
-    };
-    let distance_m = believed
-        .windows(2)
-        .map(|w| haversine_m(w[0].lat, w[0].lon, w[1].lat, w[1].lon))
-        .sum();
-    let inside_count = labelled.labels.iter().filter(|l| **l == Presence::Inside).count();
-    let inside_fraction = if believed.is_empty() {
-        0.0
-    } else {
-        inside_count as f64 / believed.len() as f64
-    };
-
-    let mut reasons = Vec::new();
-    if arrival_ms.is_none() {
-        reasons.push(NonCompliance::NeverArrived);
-    } else if minutes_in_area < policy.min_minutes {
-        reasons.push(NonCompliance::TooShort {
-            minutes: round1(minutes_in_area),
-            required: policy.min_minutes,
-        });
-    } else if policy.require_window && minutes_in_window < policy.min_minutes {
-        reasons.push(NonCompliance::OutsideWindow {
-            minutes_in_window: round1(minutes_in_window),
-            required: policy.min_minutes,
-        });
-    }
-    if policy.require_warranted && !facts.rank.is_warranted() {
-        reasons.push(NonCompliance::NotWarranted { rank: facts.rank });
-    }
-    PatrolReport {
-        area_id: facts.area.area.id.clone(),
-        arrival_ms,
-        departure_ms,
-        minutes_in_area,
-        minutes_in_window,
-        distance_m,
-        fixes_total: facts.track.len(),
-        fixes_accepted: believed.len(),
-        fixes_rejected: rejected,
-        inside_fraction,
-        inside_transitions: labelled.transitions.len(),
-        rank: facts.rank,
-        compliant: reasons.is_empty(),
-        reasons,
-    }
-}
-
-fn round1(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0
+/// A whole stored track judged: the live tally folded over it.
+pub fn assess(facts: &PatrolFacts<'_>, policies: &Policies) -> PatrolReport {
+    PatrolTally::of_track(facts.area, facts.window, facts.track, policies).report(
+        &facts.area.area.id,
+        facts.rank,
+        facts.checkout_ms,
+        &policies.compliance,
+    )
 }
 
 /// What the board's figures need from one patrol.
@@ -254,6 +229,9 @@ pub struct PatrolOutcome {
     pub compliant: bool,
     pub warranted_led: bool,
     pub minutes_in_area: f64,
+    pub minutes_inside: f64,
+    pub minutes_at_edge: f64,
+    pub basis: MinutesBasis,
 }
 
 /// The figures the board reported: compliance %, % led by a Constable (a
@@ -264,7 +242,13 @@ pub struct ComplianceSummary {
     pub compliant: usize,
     pub compliance_percent: f64,
     pub constable_led_percent: f64,
+    /// Average minutes counted, on `minutes_basis`.
     pub average_minutes: f64,
+    pub average_minutes_inside: f64,
+    pub average_minutes_at_edge: f64,
+    /// What the verdicts counted; `None` when there were no patrols (or,
+    /// if ever, they were judged on different bases).
+    pub minutes_basis: Option<MinutesBasis>,
 }
 
 pub fn summarise(outcomes: &[PatrolOutcome]) -> ComplianceSummary {
@@ -274,13 +258,23 @@ pub fn summarise(outcomes: &[PatrolOutcome]) -> ComplianceSummary {
     };
     let compliant = outcomes.iter().filter(|o| o.compliant).count();
     let led = outcomes.iter().filter(|o| o.warranted_led).count();
-    let total_minutes: f64 = outcomes.iter().map(|o| o.minutes_in_area).sum();
+    let average = |f: fn(&PatrolOutcome) -> f64| {
+        if n == 0 {
+            0.0
+        } else {
+            outcomes.iter().map(f).sum::<f64>() / n as f64
+        }
+    };
+    let basis = outcomes.first().map(|o| o.basis);
     ComplianceSummary {
         patrols: n,
         compliant,
         compliance_percent: pct(compliant),
         constable_led_percent: pct(led),
-        average_minutes: if n == 0 { 0.0 } else { total_minutes / n as f64 },
+        average_minutes: average(|o| o.minutes_in_area),
+        average_minutes_inside: average(|o| o.minutes_inside),
+        average_minutes_at_edge: average(|o| o.minutes_at_edge),
+        minutes_basis: basis.filter(|b| outcomes.iter().all(|o| o.basis == *b)),
     }
 }
 

@@ -1,5 +1,5 @@
 //! SQL for the tables the patrol module owns: `officer`, `areas`,
-//! `assignments`, `patrols`, `fixes` and `geofence_events`. Nothing else
+//! `assignments`, `patrols`, `patrol_tallies`, `fixes` and `geofence_events`. Nothing else
 //! writes them. Writers take `&Transaction` (they must be part of a caller's
 //! atomic change); readers take `&Connection` (a `Transaction` derefs to one).
 
@@ -10,6 +10,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use super::area::Area;
 use super::compliance::TrackPoint;
 use super::filter::Seen;
+use super::live::LastFix;
 use super::officer::{Officer, Rank};
 use super::session::Assignment;
 use crate::store::outbox::{self, Kind, NewRow};
@@ -287,12 +288,13 @@ pub fn adopt_fix(tx: &Transaction<'_>, fix_id: i64, patrol_id: &str) -> Result<b
 }
 
 /// An open patrol's place in its causal order after a restart: the next
-/// outbox sequence number and how many fixes wait to be chunked.
-pub fn patrol_progress(conn: &Connection, patrol_id: &str) -> Result<(u32, usize)> {
+/// outbox sequence number and how many fixes wait to be chunked (every fix
+/// up to row `after` is known to be packed; see [`pack_chunk`]).
+pub fn patrol_progress(conn: &Connection, patrol_id: &str, after: i64) -> Result<(u32, usize)> {
     let next = outbox::next_seq(conn, patrol_id)?;
     let unchunked: i64 = conn.query_row(
-        "SELECT count(*) FROM fixes WHERE patrol_id = ?1 AND chunk_id IS NULL",
-        [patrol_id],
+        "SELECT count(*) FROM fixes WHERE patrol_id = ?1 AND id > ?2 AND chunk_id IS NULL",
+        params![patrol_id, after],
         |r| r.get(0),
     )?;
     Ok((next, usize::try_from(unchunked).unwrap_or(0)))
@@ -340,6 +342,42 @@ pub fn track(conn: &Connection, patrol_id: &str) -> Result<Vec<TrackPoint>> {
     rows.map(|r| with_verdict(r?)).collect()
 }
 
+/// The patrol's fixes stored after row `after`, in the order received.
+pub fn track_after(conn: &Connection, patrol_id: &str, after: i64) -> Result<Vec<TrackPoint>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT time_ms, mono_ns, lat, lon, accuracy_m, verdict FROM fixes WHERE patrol_id = ?1 AND id > ?2 ORDER BY id",
+    )?;
+    let rows = stmt.query_map(params![patrol_id, after], track_point)?;
+    rows.map(|r| with_verdict(r?)).collect()
+}
+
+/// Saves the open patrol's tally as it stood after fix row `upto_fix`.
+pub fn save_tally(tx: &Transaction<'_>, patrol_id: &str, upto_fix: i64, tally: &str) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO patrol_tallies (patrol_id, upto_fix, tally) VALUES (?1, ?2, ?3)
+         ON CONFLICT (patrol_id) DO UPDATE SET upto_fix = excluded.upto_fix, tally = excluded.tally",
+    )?
+    .execute(params![patrol_id, upto_fix, tally])?;
+    Ok(())
+}
+
+/// The patrol's saved tally and the fix row it stood at.
+pub fn saved_tally(conn: &Connection, patrol_id: &str) -> Result<Option<(i64, String)>> {
+    Ok(conn
+        .query_row(
+            "SELECT upto_fix, tally FROM patrol_tallies WHERE patrol_id = ?1",
+            [patrol_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?)
+}
+
+/// A patrol's tally is only needed while it is open.
+pub fn drop_tally(tx: &Transaction<'_>, patrol_id: &str) -> Result<()> {
+    tx.execute("DELETE FROM patrol_tallies WHERE patrol_id = ?1", [patrol_id])?;
+    Ok(())
+}
+
 /// The newest believed fixes, oldest first: enough to rebuild the live
 /// geofence after a restart.
 pub fn recent_accepted(conn: &Connection, limit: u32) -> Result<Vec<TrackPoint>> {
@@ -377,26 +415,31 @@ pub fn filter_state(conn: &Connection) -> Result<(Option<Seen>, Option<Seen>)> {
     Ok((last_seen, anchor))
 }
 
-/// The newest stored fix: (row id, time, monotonic time).
-pub fn last_fix(conn: &Connection) -> Result<Option<(i64, i64, i64)>> {
-    Ok(conn
-        .query_row(
-            "SELECT id, time_ms, mono_ns FROM fixes ORDER BY id DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?)
+/// The newest stored fix, with its row id.
+pub fn last_fix(conn: &Connection) -> Result<Option<LastFix>> {
+    conn.query_row(
+        "SELECT time_ms, mono_ns, lat, lon, accuracy_m, verdict, id FROM fixes ORDER BY id DESC LIMIT 1",
+        [],
+        |r| Ok((track_point(r)?, r.get::<_, i64>(6)?)),
+    )
+    .optional()?
+    .map(|(p, row)| with_verdict(p).map(|point| LastFix { row, point }))
+    .transpose()
 }
 
 /// Packs the patrol's fixes not yet in a chunk into one track chunk record,
 /// queued in the same transaction, and marks them as carried. Returns how
 /// many fixes it carried (0: nothing to pack, nothing queued).
-pub fn pack_chunk(tx: &Transaction<'_>, patrol_id: &str, seq: u32, now_ms: i64) -> Result<usize> {
+///
+/// `after`: every fix of the patrol up to this row is known to be packed
+/// already (each chunk takes all that were waiting), so a 12-hour track is
+/// not walked again for the last ten minutes of it. 0 looks at them all.
+pub fn pack_chunk(tx: &Transaction<'_>, patrol_id: &str, seq: u32, now_ms: i64, after: i64) -> Result<usize> {
     let mut stmt = tx.prepare_cached(
         "SELECT id, time_ms, mono_ns, lat, lon, accuracy_m, altitude_m, speed_mps, bearing_deg, verdict
-         FROM fixes WHERE patrol_id = ?1 AND chunk_id IS NULL ORDER BY id",
+         FROM fixes WHERE patrol_id = ?1 AND id > ?2 AND chunk_id IS NULL ORDER BY id",
     )?;
-    let rows = stmt.query_map([patrol_id], |r| {
+    let rows = stmt.query_map(params![patrol_id, after], |r| {
         Ok((
             r.get::<_, i64>(0)?,
             Fix {
@@ -451,7 +494,7 @@ pub fn pack_chunk(tx: &Transaction<'_>, patrol_id: &str, seq: u32, now_ms: i64) 
 /// purge the outbox first (its rows refer to patrols).
 pub fn purge(tx: &Transaction<'_>, scope: Purge) -> Result<()> {
     tx.execute_batch(
-        "DELETE FROM geofence_events; DELETE FROM fixes; DELETE FROM patrols;
+        "DELETE FROM geofence_events; DELETE FROM patrol_tallies; DELETE FROM fixes; DELETE FROM patrols;
          DELETE FROM assignments; DELETE FROM officer;",
     )?;
     if scope == Purge::Everything {

@@ -145,6 +145,19 @@ impl AreaIndex {
         }
     }
 
+    /// How far outside the nearest area the point is (0 inside one), if
+    /// any area is within `radius_m`.
+    pub fn nearest_outside_m(&self, lat: f64, lon: f64, radius_m: f64) -> Option<f64> {
+        let frame = super::geometry::LocalFrame::new(lat, lon);
+        let (dlat, dlon) = frame.degrees_for(radius_m);
+        let query = rstar::AABB::from_corners([lon - dlon, lat - dlat], [lon + dlon, lat + dlat]);
+        self.tree
+            .locate_in_envelope_intersecting(&query)
+            .map(|hit| self.areas[hit.data].locate(hit.data, lat, lon).outside_by_m())
+            .filter(|d| *d <= radius_m)
+            .min_by(f64::total_cmp)
+    }
+
     /// The same answer without the index: every area tested in turn. Only
     /// for the benchmark's baseline and for checking the index in tests.
     pub fn near_linear(&self, lat: f64, lon: f64, out: &mut Vec<Proximity>) {

@@ -9,14 +9,17 @@
 //!
 //! Pure: no clock, no I/O.
 
-use super::compliance::CompliancePolicy;
+use super::compliance::{CompliancePolicy, PatrolReport, TrackPoint, WindowRule};
 use super::db::CHUNK_FIXES;
 use super::filter::{FixFilter, Seen};
 use super::geofence::AreaIndex;
+use super::officer::Rank;
+use super::plan::{PlanPolicy, Planner, SamplingPlan, View};
 use super::presence::{GeofenceEvent, LiveGeofence};
 use super::session::Policies;
-use super::tracker::{Presence, TrackerPolicy};
-use guardian_protocol::fix::{Fix, Verdict};
+use super::tally::PatrolTally;
+use super::tracker::Presence;
+use guardian_protocol::fix::{Fix, RejectReason, Verdict};
 
 /// The open patrol, between check-in and check-out.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,49 +27,85 @@ pub struct OpenPatrol {
     pub id: String,
     pub area_id: String,
     pub checkin_time_ms: i64,
+    pub rank: Rank,
+    /// When its minutes count.
+    pub window: WindowRule,
     /// The next outbox sequence number in this patrol's causal order.
     pub next_seq: u32,
     /// Fixes of this patrol not yet packed into a track chunk.
     pub unchunked: usize,
-    /// Running time inside the patrol's area, for the "minutes reached"
-    /// event (reports recompute it exactly from the stored track).
-    inside_ms: i64,
-    last_inside_mono: Option<i64>,
+    /// Every fix of the patrol up to this row is in a chunk.
+    pub packed_upto: i64,
+    /// Its figures, kept as fixes arrive: a report of the stored track
+    /// folds the same code, so the two agree.
+    tally: PatrolTally,
     minutes_reached: bool,
+}
+
+/// Where an open patrol's track stands in the outbox after a restart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Progress {
+    /// The next outbox sequence number in the patrol's causal order.
+    pub next_seq: u32,
+    /// Fixes waiting to be packed into a chunk.
+    pub unchunked: usize,
+    /// Every fix up to this row is in a chunk.
+    pub packed_upto: i64,
+}
+
+/// Who is patrolling where, and when it counts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatrolStart {
+    pub id: String,
+    pub area_id: String,
+    pub checkin_time_ms: i64,
+    pub rank: Rank,
+    pub window: WindowRule,
 }
 
 impl OpenPatrol {
     /// Just checked in: the check-in record took sequence number 0.
-    pub fn new(id: String, area_id: String, checkin_time_ms: i64) -> Self {
+    pub fn new(start: PatrolStart, plan: &PlanPolicy) -> Self {
         Self {
-            id,
-            area_id,
-            checkin_time_ms,
+            id: start.id,
+            area_id: start.area_id,
+            checkin_time_ms: start.checkin_time_ms,
+            rank: start.rank,
+            window: start.window,
             next_seq: 1,
             unchunked: 0,
-            inside_ms: 0,
-            last_inside_mono: None,
+            packed_upto: 0,
+            tally: PatrolTally::new(plan),
             minutes_reached: false,
         }
     }
 
-    /// Picked up again after a restart, with the minutes the stored track
-    /// already shows, so "minutes reached" is neither lost nor told twice.
-    pub fn resumed(
-        id: String,
-        area_id: String,
-        checkin_time_ms: i64,
-        (next_seq, unchunked): (u32, usize),
-        minutes_so_far: f64,
-        policy: &CompliancePolicy,
-    ) -> Self {
+    /// Picked up again after a restart, with its tally of the stored track,
+    /// so "minutes reached" is neither lost nor told twice.
+    pub fn resumed(start: PatrolStart, progress: Progress, tally: PatrolTally, policy: &CompliancePolicy) -> Self {
         Self {
-            next_seq,
-            unchunked,
-            inside_ms: (minutes_so_far * 60_000.0) as i64,
-            minutes_reached: minutes_so_far >= policy.min_minutes,
-            ..Self::new(id, area_id, checkin_time_ms)
+            next_seq: progress.next_seq,
+            unchunked: progress.unchunked,
+            packed_upto: progress.packed_upto,
+            minutes_reached: tally.minutes_settled(policy) >= policy.min_minutes,
+            tally,
+            ..Self::new(start, &PlanPolicy::default())
         }
+    }
+
+    pub fn tally(&self) -> &PatrolTally {
+        &self.tally
+    }
+
+    /// The tally rebuilt from the stored track (the area or the window
+    /// changed under the patrol).
+    pub fn retally(&mut self, tally: PatrolTally) {
+        self.tally = tally;
+    }
+
+    /// The report as the patrol stands, without reading the track.
+    pub fn report(&self, policy: &CompliancePolicy) -> PatrolReport {
+        self.tally.report(&self.area_id, self.rank, None, policy)
     }
 
     /// One more fix in the track; the sequence number of the chunk to pack
@@ -82,19 +121,14 @@ impl OpenPatrol {
         Some(seq)
     }
 
-    /// Counts a believed fix towards the running minutes with the tracker's
-    /// own time rule; the minutes, the first time they reach the minimum.
-    fn count(&mut self, inside: bool, fix: &Fix, tracker: &TrackerPolicy, policy: &CompliancePolicy) -> Option<f64> {
-        if !inside {
-            self.last_inside_mono = None;
-            return None;
-        }
-        if let Some(prev) = self.last_inside_mono {
-            self.inside_ms += tracker.counted_ms(prev, fix.mono_ns);
-        }
-        self.last_inside_mono = Some(fix.mono_ns);
-        let minutes = self.inside_ms as f64 / 60_000.0;
-        if self.minutes_reached || minutes < policy.min_minutes {
+    /// Tallies one fix of the track; the minutes, the first time they
+    /// reach the minimum. Only settled minutes are told: a departure still
+    /// in its dwell could take back the last few.
+    fn count(&mut self, index: &AreaIndex, point: &TrackPoint, policies: &Policies) -> Option<f64> {
+        let area = index.position(&self.area_id).and_then(|p| index.get(p))?;
+        self.tally.observe(area, &self.window, point, policies);
+        let minutes = self.tally.minutes_settled(&policies.compliance);
+        if self.minutes_reached || minutes < policies.compliance.min_minutes {
             return None;
         }
         self.minutes_reached = true;
@@ -113,6 +147,8 @@ pub struct Step {
     pub minutes_reached: Option<f64>,
     /// Pack a track chunk with this sequence number now.
     pub chunk_seq: Option<u32>,
+    /// The sampling plan changed: the shell asks the OS for this now.
+    pub plan: Option<SamplingPlan>,
 }
 
 /// Where the check-in or check-out fix goes in the track.
@@ -125,12 +161,19 @@ pub enum Attach {
     Ingest,
 }
 
+/// The newest stored fix and the verdict it got.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LastFix {
+    pub row: i64,
+    pub point: TrackPoint,
+}
+
 #[derive(Debug, Clone)]
 pub struct Live {
     filter: FixFilter,
     geofence: LiveGeofence,
-    /// The newest stored fix: (row id, time, monotonic time).
-    last_fix: Option<(i64, i64, i64)>,
+    planner: Planner,
+    last_fix: Option<LastFix>,
     open: Option<OpenPatrol>,
 }
 
@@ -139,6 +182,7 @@ impl Live {
         Self {
             filter: FixFilter::new(policies.filter),
             geofence: LiveGeofence::new(),
+            planner: Planner::new(&policies.plan),
             last_fix: None,
             open: None,
         }
@@ -152,19 +196,32 @@ impl Live {
         index: &AreaIndex,
         (last_seen, anchor): (Option<Seen>, Option<Seen>),
         recent: &[Fix],
-        last_fix: Option<(i64, i64, i64)>,
+        last_fix: Option<LastFix>,
         open: Option<OpenPatrol>,
     ) -> Self {
         let mut geofence = LiveGeofence::new();
+        let mut planner = Planner::new(&policies.plan);
         for fix in recent {
             geofence.observe(index, &policies.tracker, fix);
+            let view = geofence.view(index, &policies.plan, fix, open.is_some());
+            planner.observe(&policies.plan, fix, true, Some(&view));
         }
         Self {
             filter: FixFilter::resume(policies.filter, last_seen, anchor),
             geofence,
+            planner,
             last_fix,
             open,
         }
+    }
+
+    /// What the shell should ask the OS for now (`now_ms`: wall time).
+    pub fn plan(&self, policy: &PlanPolicy, now_ms: i64) -> SamplingPlan {
+        self.planner.at(policy, now_ms)
+    }
+
+    pub fn open_mut(&mut self) -> Option<&mut OpenPatrol> {
+        self.open.as_mut()
     }
 
     pub fn open(&self) -> Option<&OpenPatrol> {
@@ -190,15 +247,23 @@ impl Live {
         } else {
             Vec::new()
         };
+        let patrol_open = self.open.is_some();
+        let view = match verdict {
+            Verdict::Accepted => Some(self.geofence.view(index, &policies.plan, fix, patrol_open)),
+            // Too vague to believe, but it still says how far away the
+            // officer is: a coarse fix in a sparse plan must be able to
+            // bring the plan back to full precision.
+            Verdict::Rejected(RejectReason::PoorAccuracy) => Some(coarse_view(index, &policies.plan, fix, patrol_open)),
+            Verdict::Rejected(_) => None,
+        };
+        let plan = self
+            .planner
+            .observe(&policies.plan, fix, verdict.is_accepted(), view.as_ref());
+        let point = TrackPoint::of(fix, verdict);
         let mut minutes_reached = None;
         let mut chunk_seq = None;
         if let Some(open) = self.open.as_mut() {
-            if verdict.is_accepted() {
-                let inside = index
-                    .position(&open.area_id)
-                    .is_some_and(|p| self.geofence.presence(p) == Presence::Inside);
-                minutes_reached = open.count(inside, fix, &policies.tracker, &policies.compliance);
-            }
+            minutes_reached = open.count(index, &point, policies);
             chunk_seq = open.grew();
         }
         Step {
@@ -206,12 +271,16 @@ impl Live {
             geofence,
             minutes_reached,
             chunk_seq,
+            plan,
         }
     }
 
     /// The fix of `step` was stored at `row`.
-    pub fn stored(&mut self, row: i64, fix: &Fix) {
-        self.last_fix = Some((row, fix.time_ms, fix.mono_ns));
+    pub fn stored(&mut self, row: i64, fix: &Fix, verdict: Verdict) {
+        self.last_fix = Some(LastFix {
+            row,
+            point: TrackPoint::of(fix, verdict),
+        });
     }
 
     pub fn check_in(&mut self, patrol: OpenPatrol) {
@@ -221,19 +290,40 @@ impl Live {
     /// Where a check-in or check-out fix joins the open patrol's track.
     pub fn attach(&self, fix: &Fix) -> Attach {
         match (self.last_fix, &self.open) {
-            (Some((row, t, m)), Some(_)) if t == fix.time_ms && m == fix.mono_ns => Attach::Adopt(row),
+            (Some(last), Some(_)) if last.point.time_ms == fix.time_ms && last.point.mono_ns == fix.mono_ns => {
+                Attach::Adopt(last.row)
+            }
             _ => Attach::Ingest,
         }
     }
 
-    /// An adopted fix joined the open patrol; the chunk due, if any.
-    pub fn adopted(&mut self) -> Option<u32> {
-        self.open.as_mut().and_then(OpenPatrol::grew)
+    /// The newest stored fix joined the open patrol: it is tallied; the
+    /// chunk due, if any.
+    pub fn adopted(&mut self, index: &AreaIndex, policies: &Policies) -> Option<u32> {
+        let point = self.last_fix?.point;
+        let open = self.open.as_mut()?;
+        open.count(index, &point, policies);
+        open.grew()
     }
 
     /// Closes the open patrol and hands it back.
     pub fn check_out(&mut self) -> Option<OpenPatrol> {
         self.open.take()
+    }
+}
+
+/// Where a fix too vague to believe puts the officer, erring close: how
+/// far outside the nearest area it could be.
+fn coarse_view(index: &AreaIndex, policy: &PlanPolicy, fix: &Fix, patrol_open: bool) -> View {
+    let outside_m = index
+        .nearest_outside_m(fix.lat, fix.lon, policy.approach_m + fix.accuracy_m)
+        .map_or(f64::INFINITY, |d| (d - fix.accuracy_m).max(0.0));
+    View {
+        inside: false,
+        edge_m: f64::INFINITY,
+        outside_m,
+        deciding: false,
+        patrol_open,
     }
 }
 
@@ -267,6 +357,20 @@ mod tests {
 
     const T0: i64 = 1_780_000_000_000;
 
+    fn patrol() -> OpenPatrol {
+        OpenPatrol::new(start(), &PlanPolicy::default())
+    }
+
+    fn start() -> PatrolStart {
+        PatrolStart {
+            id: "p".into(),
+            area_id: "sq".into(),
+            checkin_time_ms: T0,
+            rank: Rank::Constable,
+            window: WindowRule::Any,
+        }
+    }
+
     fn at(i: i64, lat: f64) -> Fix {
         Fix::new(T0 + i * 1_000, 1_000_000_000 + i * 1_000_000_000, lat, -1.8985, 5.0)
     }
@@ -276,7 +380,7 @@ mod tests {
         let policies = Policies::default();
         let index = index();
         let mut live = Live::new(&policies);
-        live.check_in(OpenPatrol::new("p".into(), "sq".into(), T0));
+        live.check_in(patrol());
         let mut told = Vec::new();
         for i in 0..(31 * 60) {
             let step = live.observe(&index, &policies, &at(i, 52.4785), T0 + i * 1_000);
@@ -297,14 +401,16 @@ mod tests {
         let policies = Policies::default();
         let index = index();
         let mut live = Live::new(&policies);
-        live.check_in(OpenPatrol::new("p".into(), "sq".into(), T0));
+        live.check_in(patrol());
         for i in 0..60 {
             live.observe(&index, &policies, &at(i, 52.4785), T0);
         }
-        let before = live.open().expect("open").inside_ms;
+        let minutes = |live: &Live| live.open().expect("open").report(&policies.compliance).minutes_in_area;
+        let before = minutes(&live);
+        assert!(before > 0.5, "{before}");
         // Ten minutes with no fix, then one more inside.
         live.observe(&index, &policies, &at(660, 52.4785), T0);
-        assert_eq!(live.open().expect("open").inside_ms, before);
+        assert_eq!(minutes(&live), before);
     }
 
     #[test]
@@ -312,7 +418,7 @@ mod tests {
         let policies = Policies::default();
         let index = index();
         let mut live = Live::new(&policies);
-        live.check_in(OpenPatrol::new("p".into(), "sq".into(), T0));
+        live.check_in(patrol());
         let due: Vec<(i64, u32)> = (0..(2 * CHUNK_FIXES as i64 + 5))
             .filter_map(|i| {
                 live.observe(&index, &policies, &at(i, 52.4785), T0)
@@ -341,9 +447,9 @@ mod tests {
         let policies = Policies::default();
         let mut live = Live::new(&policies);
         let fix = at(0, 52.4785);
-        live.stored(7, &fix);
+        live.stored(7, &fix, Verdict::Accepted);
         assert_eq!(live.attach(&fix), Attach::Ingest, "no open patrol");
-        live.check_in(OpenPatrol::new("p".into(), "sq".into(), T0));
+        live.check_in(patrol());
         assert_eq!(live.attach(&fix), Attach::Adopt(7));
         assert_eq!(live.attach(&at(1, 52.4785)), Attach::Ingest);
     }
@@ -353,14 +459,17 @@ mod tests {
         let policies = Policies::default();
         let index = index();
         let mut live = Live::new(&policies);
-        live.check_in(OpenPatrol::resumed(
-            "p".into(),
-            "sq".into(),
-            T0,
-            (4, 10),
-            31.0,
-            &policies.compliance,
-        ));
+        let area = index.get(0).expect("area");
+        let track: Vec<TrackPoint> = (0..(32 * 60))
+            .map(|i| TrackPoint::of(&at(i, 52.4785), Verdict::Accepted))
+            .collect();
+        let tally = PatrolTally::of_track(area, &WindowRule::Any, &track, &policies);
+        let progress = Progress {
+            next_seq: 4,
+            unchunked: 10,
+            packed_upto: 0,
+        };
+        live.check_in(OpenPatrol::resumed(start(), progress, tally, &policies.compliance));
         for i in 0..120 {
             assert_eq!(
                 live.observe(&index, &policies, &at(i, 52.4785), T0).minutes_reached,

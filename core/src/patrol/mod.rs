@@ -14,21 +14,26 @@ pub mod geofence;
 pub mod geometry;
 pub mod live;
 pub mod officer;
+pub mod plan;
 pub mod presence;
 pub mod session;
+pub mod tally;
 pub mod tracker;
 pub mod window;
 
 pub use area::{Area, AreaError, AreaProblem, parse_areas};
 pub use compliance::{
-    CompliancePolicy, ComplianceSummary, NonCompliance, PatrolOutcome, PatrolReport, WindowRule, summarise,
+    CompliancePolicy, ComplianceSummary, MinutesBasis, NonCompliance, PatrolOutcome, PatrolReport, WindowRule,
+    summarise,
 };
 pub use filter::FilterPolicy;
 pub use geofence::AreaIndex;
 pub use guardian_protocol::fix::{self, Fix, FixError, RejectReason, Verdict};
 pub use live::{Live, OpenPatrol, Step};
 pub use officer::{Officer, Rank};
+pub use plan::{PlanPolicy, PlanReason, Precision, SamplingPlan};
 pub use presence::{GeofenceEvent, GeofenceKind};
 pub use session::{Assignment, CheckInPolicy, PatrolError, Policies};
+pub use tally::PatrolTally;
 pub use tracker::{Presence, TrackerPolicy};
 pub use window::{ThreatWindow, WindowSpec};

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::geofence::{AreaIndex, DEFAULT_MARGIN_M, Proximity};
+use super::plan::{PlanPolicy, View};
 use super::tracker::{AreaTracker, Presence, Sample, TrackerPolicy, Transition};
 use guardian_protocol::fix::Fix;
 
@@ -59,6 +60,31 @@ impl LiveGeofence {
         self.trackers
             .get(&area)
             .map_or(Presence::Outside, AreaTracker::presence)
+    }
+
+    /// Where the last fix fed in stands, for the sampling plan: confirmed
+    /// inside any area, the nearest edge of the areas near it, how far
+    /// outside the nearest area (looking as far as the plan's approach
+    /// band when none is near), and whether any change is in its dwell.
+    pub fn view(&self, index: &AreaIndex, policy: &PlanPolicy, fix: &Fix, patrol_open: bool) -> View {
+        let edge_m = self.near.iter().map(|p| p.boundary_m).fold(f64::INFINITY, f64::min);
+        let outside_m = if self.near.is_empty() {
+            index
+                .nearest_outside_m(fix.lat, fix.lon, policy.approach_m + fix.accuracy_m)
+                .map_or(f64::INFINITY, |d| (d - fix.accuracy_m).max(0.0))
+        } else {
+            self.near
+                .iter()
+                .map(|p| (p.outside_by_m() - fix.accuracy_m).max(0.0))
+                .fold(f64::INFINITY, f64::min)
+        };
+        View {
+            inside: self.trackers.values().any(|t| t.presence() == Presence::Inside),
+            edge_m,
+            outside_m,
+            deciding: self.trackers.values().any(|t| t.run_start().is_some()),
+            patrol_open,
+        }
     }
 
     /// Feeds one believed fix; returns the areas whose presence changed.

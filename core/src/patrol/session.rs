@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::compliance::CompliancePolicy;
 use super::filter::FilterPolicy;
 use super::geofence::Proximity;
+use super::plan::PlanPolicy;
 use super::tracker::TrackerPolicy;
 
 /// Where a check-in is allowed: inside the area, or close enough that the
@@ -67,6 +68,7 @@ impl CheckInPolicy {
 pub struct Policies {
     pub filter: FilterPolicy,
     pub tracker: TrackerPolicy,
+    pub plan: PlanPolicy,
     pub check_in: CheckInPolicy,
     pub compliance: CompliancePolicy,
 }

@@ -13,7 +13,7 @@
 //!
 //! Pure: plain values in and out.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TrackerPolicy {
@@ -25,8 +25,9 @@ pub struct TrackerPolicy {
     pub exit_margin_m: f64,
     /// …and further out than its accuracy radius, capped at this.
     pub accuracy_credit_cap_m: f64,
-    /// A gap between fixes longer than this breaks a run and is not counted
-    /// as time in the area: nobody knows where the officer was.
+    /// A gap between fixes longer than this breaks a run: evidence for a
+    /// change must be continuous. (Whether a gap counts as time in the area
+    /// is the sampling plan's to say: [`super::plan::PlanPolicy::allowance_ms`].)
     pub max_gap_ms: i64,
 }
 
@@ -44,7 +45,7 @@ impl Default for TrackerPolicy {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Presence {
     Outside,
@@ -91,7 +92,7 @@ pub struct Transition {
     pub since_seq: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 struct Run {
     time_ms: i64,
     mono_ns: i64,
@@ -100,7 +101,7 @@ struct Run {
 }
 
 /// Presence in one area.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AreaTracker {
     presence: Presence,
     run: Option<Run>,
@@ -124,6 +125,12 @@ impl AreaTracker {
 
     pub fn presence(&self) -> Presence {
         self.presence
+    }
+
+    /// The caller's sequence number of the first fix of a change still in
+    /// its dwell: from that fix on, presence may yet be relabelled.
+    pub fn run_start(&self) -> Option<u64> {
+        self.run.map(|r| r.seq)
     }
 
     /// Nothing pending and outside: the tracker can be forgotten.
@@ -198,35 +205,6 @@ pub fn label_track(policy: &TrackerPolicy, samples: &[Sample]) -> Labelled {
         labels.push(tracker.presence());
     }
     Labelled { labels, transitions }
-}
-
-/// Milliseconds spent inside: the monotonic time between consecutive fixes
-/// that are both inside, skipping gaps longer than the policy allows.
-/// `count` decides, per interval (given the wall time it starts at), whether
-/// it counts at all, e.g. only inside a threat window.
-pub fn inside_ms(policy: &TrackerPolicy, samples: &[Sample], labels: &[Presence], count: impl Fn(i64) -> bool) -> i64 {
-    samples
-        .windows(2)
-        .zip(labels.windows(2))
-        .filter(|(s, l)| l[0] == Presence::Inside && l[1] == Presence::Inside && count(s[0].time_ms))
-        .map(|(s, _)| policy.counted_ms(s[0].mono_ns, s[1].mono_ns))
-        .sum()
-}
-
-impl TrackerPolicy {
-    /// The time between two consecutive fixes that were both inside, as it
-    /// counts towards minutes in the area (monotonic, whole ms): nothing
-    /// when the clock did not move forward or the gap is longer than
-    /// anyone can vouch for. The one rule for in-area time, live and in
-    /// every report.
-    pub fn counted_ms(&self, from_mono_ns: i64, to_mono_ns: i64) -> i64 {
-        let gap = to_mono_ns.saturating_sub(from_mono_ns);
-        if gap > 0 && gap <= self.max_gap_ms.saturating_mul(1_000_000) {
-            gap / 1_000_000
-        } else {
-            0
-        }
-    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use super::StoreError;
 
-pub const VERSION: i64 = 5;
+pub const VERSION: i64 = 6;
 
 /// The first schema that shipped. Kept verbatim for the migration test.
 pub const V1: &str = "
@@ -239,8 +239,18 @@ CREATE TABLE boundaries (
 );
 ";
 
+/// v6: the open patrol's running tally, saved with each track chunk, so a
+/// restart resumes it from the fixes since instead of the whole shift.
+const V5_TO_V6: &str = "
+CREATE TABLE patrol_tallies (
+    patrol_id TEXT PRIMARY KEY REFERENCES patrols(id),
+    upto_fix INTEGER NOT NULL,
+    tally TEXT NOT NULL
+);
+";
+
 /// Upgrades, in order: entry `i` takes version `i + 1` to `i + 2`.
-pub(crate) const UPGRADES: &[&str] = &[V1_TO_V2, V2_TO_V3, V3_TO_V4, V4_TO_V5];
+pub(crate) const UPGRADES: &[&str] = &[V1_TO_V2, V2_TO_V3, V3_TO_V4, V4_TO_V5, V5_TO_V6];
 
 /// The current schema, made in one step for a new database.
 pub const FRESH: &str = "
@@ -418,6 +428,11 @@ CREATE TABLE boundaries (
     singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
     geojson TEXT NOT NULL,
     updated_ms INTEGER NOT NULL
+);
+CREATE TABLE patrol_tallies (
+    patrol_id TEXT PRIMARY KEY REFERENCES patrols(id),
+    upto_fix INTEGER NOT NULL,
+    tally TEXT NOT NULL
 );
 ";
 

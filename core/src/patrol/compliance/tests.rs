@@ -58,7 +58,7 @@ fn report(track: &[TrackPoint], rank: Rank, window: &WindowRule) -> PatrolReport
         checkout_ms: track.last().map(|p| p.time_ms),
         track,
     };
-    assess(&facts, &TrackerPolicy::default(), &CompliancePolicy::default())
+    assess(&facts, &Policies::default())
 }
 
 #[test]

@@ -13,6 +13,8 @@ use serde::Serialize;
 
 use crate::{SimError, fake_keystore_key};
 
+pub mod handset;
+
 #[derive(Debug, Serialize)]
 pub struct Figures {
     /// Filter + geofence + durable insert through the batch API.
@@ -49,17 +51,24 @@ pub struct Figures {
     pub shift_peak_rss_mb: f64,
     #[serde(flatten)]
     pub search: SearchFigures,
+    #[serde(flatten)]
+    pub plan: handset::PlanFigures,
+    #[serde(flatten)]
+    pub handset: handset::HandsetFigures,
 }
 
 /// Library full-text search through the handset API.
 #[derive(Debug, Serialize)]
 pub struct SearchFigures {
     /// 99th percentile of one search (query building, FTS5 bm25 ranking,
-    /// highlights and snippets for the hits returned). Target ≤ 5 ms.
+    /// highlights and snippets for the hits returned), with another process
+    /// keeping one core busy. Target ≤ 3 ms.
     pub search_p99_ms: f64,
     pub search_p50_ms: f64,
     pub search_articles: usize,
     pub search_queries: usize,
+    /// What else ran while searching.
+    pub search_load: String,
 }
 
 pub fn run(quick: bool) -> Result<Figures, SimError> {
@@ -70,7 +79,10 @@ pub fn run(quick: bool) -> Result<Figures, SimError> {
     let (cold_open_ms, cold_open_areas) = cold_open(if quick { 3 } else { 9 })?;
     let (wire, naive) = wire_bytes();
     let (week_upload_s, week_upload_fixes, week_upload_records) = week_upload(if quick { 25 } else { 250 })?;
-    let search = library_search(quick)?;
+    let library = bench_library()?;
+    let search = search_under_load(&library, quick)?;
+    let handset = handset::full_store(&library, if quick { 3 } else { 9 })?;
+    let plan = handset::plan(&handset::fixtures_dir())?;
     let shift_peak_rss_mb = shift_in_child(quick)?;
     Ok(Figures {
         ingest_fixes_per_s: ingest.round(),
@@ -92,6 +104,8 @@ pub fn run(quick: bool) -> Result<Figures, SimError> {
         week_upload_records,
         shift_peak_rss_mb: round3(shift_peak_rss_mb),
         search,
+        plan,
+        handset,
     })
 }
 
@@ -123,7 +137,64 @@ pub fn ingest(quick: bool) -> Result<IngestFigures, SimError> {
     })
 }
 
+const SEARCH_ARTICLES: usize = 5_000;
+
+/// The starter library's paragraphs recombined into 5,000 articles, so word
+/// frequencies are real ("trauma" is in most articles).
+pub fn bench_library() -> Result<guardian_core::library::Library, SimError> {
+    let now = 1_700_000_000_000;
+    let starter = crate::library::load_sources(&crate::library::default_dir(), 1, now)?;
+    Ok(crate::library::generated_library(&starter, SEARCH_ARTICLES, now))
+}
+
 pub fn library_search(quick: bool) -> Result<SearchFigures, SimError> {
+    search_under_load(&bench_library()?, quick)
+}
+
+/// A process that keeps one core busy while it lives: a phone is never a
+/// quiet machine. Killed when dropped.
+struct Busy(std::process::Child);
+
+impl Busy {
+    fn start() -> Result<Self, SimError> {
+        let exe = std::env::current_exe().map_err(|e| SimError::Input {
+            what: "busy process".into(),
+            reason: e.to_string(),
+        })?;
+        std::process::Command::new(exe)
+            .args(["burn", "--seconds", "600"])
+            .spawn()
+            .map(Busy)
+            .map_err(|e| SimError::Input {
+                what: "busy process".into(),
+                reason: e.to_string(),
+            })
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Spins one core for `seconds` (the bench's background load).
+pub fn burn(seconds: u64) {
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let mut x = 0u64;
+    while Instant::now() < until {
+        for i in 0..100_000u64 {
+            x = black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(i));
+        }
+    }
+}
+
+/// Searches the library with a fixed mix of queries (single words, two and
+/// three words, a prefix being typed, a British spelling, a sentence, words
+/// no article has, hostile syntax), 20 hits each, through the handset API,
+/// while another process keeps one core busy.
+fn search_under_load(lib: &guardian_core::library::Library, quick: bool) -> Result<SearchFigures, SimError> {
     const QUERIES: &[&str] = &[
         "custody",
         "trauma",
@@ -142,17 +213,14 @@ pub fn library_search(quick: bool) -> Result<SearchFigures, SimError> {
         "co",
         "\"unbalanced NEAR( * quote",
     ];
-    let n = 5_000;
-    let now = 1_700_000_000_000;
-    let starter = crate::library::load_sources(&crate::library::default_dir(), 1, now)?;
-    let lib = crate::library::generated_library(&starter, n, now);
-    let h = crate::library::handset_with(&lib)?;
+    let h = crate::library::handset_with(lib)?;
     let rounds = if quick { 5 } else { 40 };
     // Warm the page cache and statement cache as a phone's would be after
     // the first search.
     for q in QUERIES {
         black_box(h.guardian.library_search(q, 20)?);
     }
+    let busy = Busy::start()?;
     let mut times = Vec::with_capacity(rounds * QUERIES.len());
     for _ in 0..rounds {
         for q in QUERIES {
@@ -161,20 +229,22 @@ pub fn library_search(quick: bool) -> Result<SearchFigures, SimError> {
             times.push(start.elapsed().as_secs_f64() * 1000.0);
         }
     }
+    drop(busy);
     times.sort_by(f64::total_cmp);
     let at = |p: f64| times[((times.len() as f64 * p).ceil() as usize).clamp(1, times.len()) - 1];
     Ok(SearchFigures {
         search_p99_ms: round3(at(0.99)),
         search_p50_ms: round3(at(0.50)),
-        search_articles: n,
+        search_articles: lib.articles.len(),
         search_queries: times.len(),
+        search_load: "one core kept busy by another process (guardian-sim burn)".into(),
     })
 }
 
 pub fn print_search(f: &SearchFigures) {
     println!(
-        "  [{}] library search  {:>10.3} ms p99 ({:.3} ms median) over {} articles, {} searches (target ≤ 5 ms)",
-        if f.search_p99_ms <= 5.0 { "ok " } else { "MISS" },
+        "  [{}] library search  {:>10.3} ms p99 ({:.3} ms median) over {} articles, {} searches, one core busy (target ≤ 3 ms)",
+        if f.search_p99_ms <= 3.0 { "ok " } else { "MISS" },
         f.search_p99_ms,
         f.search_p50_ms,
         f.search_articles,
@@ -182,7 +252,7 @@ pub fn print_search(f: &SearchFigures) {
     );
 }
 
-fn round3(x: f64) -> f64 {
+pub(crate) fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
@@ -232,7 +302,7 @@ impl Lcg {
 }
 
 /// A 1 Hz walk at ~1.4 m/s wandering across the grid, starting at `t0`.
-fn walking_track(n: usize, t0_ms: i64, mono0_ns: i64) -> Vec<Fix> {
+pub(crate) fn walking_track(n: usize, t0_ms: i64, mono0_ns: i64) -> Vec<Fix> {
     let mut rng = Lcg(42);
     let (mut lat, mut lon) = (52.4862, -1.8904);
     let mut heading: f64 = 0.3;
@@ -579,7 +649,7 @@ fn peak_rss_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-fn tempdir() -> Result<tempfile::TempDir, SimError> {
+pub(crate) fn tempdir() -> Result<tempfile::TempDir, SimError> {
     tempfile::tempdir().map_err(|e| SimError::Input {
         what: "temporary directory".into(),
         reason: e.to_string(),
@@ -629,4 +699,37 @@ pub fn print_human(f: &Figures) {
         f.week_upload_records
     );
     print_search(&f.search);
+    let h = &f.handset;
+    println!(
+        "  [{}] patrol status   {:>10.2} µs median ({:.2} p99) at the end of a 12 h 1 Hz patrol (target ≤ 50 µs)",
+        mark(h.status_us_12h <= 50.0),
+        h.status_us_12h,
+        h.status_p99_us_12h
+    );
+    println!(
+        "  [{}] cold open, full {:>10.2} ms with {} articles and a {}-fix open patrol (target ≤ 30 ms)",
+        mark(h.cold_open_full_ms <= 30.0),
+        h.cold_open_full_ms,
+        h.cold_open_full_articles,
+        h.cold_open_full_fixes
+    );
+    let p = &f.plan;
+    println!(
+        "  [{}] sampling plan   {:>10.3} of 1 Hz fixes ({:.3} of the recorded) over {} fixture tracks (target ≤ 0.3)",
+        mark(p.plan_fix_fraction <= 0.3),
+        p.plan_fix_fraction,
+        p.plan_fraction_of_recorded,
+        p.plan_tracks.len()
+    );
+    println!(
+        "  [{}]   same evidence {:>10.2} min worst error ({:.1}%), arrival within {:.0} s, departure within {:.0} s (targets ≤ max(1 min, 5%), ≤ 30 s)",
+        mark(
+            (p.plan_minutes_error_max <= 1.0 || p.plan_minutes_error_max_fraction <= 0.05)
+                && p.plan_arrival_error_s_max <= 30.0
+        ),
+        p.plan_minutes_error_max,
+        p.plan_minutes_error_max_fraction * 100.0,
+        p.plan_arrival_error_s_max,
+        p.plan_departure_error_s_max
+    );
 }
