@@ -32,6 +32,11 @@ fn a_compliant_and_a_non_compliant_patrol_give_the_boards_figures() {
     assert_eq!(summary["constable_led_percent"], 50.0);
     let avg = summary["average_minutes"].as_f64().expect("average");
     assert!((20.0..=25.5).contains(&avg), "average {avg}");
+    // The split is reported beside what the verdicts counted.
+    assert_eq!(summary["minutes_basis"], "inside_and_edge");
+    let split = summary["average_minutes_inside"].as_f64().expect("inside")
+        + summary["average_minutes_at_edge"].as_f64().expect("edge");
+    assert!((split - avg).abs() < 1e-9, "{split} vs {avg}");
 
     let r = w.get(&w.admin, "/v1/admin/compliance.csv");
     assert_eq!(r.status().as_u16(), 200);
@@ -62,6 +67,13 @@ fn a_compliant_and_a_non_compliant_patrol_give_the_boards_figures() {
     assert!(good[col("arrival")].starts_with("2026-07-03T19:00"));
     let minutes: f64 = good[col("minutes_in_area")].parse().expect("minutes");
     assert!((39.0..=40.5).contains(&minutes), "{minutes}");
+    let inside: f64 = good[col("minutes_inside")].parse().expect("inside");
+    let edge: f64 = good[col("minutes_at_edge")].parse().expect("edge");
+    assert!(
+        (inside + edge - minutes).abs() <= 0.011,
+        "{inside} + {edge} vs {minutes}"
+    );
+    assert_eq!(good[col("minutes_basis")], "inside_and_edge");
     assert!(good[col("distance_m")].parse::<f64>().expect("distance") > 100.0);
     assert_eq!(good[col("fixes")], "481");
     assert_eq!(good[col("compliant")], "true");

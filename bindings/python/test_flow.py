@@ -43,6 +43,10 @@ def test_a_patrol_syncs_to_the_force_and_is_judged_alike_on_both_sides(force, tm
     # arrival, check in there, the rest in one batch, check out at the end.
     fixes = load_gpx("garmin-activity.gpx")
     assert len(fixes) > 500
+    # Before any fix the plan is dense: nobody knows where the officer is.
+    plan = h.sampling_plan()
+    assert plan.reason == g.PlanReason.NO_FIX_YET and plan.interval_ms == 1000
+    assert plan.precision == g.Precision.HIGH and plan.distance_filter_m == 0
     arrived_at = None
     for i, fix in enumerate(fixes):
         outcome = h.ingest_fix(fix)
@@ -61,10 +65,22 @@ def test_a_patrol_syncs_to_the_force_and_is_judged_alike_on_both_sides(force, tm
     assert batch.invalid == []
     assert batch.accepted + sum(r.count for r in batch.rejected) == batch.stored
 
+    # The plan changed as the walk went, and the shell was told each time.
+    plans = [e.plan for e in events.of(g.GuardianEvent.PLAN_CHANGED)]
+    assert len(plans) > 2
+    reasons = {p.reason for p in plans}
+    assert g.PlanReason.NEAR_EDGE in reasons and g.PlanReason.STEADY_INSIDE in reasons, reasons
+    assert max(p.interval_ms for p in plans) > 1000
+    assert h.sampling_plan().interval_ms == plans[-1].interval_ms
+    status = h.patrol_status()
+    assert status.report == h.patrol_report(patrol_id), "live figures are the stored track's"
+
     report = asyncio.run(h.check_out(fixes[-1]))
     assert h.patrol_status() is None
     assert report.area_id == AREA and report.rank == g.Rank.CONSTABLE
     assert report.minutes_in_area > 0 and report.distance_m > 0
+    assert report.minutes_basis == g.MinutesBasis.INSIDE_AND_EDGE
+    assert abs(report.minutes_inside + report.minutes_at_edge - report.minutes_in_area) < 1e-9
     assert report.fixes_total == len(fixes) - arrived_at
     assert report.compliant == (report.reasons == [])
     assert len(report.reason_texts) == len(report.reasons)
@@ -85,6 +101,8 @@ def test_a_patrol_syncs_to_the_force_and_is_judged_alike_on_both_sides(force, tm
     assert mine.patrols == theirs["patrols"] == 1
     assert mine.compliant == theirs["compliant"] == (1 if report.compliant else 0)
     assert abs(mine.average_minutes - theirs["average_minutes"]) < 0.01
+    assert abs(mine.average_minutes_at_edge - theirs["average_minutes_at_edge"]) < 0.01
+    assert mine.minutes_basis == g.MinutesBasis.INSIDE_AND_EDGE and theirs["minutes_basis"] == "inside_and_edge"
     assert theirs["constable_led_percent"] == 100.0
 
     # The shell heard about it, after each commit.

@@ -3,6 +3,11 @@
 //! database; a simulated handset signs in with signal, checks in, walks a
 //! real recorded track, loses signal part-way, checks out offline, regains
 //! signal and syncs. Then both sides report.
+//!
+//! The walk is a real recording (the MTK logger's, Gothenburg 2008) moved
+//! by one rotation and translation onto a Birmingham hotspot
+//! (`sim/data/README.md`, Part 3), so its referral routes by the real ward
+//! boundaries.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -32,12 +37,9 @@ pub struct DemoArgs {
 
 pub fn default_paths() -> (PathBuf, PathBuf) {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let fixtures = std::env::var_os("GUARDIAN_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo.join("../shared/fixtures"));
     (
         repo.join("sim/data/demo-areas.geojson"),
-        fixtures.join("tracks/mtk_logger.gpx"),
+        repo.join("sim/data/demo-track-birmingham.gpx"),
     )
 }
 
@@ -60,6 +62,8 @@ pub struct DemoReport {
     pub naive_json_bytes_per_fix: f64,
     pub patrol_compliant: bool,
     pub patrol_minutes_in_area: f64,
+    pub patrol_minutes_inside: f64,
+    pub patrol_minutes_at_edge: f64,
     pub patrol_reasons: Vec<String>,
     pub arrival: Option<String>,
     pub departure: Option<String>,
@@ -283,6 +287,8 @@ pub fn run(args: &DemoArgs) -> Result<DemoReport, SimError> {
         naive_json_bytes_per_fix: round2(naive),
         patrol_compliant: report.as_ref().is_some_and(|r| r.compliant),
         patrol_minutes_in_area: report.as_ref().map_or(0.0, |r| round2(r.minutes_in_area)),
+        patrol_minutes_inside: report.as_ref().map_or(0.0, |r| round2(r.minutes_inside)),
+        patrol_minutes_at_edge: report.as_ref().map_or(0.0, |r| round2(r.minutes_at_edge)),
         patrol_reasons: report
             .as_ref()
             .map(|r| r.reasons.iter().map(ToString::to_string).collect())
@@ -317,11 +323,13 @@ pub fn print_human(r: &DemoReport) {
         r.track, r.fixes_total, r.fixes_rejected
     );
     println!(
-        "  patrol      {} — arrival {}, departure {}, {:.1} min in the area",
+        "  patrol      {} — arrival {}, departure {}, {:.1} min in the area ({:.1} inside the polygon, {:.1} at its edge)",
         r.area_id.as_deref().unwrap_or("no area"),
         r.arrival.as_deref().unwrap_or("—"),
         r.departure.as_deref().unwrap_or("—"),
-        r.patrol_minutes_in_area
+        r.patrol_minutes_in_area,
+        r.patrol_minutes_inside,
+        r.patrol_minutes_at_edge
     );
     if r.patrol_compliant {
         println!("  verdict     COMPLIANT");

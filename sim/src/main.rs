@@ -55,7 +55,8 @@ enum Command {
         /// TGP areas (default: the bundled demo areas).
         #[arg(long)]
         areas: Option<PathBuf>,
-        /// The GPS track (default: the Gothenburg MTK logger fixture).
+        /// The GPS track (default: the MTK logger's real walk, moved onto a
+        /// Birmingham hotspot: sim/data/demo-track-birmingham.gpx).
         #[arg(long)]
         track: Option<PathBuf>,
         /// Print one JSON object instead of the readable report.

@@ -242,11 +242,19 @@ fn bench_prints_every_figure_as_json() {
         "linear_scan_ns_per_fix",
         "geofence_speedup",
         "cold_open_ms",
+        "search_p99_ms",
+        "status_us_12h",
+        "cold_open_full_ms",
+        "plan_fix_fraction",
+        "plan_minutes_error_max",
     ] {
         let x = v[key].as_f64().unwrap_or(-1.0);
         assert!(x > 0.0, "{key} = {x}");
     }
     assert_eq!(v["geofence_areas"], 10_000);
+    assert!(v["plan_arrival_error_s_max"].as_f64().is_some());
+    assert_eq!(v["plan_tracks"].as_array().map(Vec::len), Some(6), "{v}");
+    assert!(v["search_load"].as_str().is_some_and(|s| s.contains("busy")));
 }
 
 #[test]
@@ -283,6 +291,65 @@ fn the_demo_brings_an_offline_patrol_to_the_force_exactly_once() {
     assert!(
         (v["average_minutes"].as_f64().expect("x") - v["patrol_minutes_in_area"].as_f64().expect("x")).abs() < 0.01
     );
+    // The walk is in Birmingham: it patrols a real hotspot, and the
+    // referral made on it routes by the ward boundaries, not by choice.
+    assert!(v["area_id"].as_str().expect("area").starts_with("bham-"), "{v}");
+    assert_eq!(v["referral_authority"], "Birmingham", "{v}");
+    assert_eq!(v["referral_routed"], true, "{v}");
+    assert_eq!(v["referral_route_note"], serde_json::Value::Null);
+    let split = v["patrol_minutes_inside"].as_f64().expect("x") + v["patrol_minutes_at_edge"].as_f64().expect("x");
+    assert!(
+        (split - v["patrol_minutes_in_area"].as_f64().expect("x")).abs() < 0.02,
+        "{v}"
+    );
+}
+
+#[test]
+fn the_demo_walk_is_the_recorded_one_moved_rigidly_and_still_judged_alike() {
+    // The same recording, untouched and moved onto Birmingham: the filter
+    // believes the same fixes (a rigid motion keeps every step and speed).
+    let original = replay_json("mtk_logger.gpx", &[]);
+    let moved = {
+        let t = repo().join("sim/data/demo-track-birmingham.gpx");
+        let a = areas();
+        let out = sim(&[
+            "replay",
+            "--json",
+            "--areas",
+            a.to_str().expect("utf8"),
+            "--track",
+            t.to_str().expect("utf8"),
+        ]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("json")
+    };
+    for key in ["fixes_total", "fixes_accepted", "fixes_rejected"] {
+        assert_eq!(original[key], moved[key], "{key}");
+    }
+    assert_eq!(original["area_id"], "trk-mtk");
+    assert_eq!(moved["area_id"], "bham-smallbrook-queensway");
+}
+
+#[test]
+fn replay_with_the_plan_delivers_a_fraction_of_the_fixes_for_the_same_minutes() {
+    for name in ["garmin-activity.gpx", "mtk_logger.gpx", "cerknicko-jezero.gpx"] {
+        let v = replay_json(name, &["--plan"]);
+        let p = &v["plan"];
+        let delivered = p["fixes_delivered"].as_u64().expect("n");
+        assert!(
+            delivered > 10 && delivered < p["fixes_recorded"].as_u64().expect("n"),
+            "{name}: {p}"
+        );
+        assert!(p["fraction_of_1hz"].as_f64().expect("x") <= 0.3, "{name}: {p}");
+        let full = v["minutes_in_area"].as_f64().expect("m");
+        assert!(
+            p["minutes_error"].as_f64().expect("e") <= (0.05 * full).max(1.0),
+            "{name}: {p}"
+        );
+        assert!(p["arrival_error_s"].as_f64().expect("s") <= 30.0, "{name}: {p}");
+    }
+    // Without --plan there is no comparison.
+    assert!(replay_json("garmin-activity.gpx", &[]).get("plan").is_none());
 }
 
 #[test]

@@ -494,11 +494,7 @@ fn pack_with_tally(
     };
     db::pack_chunk(tx, &open.id, seq, now, open.packed_upto)?;
     open.packed_upto = row;
-    let saved = open
-        .tally()
-        .save(policies)
-        .map_err(|e| StoreError::Corrupt(format!("tally not saveable: {e}")))?;
-    db::save_tally(tx, &open.id, row, &saved)?;
+    db::save_tally(tx, &open.id, row, &open.tally().save(policies))?;
     Ok(())
 }
 

@@ -415,15 +415,18 @@ pub fn search(conn: &Connection, text: &str, limit: usize) -> Result<SearchResul
     };
     let limit = i64::try_from(limit.clamp(1, MAX_LIMIT)).unwrap_or(20);
     let mut matched_all = true;
-    // Words found in most articles make bm25 score nearly every row. Ask the
-    // title and summary first: if they alone give a full page, those are the
+    // Words found in most articles make bm25 score nearly every row. If the
+    // title and summary alone hold a full page of matches, those are the
     // best answers anyway (the title weighs ten times the body) and the body
-    // of every article need not be scored.
+    // of every article need not be scored. Whether they do is a cheap probe
+    // (the first `limit` matches in index order, unranked); then one ranked
+    // query builds the highlights and snippets, once, for the final page.
     let headline = format!("{{title summary}} : ({})", query.all);
-    let mut top = ranked(conn, &headline, limit)?;
-    if (top.len() as i64) < limit {
-        top = ranked(conn, &query.all, limit)?;
-    }
+    let mut top = if at_least(conn, &headline, limit)? {
+        ranked(conn, &headline, limit)?
+    } else {
+        ranked(conn, &query.all, limit)?
+    };
     if top.is_empty() && query.terms.len() > 1 {
         matched_all = false;
         top = ranked(conn, &query.any, limit)?;
@@ -463,6 +466,15 @@ pub fn search(conn: &Connection, text: &str, limit: usize) -> Result<SearchResul
         matched_all_terms: matched_all,
         truncated: query.truncated,
     })
+}
+
+/// Does the query match at least `n` articles? Unranked, in index order,
+/// stopping at the `n`th: no scoring at all.
+fn at_least(conn: &Connection, fts: &str, n: i64) -> Result<bool> {
+    let mut stmt = conn
+        .prepare_cached("SELECT count(*) FROM (SELECT rowid FROM library_fts WHERE library_fts MATCH ?1 LIMIT ?2)")?;
+    let found: i64 = stmt.query_row(params![fts, n], |r| r.get(0))?;
+    Ok(found >= n)
 }
 
 /// One ranked match with its highlighted title, body extract and summary.

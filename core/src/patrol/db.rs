@@ -133,14 +133,18 @@ pub fn replace_assignments(tx: &Transaction<'_>, officer_id: &str, list: &[Assig
     for a in list {
         upsert_assignment(tx, a)?;
     }
-    let ids = serde_json::to_string(&list.iter().map(|a| a.id.as_str()).collect::<Vec<_>>())
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    tx.execute(
-        "DELETE FROM assignments WHERE officer_id = ?1
-             AND id NOT IN (SELECT value FROM json_each(?2))
-             AND id NOT IN (SELECT assignment_id FROM patrols WHERE assignment_id IS NOT NULL)",
-        params![officer_id, ids],
-    )?;
+    let stale: Vec<String> = {
+        let mut stmt = tx.prepare_cached(
+            "SELECT id FROM assignments WHERE officer_id = ?1
+                 AND id NOT IN (SELECT assignment_id FROM patrols WHERE assignment_id IS NOT NULL)",
+        )?;
+        let ids = stmt.query_map([officer_id], |r| r.get::<_, String>(0))?;
+        ids.filter(|id| !id.as_ref().is_ok_and(|id| list.iter().any(|a| &a.id == id)))
+            .collect::<rusqlite::Result<_>>()?
+    };
+    for id in stale {
+        tx.execute("DELETE FROM assignments WHERE id = ?1", [id])?;
+    }
     Ok(())
 }
 

@@ -16,6 +16,7 @@ pub mod live;
 pub mod officer;
 pub mod plan;
 pub mod presence;
+pub mod saved;
 pub mod session;
 pub mod tally;
 pub mod tracker;

@@ -51,6 +51,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::geometry::haversine_m;
+use super::saved::{Reader, Writer};
 use guardian_protocol::fix::Fix;
 
 /// How precise a fix the OS should spend energy on.
@@ -93,6 +94,22 @@ impl PlanReason {
             PlanReason::Travelling => "travelling",
             PlanReason::FarAway => "far_away",
         }
+    }
+
+    pub const ALL: [PlanReason; 9] = [
+        PlanReason::NoFixYet,
+        PlanReason::AfterGap,
+        PlanReason::Deciding,
+        PlanReason::NearEdge,
+        PlanReason::Fast,
+        PlanReason::SteadyInside,
+        PlanReason::Approaching,
+        PlanReason::Travelling,
+        PlanReason::FarAway,
+    ];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
     }
 }
 
@@ -281,7 +298,7 @@ impl PlanPolicy {
 }
 
 /// The little the planner remembers of a fix.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct Mark {
     mono_ns: i64,
     time_ms: i64,
@@ -289,8 +306,26 @@ struct Mark {
     lon: f64,
 }
 
+impl Mark {
+    fn save(self, w: &mut Writer) {
+        w.int(self.mono_ns);
+        w.int(self.time_ms);
+        w.float(self.lat);
+        w.float(self.lon);
+    }
+
+    fn load(r: &mut Reader<'_>) -> Option<Self> {
+        Some(Self {
+            mono_ns: r.int()?,
+            time_ms: r.int()?,
+            lat: r.float()?,
+            lon: r.float()?,
+        })
+    }
+}
+
 /// The plan as it follows the track: fed every fix the phone delivered.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Planner {
     plan: SamplingPlan,
     /// The last fix delivered, believed or not: was it on time?
@@ -314,6 +349,35 @@ impl Planner {
     /// The plan in force since the last fix.
     pub fn plan(&self) -> SamplingPlan {
         self.plan
+    }
+
+    pub fn save(&self, w: &mut Writer) {
+        w.int(self.plan.interval_ms);
+        w.flag(self.plan.precision == Precision::High);
+        w.float(self.plan.distance_filter_m);
+        w.word(self.plan.reason.as_str());
+        w.opt(self.last_delivered, |w, m| m.save(w));
+        w.opt(self.last_believed, |w, m| m.save(w));
+        w.opt(self.recover_until_ns, Writer::int);
+    }
+
+    pub fn load(r: &mut Reader<'_>) -> Option<Self> {
+        let plan = SamplingPlan {
+            interval_ms: r.int()?,
+            precision: if r.flag()? {
+                Precision::High
+            } else {
+                Precision::Balanced
+            },
+            distance_filter_m: r.float()?,
+            reason: PlanReason::parse(r.word()?)?,
+        };
+        Some(Self {
+            plan,
+            last_delivered: r.opt(Mark::load)?,
+            last_believed: r.opt(Mark::load)?,
+            recover_until_ns: r.opt(Reader::int)?,
+        })
     }
 
     /// The plan now, with no fix since the last: dense once a fix the plan

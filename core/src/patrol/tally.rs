@@ -21,30 +21,22 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-
 use super::compliance::{CompliancePolicy, MinutesBasis, NonCompliance, PatrolReport, TrackPoint, WindowRule};
 use super::geofence::PreparedArea;
 use super::geometry::haversine_m;
 use super::officer::Rank;
 use super::plan::{PlanPolicy, Planner, SamplingPlan, View};
+use super::saved::{Reader, Writer, fingerprint};
 use super::session::Policies;
 use super::tracker::{AreaTracker, Presence, Sample, TrackerPolicy};
 use guardian_protocol::fix::{RejectReason, Verdict};
 
-/// A tally as saved beside the track: only read back under the same
-/// policies it was kept with (anything else is re-tallied from the track).
-#[derive(Serialize, Deserialize)]
-struct Saved {
-    format: u32,
-    policies: String,
-    tally: PatrolTally,
-}
-
-const SAVED_FORMAT: u32 = 1;
+/// The saved form's first field; bump it when the fields change, and an
+/// older save is simply re-tallied from the track.
+const SAVED_FORMAT: i64 = 1;
 
 /// Credited time, milliseconds, by where it was spent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Credit {
     pub inside_ms: i64,
     pub edge_ms: i64,
@@ -53,6 +45,21 @@ pub struct Credit {
 }
 
 impl Credit {
+    fn save(&self, w: &mut Writer) {
+        for v in [self.inside_ms, self.edge_ms, self.window_inside_ms, self.window_edge_ms] {
+            w.int(v);
+        }
+    }
+
+    fn load(r: &mut Reader<'_>) -> Option<Self> {
+        Some(Self {
+            inside_ms: r.int()?,
+            edge_ms: r.int()?,
+            window_inside_ms: r.int()?,
+            window_edge_ms: r.int()?,
+        })
+    }
+
     fn add(&mut self, other: &Credit) {
         self.inside_ms += other.inside_ms;
         self.edge_ms += other.edge_ms;
@@ -62,7 +69,7 @@ impl Credit {
 }
 
 /// The last believed fix, as the next interval needs it.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct Prev {
     time_ms: i64,
     mono_ns: i64,
@@ -74,7 +81,7 @@ struct Prev {
 }
 
 /// A change of presence still in its dwell, and the time it holds aside.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct Pending {
     since_seq: u64,
     /// The interval into the run's first fix: counts only if the fixes on
@@ -86,7 +93,7 @@ struct Pending {
 }
 
 /// One patrol's figures so far.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PatrolTally {
     tracker: AreaTracker,
     planner: Planner,
@@ -135,19 +142,107 @@ impl PatrolTally {
         tally
     }
 
-    /// The tally as text to save.
-    pub fn save(&self, policies: &Policies) -> Result<String, serde_json::Error> {
-        serde_json::to_string(&Saved {
-            format: SAVED_FORMAT,
-            policies: format!("{policies:?}"),
-            tally: self.clone(),
-        })
+    /// The tally as text to save, stamped with the policies it was kept
+    /// under (a tally is only meaningful under its own rules).
+    pub fn save(&self, policies: &Policies) -> String {
+        let mut w = Writer::new();
+        w.int(SAVED_FORMAT);
+        w.uint(fingerprint(&format!("{policies:?}")));
+        self.tracker.save(&mut w);
+        self.planner.save(&mut w);
+        w.uint(self.seq);
+        w.opt(self.prev, |w, p| {
+            w.int(p.time_ms);
+            w.int(p.mono_ns);
+            w.float(p.lat);
+            w.float(p.lon);
+            w.flag(p.inside);
+            w.int(p.allowance_ms);
+        });
+        self.credited.save(&mut w);
+        w.opt(self.pending, |w, p| {
+            w.uint(p.since_seq);
+            p.into.save(w);
+            p.within.save(w);
+            w.count(p.fixes);
+        });
+        w.count(self.inside_fixes);
+        w.opt(self.arrival_ms, Writer::int);
+        w.opt(self.last_change, |w, (to, t)| {
+            w.flag(to == Presence::Inside);
+            w.int(t);
+        });
+        w.count(self.transitions);
+        w.float(self.distance_m);
+        w.count(self.fixes_total);
+        w.count(self.fixes_accepted);
+        w.count(self.rejected.len());
+        for (reason, n) in &self.rejected {
+            w.word(reason.as_str());
+            w.count(*n);
+        }
+        w.finish()
     }
 
-    /// A saved tally, if it was kept under these policies and reads.
+    /// A saved tally, if it was kept under these policies and reads whole.
     pub fn restore(text: &str, policies: &Policies) -> Option<Self> {
-        let saved: Saved = serde_json::from_str(text).ok()?;
-        (saved.format == SAVED_FORMAT && saved.policies == format!("{policies:?}")).then_some(saved.tally)
+        let mut r = Reader::new(text);
+        if r.int()? != SAVED_FORMAT || r.uint()? != fingerprint(&format!("{policies:?}")) {
+            return None;
+        }
+        let tracker = AreaTracker::load(&mut r)?;
+        let planner = Planner::load(&mut r)?;
+        let seq = r.uint()?;
+        let prev = r.opt(|r| {
+            Some(Prev {
+                time_ms: r.int()?,
+                mono_ns: r.int()?,
+                lat: r.float()?,
+                lon: r.float()?,
+                inside: r.flag()?,
+                allowance_ms: r.int()?,
+            })
+        })?;
+        let credited = Credit::load(&mut r)?;
+        let pending = r.opt(|r| {
+            Some(Pending {
+                since_seq: r.uint()?,
+                into: Credit::load(r)?,
+                within: Credit::load(r)?,
+                fixes: r.count()?,
+            })
+        })?;
+        let inside_fixes = r.count()?;
+        let arrival_ms = r.opt(Reader::int)?;
+        let last_change = r.opt(|r| {
+            let to = if r.flag()? { Presence::Inside } else { Presence::Outside };
+            Some((to, r.int()?))
+        })?;
+        let transitions = r.count()?;
+        let distance_m = r.float()?;
+        let fixes_total = r.count()?;
+        let fixes_accepted = r.count()?;
+        let mut rejected = BTreeMap::new();
+        for _ in 0..r.count()? {
+            let reason = RejectReason::parse(r.word()?)?;
+            rejected.insert(reason, r.count()?);
+        }
+        r.done().then_some(Self {
+            tracker,
+            planner,
+            seq,
+            prev,
+            credited,
+            pending,
+            inside_fixes,
+            arrival_ms,
+            last_change,
+            transitions,
+            distance_m,
+            fixes_total,
+            fixes_accepted,
+            rejected,
+        })
     }
 
     /// One stored fix of the patrol, in the order received.

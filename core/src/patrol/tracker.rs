@@ -15,6 +15,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::saved::{Reader, Writer};
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TrackerPolicy {
     pub enter_dwell_ms: i64,
@@ -92,7 +94,7 @@ pub struct Transition {
     pub since_seq: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct Run {
     time_ms: i64,
     mono_ns: i64,
@@ -101,7 +103,7 @@ struct Run {
 }
 
 /// Presence in one area.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AreaTracker {
     presence: Presence,
     run: Option<Run>,
@@ -131,6 +133,34 @@ impl AreaTracker {
     /// its dwell: from that fix on, presence may yet be relabelled.
     pub fn run_start(&self) -> Option<u64> {
         self.run.map(|r| r.seq)
+    }
+
+    pub fn save(&self, w: &mut Writer) {
+        w.flag(self.presence == Presence::Inside);
+        w.opt(self.run, |w, r| {
+            w.int(r.time_ms);
+            w.int(r.mono_ns);
+            w.uint(r.seq);
+            w.int(i64::from(r.fixes));
+        });
+        w.opt(self.last_mono_ns, Writer::int);
+    }
+
+    pub fn load(r: &mut Reader<'_>) -> Option<Self> {
+        let presence = if r.flag()? { Presence::Inside } else { Presence::Outside };
+        let run = r.opt(|r| {
+            Some(Run {
+                time_ms: r.int()?,
+                mono_ns: r.int()?,
+                seq: r.uint()?,
+                fixes: u32::try_from(r.int()?).ok()?,
+            })
+        })?;
+        Some(Self {
+            presence,
+            run,
+            last_mono_ns: r.opt(Reader::int)?,
+        })
     }
 
     /// Nothing pending and outside: the tracker can be forgotten.

@@ -13,7 +13,10 @@ import uniffi.guardian_ffi.GuardianEvent
 import uniffi.guardian_ffi.LogLevel
 import uniffi.guardian_ffi.LogRecord
 import uniffi.guardian_ffi.LogSink
+import uniffi.guardian_ffi.MinutesBasis
 import uniffi.guardian_ffi.Officer
+import uniffi.guardian_ffi.PlanReason
+import uniffi.guardian_ffi.Precision
 import uniffi.guardian_ffi.Rank
 import uniffi.guardian_ffi.clearLogSink
 import uniffi.guardian_ffi.setLogSink
@@ -48,6 +51,11 @@ class GuardianFlowTest {
                     // The real track: fix by fix until arrival, check in, the rest as a batch.
                     val fixes = loadGpx("garmin-activity.gpx")
                     assertTrue(fixes.size > 500)
+                    // No fix yet: the plan is dense, at full precision.
+                    val firstPlan = h.samplingPlan()
+                    assertEquals(PlanReason.NO_FIX_YET, firstPlan.reason)
+                    assertEquals(1000L, firstPlan.intervalMs)
+                    assertEquals(Precision.HIGH, firstPlan.precision)
                     var arrivedAt = -1
                     for ((i, fix) in fixes.withIndex()) {
                         val out = h.ingestFix(fix)
@@ -66,8 +74,17 @@ class GuardianFlowTest {
                     assertEquals((fixes.size - arrivedAt - 1).toUInt(), batch.stored)
                     assertTrue(batch.invalid.isEmpty())
 
+                    // The plan followed the walk, and every change was told.
+                    val plans = events.seen.filterIsInstance<GuardianEvent.PlanChanged>().map { it.plan }
+                    assertTrue(plans.size > 2)
+                    assertTrue(plans.any { it.reason == PlanReason.STEADY_INSIDE && it.intervalMs > 1000L })
+                    assertEquals(plans.last().intervalMs, h.samplingPlan().intervalMs)
+                    assertEquals(h.patrolReport(patrolId), h.patrolStatus()!!.report)
+
                     val report = h.checkOut(fixes.last())
                     assertNull(h.patrolStatus())
+                    assertEquals(MinutesBasis.INSIDE_AND_EDGE, report.minutesBasis)
+                    assertTrue(abs(report.minutesInside + report.minutesAtEdge - report.minutesInArea) < 1e-9)
                     assertEquals(area, report.areaId)
                     assertEquals(Rank.CONSTABLE, report.rank)
                     assertTrue(report.minutesInArea > 0.0)
