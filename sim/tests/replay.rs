@@ -32,7 +32,11 @@ fn sim(args: &[&str]) -> Output {
 }
 
 fn replay_json(track_name: &str, extra: &[&str]) -> serde_json::Value {
-    let t = track(track_name);
+    replay_file(&track(track_name), extra)
+}
+
+fn replay_file(t: &Path, extra: &[&str]) -> serde_json::Value {
+    let track_name = t.display().to_string();
     let a = areas();
     let mut args = vec![
         "replay",
@@ -309,20 +313,7 @@ fn the_demo_walk_is_the_recorded_one_moved_rigidly_and_still_judged_alike() {
     // The same recording, untouched and moved onto Birmingham: the filter
     // believes the same fixes (a rigid motion keeps every step and speed).
     let original = replay_json("mtk_logger.gpx", &[]);
-    let moved = {
-        let t = repo().join("sim/data/demo-track-birmingham.gpx");
-        let a = areas();
-        let out = sim(&[
-            "replay",
-            "--json",
-            "--areas",
-            a.to_str().expect("utf8"),
-            "--track",
-            t.to_str().expect("utf8"),
-        ]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("json")
-    };
+    let moved = replay_file(&repo().join("sim/data/demo-track-birmingham.gpx"), &[]);
     for key in ["fixes_total", "fixes_accepted", "fixes_rejected"] {
         assert_eq!(original[key], moved[key], "{key}");
     }
