@@ -32,8 +32,9 @@ use crate::referral::FieldError;
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 #[uniffi(flat_error)]
 pub enum StoreError {
-    /// The file cannot be read with this key (or it is corrupt): the shell
-    /// should not retry with the same key.
+    /// The file cannot be read with this key: the shell should not retry
+    /// with the same key. (A damaged file is `Corrupt`, told apart by the
+    /// key-check value; a store made before that existed cannot tell.)
     #[error("{0}")]
     WrongKey(String),
     /// The keystore gave something that is not a 32-byte key.
@@ -44,9 +45,17 @@ pub enum StoreError {
     /// Written by a newer app version: the app needs an update.
     #[error("{0}")]
     TooNew(String),
-    /// The phone's storage failed (full, unreadable, damaged).
+    /// The phone's storage failed (unreadable, I/O error).
     #[error("{0}")]
     Storage(String),
+    /// The file is damaged (the key is right): `recover_store` keeps what
+    /// can be read, moves the file aside and starts clean.
+    #[error("{0}")]
+    Corrupt(String),
+    /// The phone's storage is full: nothing was written; free space and
+    /// try again.
+    #[error("{0}")]
+    Full(String),
 }
 
 /// Areas, the officer, assignments, the track, check-in/out and reports.
@@ -85,6 +94,13 @@ pub enum PatrolError {
     /// Should not happen; reported rather than hidden.
     #[error("{0}")]
     Internal(String),
+    /// The phone's storage is full: this was not recorded, nothing stored
+    /// before is harmed; the same call succeeds once space is freed.
+    #[error("{0}")]
+    StorageFull(String),
+    /// The store is damaged: `recover_store` after closing it.
+    #[error("{0}")]
+    StorageDamaged(String),
 }
 
 /// Sync with the force, and signing out.
@@ -115,6 +131,10 @@ pub enum SyncError {
     Storage(String),
     #[error("{0}")]
     Internal(String),
+    #[error("{0}")]
+    StorageFull(String),
+    #[error("{0}")]
+    StorageDamaged(String),
 }
 
 /// Referral drafts and submission. Not flat: `Invalid` carries every
@@ -134,6 +154,12 @@ pub enum ReferralError {
     Storage { reason: String },
     #[error("{reason}")]
     Internal { reason: String },
+    /// Full storage: the draft or referral was not saved; nothing earlier
+    /// is harmed.
+    #[error("{reason}")]
+    StorageFull { reason: String },
+    #[error("{reason}")]
+    StorageDamaged { reason: String },
 }
 
 /// The practice library.
@@ -156,6 +182,10 @@ pub enum LibraryError {
     Storage(String),
     #[error("{0}")]
     Internal(String),
+    #[error("{0}")]
+    StorageFull(String),
+    #[error("{0}")]
+    StorageDamaged(String),
 }
 
 /// A core error's stable slug, and the level it is logged at (`None`: shown
@@ -218,6 +248,8 @@ fn store_policy(e: &CoreStore) -> (&'static str, Option<tracing::Level>) {
         CoreStore::Io(_) => ("store-io", Some(Level::ERROR)),
         CoreStore::Sqlite(_) => ("store-sqlite", Some(Level::ERROR)),
         CoreStore::Corrupt(_) => ("store-corrupt", Some(Level::ERROR)),
+        // The officer's to fix (free space); support cannot.
+        CoreStore::Full => ("store-full", Some(Level::WARN)),
     }
 }
 
@@ -242,6 +274,22 @@ fn store_message(e: &CoreStore) -> String {
         CoreStore::Io(io) => format!("the phone's storage cannot be read: {io}"),
         CoreStore::Sqlite(sql) => format!("the phone's storage failed: {sql}"),
         CoreStore::Corrupt(what) => format!("stored data is damaged: {what}"),
+        CoreStore::Full => "the phone's storage is full: free some space; nothing already saved is lost".into(),
+    }
+}
+
+/// How a store failure is told to a screen, whichever call it interrupted.
+enum StoreFailure {
+    Full,
+    Damaged,
+    Other,
+}
+
+fn store_failure(e: &CoreStore) -> StoreFailure {
+    match e {
+        CoreStore::Full => StoreFailure::Full,
+        CoreStore::Corrupt(_) => StoreFailure::Damaged,
+        _ => StoreFailure::Other,
     }
 }
 
@@ -254,7 +302,9 @@ impl From<CoreStore> for StoreError {
             CoreStore::Key(_) => StoreError::BadKey(message),
             CoreStore::NotEncrypted => StoreError::NotEncrypted(message),
             CoreStore::TooNew { .. } => StoreError::TooNew(message),
-            CoreStore::Io(_) | CoreStore::Sqlite(_) | CoreStore::Corrupt(_) => StoreError::Storage(message),
+            CoreStore::Corrupt(_) => StoreError::Corrupt(message),
+            CoreStore::Full => StoreError::Full(message),
+            CoreStore::Io(_) | CoreStore::Sqlite(_) => StoreError::Storage(message),
         }
     }
 }
@@ -293,7 +343,11 @@ impl From<CoreError> for PatrolError {
             },
             CoreError::Fix(_) => PatrolError::InvalidFix(message),
             CoreError::Area(_) => PatrolError::InvalidAreas(message),
-            CoreError::Store(_) => PatrolError::Storage(message),
+            CoreError::Store(s) => match store_failure(&s) {
+                StoreFailure::Full => PatrolError::StorageFull(message),
+                StoreFailure::Damaged => PatrolError::StorageDamaged(message),
+                StoreFailure::Other => PatrolError::Storage(message),
+            },
             CoreError::Sync(_) | CoreError::Library(_) | CoreError::Referral(_) => PatrolError::Internal(message),
         }
     }
@@ -317,7 +371,11 @@ impl From<CoreError> for SyncError {
                 CoreSync::Unsynced { .. } => SyncError::Unsynced(message),
                 CoreSync::PatrolOpen => SyncError::PatrolOpen(message),
             },
-            CoreError::Store(_) => SyncError::Storage(message),
+            CoreError::Store(s) => match store_failure(&s) {
+                StoreFailure::Full => SyncError::StorageFull(message),
+                StoreFailure::Damaged => SyncError::StorageDamaged(message),
+                StoreFailure::Other => SyncError::Storage(message),
+            },
             CoreError::Area(_)
             | CoreError::Fix(_)
             | CoreError::Patrol(_)
@@ -344,7 +402,11 @@ impl From<CoreError> for ReferralError {
                 CoreReferral::NoOfficer => ReferralError::NoOfficer { reason },
                 CoreReferral::Boundaries(_) => ReferralError::Internal { reason },
             },
-            CoreError::Store(_) => ReferralError::Storage { reason },
+            CoreError::Store(s) => match store_failure(&s) {
+                StoreFailure::Full => ReferralError::StorageFull { reason },
+                StoreFailure::Damaged => ReferralError::StorageDamaged { reason },
+                StoreFailure::Other => ReferralError::Storage { reason },
+            },
             CoreError::Area(_)
             | CoreError::Fix(_)
             | CoreError::Patrol(_)
@@ -359,7 +421,7 @@ impl From<CoreError> for LibraryError {
         reported(&e);
         match e {
             CoreError::Library(l) => l.into(),
-            CoreError::Store(s) => LibraryError::Storage(store_message(&s)),
+            CoreError::Store(s) => library_store(&s),
             other => LibraryError::Internal(other.to_string()),
         }
     }
@@ -383,9 +445,18 @@ impl From<CoreLibrary> for LibraryError {
             | CoreLibrary::Mismatch { .. }
             | CoreLibrary::InvalidPack(_)
             | CoreLibrary::InvalidPrefs(_) => LibraryError::BadPack(message),
-            CoreLibrary::Store(_) => LibraryError::Storage(message),
+            CoreLibrary::Store(s) => library_store(&s),
             CoreLibrary::BadSource { .. } | CoreLibrary::Io { .. } => LibraryError::Internal(message),
         }
+    }
+}
+
+fn library_store(s: &CoreStore) -> LibraryError {
+    let message = store_message(s);
+    match store_failure(s) {
+        StoreFailure::Full => LibraryError::StorageFull(message),
+        StoreFailure::Damaged => LibraryError::StorageDamaged(message),
+        StoreFailure::Other => LibraryError::Storage(message),
     }
 }
 

@@ -24,6 +24,7 @@ mod foreign;
 mod guardian;
 mod library;
 mod log;
+mod recovery;
 mod referral;
 mod types;
 
@@ -32,6 +33,7 @@ pub use foreign::{AuthError, EventListener, GuardianEvent, TokenProvider};
 pub use guardian::{Guardian, GuardianConfig};
 pub use library::*;
 pub use log::{LogLevel, LogRecord, LogSink, clear_log_sink, set_log_sink};
+pub use recovery::{RecoveryReport, recover_store};
 pub use referral::*;
 pub use types::*;
 

@@ -6,6 +6,7 @@ mod demo;
 mod library;
 mod referral;
 mod replay;
+mod torture;
 mod track;
 
 use std::path::PathBuf;
@@ -80,6 +81,42 @@ enum Command {
     Shift {
         #[arg(long, default_value_t = 12)]
         hours: u32,
+    },
+    /// Kill the handset process and cut its power at random moments over a
+    /// real workload, then count what was acknowledged and lost.
+    Torture {
+        /// SIGKILLs (some aimed into a sync pass, a pack apply, opening the
+        /// store, and migrations of a first-version store).
+        #[arg(long, default_value_t = 100)]
+        kills: usize,
+        /// Simulated power cuts (unsynced writes kept, dropped or torn).
+        #[arg(long, default_value_t = 0)]
+        power_cuts: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The torture campaign's child process.
+    #[command(hide = true)]
+    TortureWorker {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        token: String,
+        #[arg(long)]
+        key: String,
+        #[arg(long)]
+        seed: u64,
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        #[arg(long)]
+        cut_after: Option<u64>,
+        #[arg(long)]
+        open_only: bool,
     },
     /// Keeps one core busy for a while (the bench's background load).
     #[command(hide = true)]
@@ -195,6 +232,51 @@ fn main() -> ExitCode {
             }
         }),
         Command::Shift { hours } => bench::shift(hours).map(|v| println!("{v}")),
+        Command::Torture {
+            kills,
+            power_cuts,
+            seed,
+            json,
+        } => torture::run(&torture::TortureArgs {
+            kills,
+            power_cuts,
+            seed,
+            quiet: json,
+        })
+        .and_then(|r| {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+            } else {
+                torture::print_human(&r);
+            }
+            if r.lost + r.duplicated + r.drafts_lost + r.integrity_failures > 0 || !r.problems.is_empty() {
+                Err(SimError::Input {
+                    what: "torture".into(),
+                    reason: format!("{} problems", r.problems.len().max(1)),
+                })
+            } else {
+                Ok(())
+            }
+        }),
+        Command::TortureWorker {
+            db,
+            url,
+            token,
+            key,
+            seed,
+            from,
+            cut_after,
+            open_only,
+        } => torture::worker(&torture::WorkerArgs {
+            db,
+            url,
+            token,
+            key_hex: key,
+            seed,
+            from,
+            cut_after,
+            open_only,
+        }),
         Command::Burn { seconds } => {
             bench::burn(seconds);
             Ok(())

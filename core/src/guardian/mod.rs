@@ -218,7 +218,7 @@ impl GuardianCore {
             live: Mutex::new(live),
             boundaries: RwLock::new(Arc::new(boundaries)),
             listener: RwLock::new(None),
-            ack_hooks: AckHooks::default().on(Kind::Referral, referral::db::on_acked),
+            ack_hooks: AckHooks::default().on_purging(Kind::Referral, referral::db::on_acked),
             sync: Mutex::new(None),
             runtime: OnceLock::new(),
         };

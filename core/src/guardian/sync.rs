@@ -102,6 +102,7 @@ impl GuardianCore {
         *live = Live::new(&self.policies);
         drop(live);
         self.store.vacuum()?;
+        crate::store::remove_damaged_copies(self.store.path())?;
         Ok(if force { unsynced } else { 0 })
     }
 
@@ -187,6 +188,7 @@ impl Host for GuardianCore {
         drop(live);
         self.set_boundaries(Boundaries::default());
         self.store.vacuum()?;
+        crate::store::remove_damaged_copies(self.store.path())?;
         tracing::warn!("handset wiped on the force's command");
         self.emit(vec![Event::Wiped]);
         Ok(())

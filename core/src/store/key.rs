@@ -29,6 +29,10 @@ impl DbKey {
         Self::from_bytes(arr)
     }
 
+    pub(super) fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
     pub(super) fn apply(&self, conn: &Connection) -> rusqlite::Result<()> {
         // `x'…'` tells SQLCipher the key is raw key material, not a passphrase.
         let mut hex = String::with_capacity(64);

@@ -14,7 +14,9 @@
 pub mod audit;
 pub mod cipher;
 mod key;
+pub mod keycheck;
 pub mod outbox;
+mod recover;
 pub mod schema;
 
 use std::fs::File;
@@ -25,12 +27,14 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
 
 pub use key::{DbKey, KeyError};
+pub use recover::{Salvage, recover, remove_damaged_copies};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// SQLCipher cannot read the file with this key. A corrupt file looks the
-    /// same to it: both fail the page HMAC.
-    #[error("the database cannot be opened with this key (wrong key, or the file is corrupt)")]
+    /// SQLCipher cannot read the file with this key. The key-check value
+    /// beside the file says it is not the key the store was made with (or
+    /// there is none yet, and a damaged file cannot be told from it).
+    #[error("the database cannot be opened with this key")]
     WrongKey,
     #[error("the database file is not encrypted; refusing to use it")]
     NotEncrypted,
@@ -43,9 +47,27 @@ pub enum StoreError {
     #[error("cannot read the database file: {0}")]
     Io(#[from] std::io::Error),
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
+    /// The file is damaged (the key is right): [`recover`] saves what can
+    /// be read and starts a clean store.
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
+    /// The phone's storage is full: nothing was written, nothing stored
+    /// before is harmed, and the same call succeeds once space is freed.
+    #[error("the phone's storage is full")]
+    Full,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(ErrorCode::DiskFull) => StoreError::Full,
+            // Past the open, the key is known to be right: a page that fails
+            // its HMAC or its b-tree checks is damage.
+            Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => StoreError::Corrupt(e.to_string()),
+            _ => StoreError::Sqlite(e),
+        }
+    }
 }
 
 /// What a purge removes.
@@ -88,6 +110,10 @@ impl Store {
         refuse_plaintext(&path)?;
         let mut writer = open_connection(&path, &key)?;
         schema::migrate(&mut writer)?;
+        if let Err(e) = keycheck::ensure(&path, &key) {
+            // Only the wrong-key/damage distinction is lost; the store works.
+            tracing::warn!(error = %e, "the key-check value could not be written");
+        }
         Ok(Self {
             path,
             key,
@@ -156,6 +182,24 @@ impl Store {
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
     }
+
+    /// After a purge: the write-ahead log still holds earlier images of the
+    /// pages the purge rewrote (a referral's name, say), and any of its
+    /// prefixes opens as an earlier state of the database. Checkpointing
+    /// with TRUNCATE copies the current pages home (`secure_delete` has
+    /// zeroed the purged cells in them) and empties the log. A reader still
+    /// inside a snapshot would keep frames alive, so it is retried briefly.
+    pub fn forget_purged(&self) -> Result<(), StoreError> {
+        let conn = lock(&self.writer);
+        for attempt in 0..20u64 {
+            let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+            if busy == 0 {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5 * (attempt + 1)));
+        }
+        Err(StoreError::Corrupt("the log could not be emptied after a purge".into()))
+    }
 }
 
 /// A poisoned lock only means another thread panicked while holding it; the
@@ -207,8 +251,13 @@ fn open_connection(path: &Path, key: &DbKey) -> Result<Connection, StoreError> {
     // any pragma below could write to the file (WAL mode writes the header).
     if let Err(e) = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)) {
         return Err(match e.sqlite_error_code() {
-            Some(ErrorCode::NotADatabase) => StoreError::WrongKey,
-            _ => StoreError::Sqlite(e),
+            Some(ErrorCode::NotADatabase) => match keycheck::verdict(path, key) {
+                keycheck::Verdict::Matches => {
+                    StoreError::Corrupt(format!("the file cannot be read with its own key: {e}"))
+                }
+                keycheck::Verdict::Differs | keycheck::Verdict::Unknown => StoreError::WrongKey,
+            },
+            _ => StoreError::from(e),
         });
     }
     apply_pragmas(&conn)?;

@@ -249,7 +249,14 @@ fn commit<H: Host>(host: &H, transitions: &[Transition]) -> Result<(), Error> {
             }
         }
         Ok::<_, Error>(())
-    })
+    })?;
+    let purged = transitions
+        .iter()
+        .any(|t| matches!(t, Transition::Acked { kind, .. } if host.ack_hooks().purges(*kind)));
+    if purged {
+        host.store().forget_purged()?;
+    }
+    Ok(())
 }
 
 /// A read that needs the login, refreshing the token once if refused.

@@ -83,22 +83,38 @@ impl From<rusqlite::Error> for Error {
 /// the force acknowledges one of its records.
 pub type AckHook = fn(&Transaction<'_>, &str, i64) -> Result<(), StoreError>;
 
-/// The hooks, one per kind at most, registered by each kind's owner.
+/// The hooks, one per kind at most, registered by each kind's owner, each
+/// saying whether it purges personal data (then the ack's transaction is
+/// followed by [`Store::forget_purged`]).
 #[derive(Debug, Clone, Default)]
-pub struct AckHooks(Vec<(Kind, AckHook)>);
+pub struct AckHooks(Vec<(Kind, AckHook, bool)>);
 
 impl AckHooks {
-    pub fn on(mut self, kind: Kind, hook: AckHook) -> Self {
-        self.0.retain(|(k, _)| *k != kind);
-        self.0.push((kind, hook));
+    pub fn on(self, kind: Kind, hook: AckHook) -> Self {
+        self.with(kind, hook, false)
+    }
+
+    /// A hook that purges personal data: no earlier state of the file may
+    /// keep it once the ack is committed.
+    pub fn on_purging(self, kind: Kind, hook: AckHook) -> Self {
+        self.with(kind, hook, true)
+    }
+
+    fn with(mut self, kind: Kind, hook: AckHook, purges: bool) -> Self {
+        self.0.retain(|(k, _, _)| *k != kind);
+        self.0.push((kind, hook, purges));
         self
     }
 
     pub fn run(&self, tx: &Transaction<'_>, kind: Kind, id: &str, now_ms: i64) -> Result<(), StoreError> {
-        match self.0.iter().find(|(k, _)| *k == kind) {
-            Some((_, hook)) => hook(tx, id, now_ms),
+        match self.0.iter().find(|(k, _, _)| *k == kind) {
+            Some((_, hook, _)) => hook(tx, id, now_ms),
             None => Ok(()),
         }
+    }
+
+    pub fn purges(&self, kind: Kind) -> bool {
+        self.0.iter().any(|(k, _, p)| *k == kind && *p)
     }
 }
 
