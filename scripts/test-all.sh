@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every check CI runs: formatting, the layer rules, lints as errors, all
-# tests. Needs the Rust toolchain and a C compiler, Python 3 with pytest and
-# schemathesis, and a JDK 17 with Maven (which fetches Kotlin, JNA and JUnit itself);
+# tests. Needs the Rust toolchain and a C compiler, Python 3 with pytest,
+# schemathesis and sqlcipher3-binary, a nightly toolchain with cargo-fuzz
+# (optional: the fuzz step says so and skips without), and a JDK 17 with Maven (which fetches Kotlin, JNA and JUnit itself);
 # `.ci/run` installs what a fresh machine lacks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +11,16 @@ cargo fmt --all --check
 python3 scripts/layers.py
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace
+# Nothing acknowledged is lost, nothing is stored twice: the handset process
+# SIGKILLed 100 times (some inside a sync pass, a pack apply, opening the
+# store, a migration) and its power cut 200 times under the fault VFS
+# (unsynced writes kept, dropped or torn), seeded; README has the 1,000-kill
+# command. The binary is the one `cargo test` just built.
+"${CARGO_TARGET_DIR:-target}/debug/guardian-sim" torture --kills 100 --power-cuts 200 --seed "${GUARDIAN_TORTURE_SEED:-20261130}"
+# The core's parsers and decoders under libFuzzer, from the committed
+# corpora, 20 s a target (nightly + cargo-fuzz; the stable replay of the
+# same corpora ran in `cargo test` above either way).
+bash scripts/fuzz-core.sh 20
 # The backend fuzzed from its OpenAPI document, as an admin, an officer, a
 # Navigator and with no token (schemathesis; seeded, 45 s a role here).
 bash scripts/fuzz-api.sh 45

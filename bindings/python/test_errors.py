@@ -32,6 +32,33 @@ def test_a_wrong_key_is_refused_and_leaves_the_file_alone(tmp_path):
     assert open_handset(path).area(AREA) is not None
 
 
+def test_a_damaged_file_is_not_a_wrong_key_and_is_recovered(tmp_path):
+    path = tmp_path / "handset.db"
+    h = local_handset(tmp_path)
+    draft = h.save_referral_draft(None, g.ReferralForm(subject=g.Subject(name="Kim Kept"), reasons=[], narrative=""))
+    del h
+    damaged = bytearray(path.read_bytes())
+    for i in range(100, 164):
+        damaged[i] ^= 0xFF
+    path.write_bytes(bytes(damaged))
+    with pytest.raises(g.StoreError.Corrupt) as e:
+        open_handset(path)
+    assert "damaged" in str(e.value)
+    with pytest.raises(g.StoreError.WrongKey):
+        open_handset(path, key=bytes(range(2, 34)))
+    with pytest.raises(g.StoreError.WrongKey):
+        g.recover_store(g.GuardianConfig(db_path=str(path), backend_url="http://127.0.0.1:9"), bytes(range(2, 34)))
+    assert path.read_bytes() == bytes(damaged), "a wrong key moves nothing"
+
+    report = g.recover_store(g.GuardianConfig(db_path=str(path), backend_url="http://127.0.0.1:9"), KEY)
+    # Page 1 holds the schema: nothing could be read, and the report says so.
+    assert report.unsent_records == 0 and report.drafts == 0
+    assert "referral_drafts" in report.damaged_tables
+    assert (tmp_path / report.damaged_copy.split("/")[-1]).read_bytes() == bytes(damaged)
+    h = open_handset(path)
+    assert h.referral_drafts() == [] and draft
+
+
 def test_a_key_that_is_not_32_bytes_is_refused(tmp_path):
     with pytest.raises(g.StoreError.BadKey) as e:
         open_handset(tmp_path / "h.db", key=b"short")

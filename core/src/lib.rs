@@ -37,6 +37,9 @@
 pub mod clock;
 pub mod error;
 pub mod events;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzz;
 mod guardian;
 pub mod library;
 pub mod patrol;

@@ -81,6 +81,12 @@ enum Command {
     Shift {
         #[arg(long, default_value_t = 12)]
         hours: u32,
+        /// Sync to this backend every 5 minutes and use its library
+        /// (needs --token); without it the shift has no signal.
+        #[arg(long, requires = "token")]
+        backend: Option<String>,
+        #[arg(long)]
+        token: Option<String>,
     },
     /// Kill the handset process and cut its power at random moments over a
     /// real workload, then count what was acknowledged and lost.
@@ -132,7 +138,7 @@ enum Command {
         /// Fewer, smaller runs (for a quick check; figures are noisier).
         #[arg(long)]
         quick: bool,
-        /// Measure one figure only: `search` (the library search p99) or
+        /// Measure one figure only: `shift` (memory over a shift), `search` (the library search p99) or
         /// `ingest` (durable ingestion against raw SQLite, more rounds).
         #[arg(long)]
         only: Option<String>,
@@ -231,7 +237,8 @@ fn main() -> ExitCode {
                 referral::print_human(&r);
             }
         }),
-        Command::Shift { hours } => bench::shift(hours).map(|v| println!("{v}")),
+        Command::Shift { hours, backend, token } => bench::shift(hours, backend.zip(token))
+            .map(|v| println!("{}", serde_json::to_string(&v).unwrap_or_default())),
         Command::Torture {
             kills,
             power_cuts,
@@ -299,9 +306,16 @@ fn main() -> ExitCode {
         } if only == "ingest" => bench::ingest(quick).map(|figures| {
             println!("{}", serde_json::to_string_pretty(&figures).unwrap_or_default());
         }),
+        Command::Bench {
+            quick,
+            only: Some(only),
+            ..
+        } if only == "shift" => bench::shift_figures(quick).map(|figures| {
+            println!("{}", serde_json::to_string_pretty(&figures).unwrap_or_default());
+        }),
         Command::Bench { only: Some(only), .. } => Err(SimError::Input {
             what: "--only".into(),
-            reason: format!("unknown figure {only:?} (known: search, ingest)"),
+            reason: format!("unknown figure {only:?} (known: search, ingest, shift)"),
         }),
         Command::Bench { json, quick, .. } => bench::run(quick).map(|figures| {
             if json {

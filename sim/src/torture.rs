@@ -110,7 +110,8 @@ pub struct WorkerArgs {
     pub open_only: bool,
 }
 
-struct StaticTokens(String);
+/// A login that never expires (the reference backend's long-lived token).
+pub(crate) struct StaticTokens(pub(crate) String);
 
 impl TokenProvider for StaticTokens {
     fn token(&self) -> Result<String, String> {
@@ -222,10 +223,8 @@ pub fn worker(args: &WorkerArgs) -> Result<(), SimError> {
                     out.say(&format!("checkin {id}"));
                 }
             }
-            Some(id) if !inside || rng.below(60) == 0 => {
-                if g.check_out(&last).is_ok() {
-                    out.say(&format!("checkout {id}"));
-                }
+            Some(id) if (!inside || rng.below(60) == 0) && g.check_out(&last).is_ok() => {
+                out.say(&format!("checkout {id}"));
             }
             _ => {}
         }
@@ -550,6 +549,16 @@ fn check_store(db: &Path, key: &[u8; 32]) -> Result<(), String> {
     if ok != "ok" {
         return Err(format!("integrity_check: {ok}"));
     }
+    drop(conn);
+    // The app's open finishes a checkpoint the cut interrupted; only then
+    // is the file whole without its log, which is what SQLCipher's page
+    // check reads.
+    let store = guardian_core::store::Store::open(db, DbKey::from_bytes(*key).map_err(|e| e.to_string())?)
+        .map_err(|e| format!("open: {e}"))?;
+    drop(store);
+    let conn = rusqlite::Connection::open(db).map_err(|e| e.to_string())?;
+    conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", hex(key)))
+        .map_err(|e| e.to_string())?;
     let mut stmt = conn
         .prepare("PRAGMA cipher_integrity_check")
         .map_err(|e| e.to_string())?;

@@ -41,7 +41,18 @@ pub fn load(path: &Path) -> Result<Track, TrackError> {
         path: shown.clone(),
         source,
     })?;
-    let text = strip_gpx10_course(&text);
+    let fallback = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    parse(&text, &shown, &fallback)
+}
+
+/// A GPX document's points as fixes; `shown` names it in errors, `fallback`
+/// is its name when the file gives none. (Also the fuzzing entry point.)
+pub fn parse(text: &str, shown: &str, fallback: &str) -> Result<Track, TrackError> {
+    let shown = shown.to_string();
+    let text = strip_gpx10_course(text);
     let gpx = gpx::read(text.as_bytes()).map_err(|e| TrackError::Gpx {
         path: shown.clone(),
         reason: e.to_string(),
@@ -84,11 +95,7 @@ pub fn load(path: &Path) -> Result<Track, TrackError> {
         .first()
         .and_then(|t| t.name.clone())
         .or_else(|| gpx.metadata.as_ref().and_then(|m| m.name.clone()))
-        .unwrap_or_else(|| {
-            path.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        });
+        .unwrap_or_else(|| fallback.to_string());
     Ok(Track {
         name,
         fixes,
@@ -120,9 +127,34 @@ fn strip_gpx10_course(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// Fuzzing entry: any bytes as a GPX document. An accepted track has a
+/// point, and every fix it gives has a place on Earth's grid of numbers.
+#[cfg(any(test, fuzzing))]
+pub fn fuzz_gpx(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    if let Ok(track) = parse(text, "fuzz", "fuzz") {
+        assert!(!track.fixes.is_empty() || track.points_without_time > 0);
+        assert!(track.fixes.iter().all(|f| f.lat.is_finite() && f.lon.is_finite()));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The GPX reader through its committed fuzz corpus and seeded
+    /// mutations (`fuzz/corpus/gpx`; see `tests/tests/fuzz_corpus.rs`).
+    #[test]
+    fn the_gpx_reader_survives_its_fuzz_corpus_and_mutations() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
+        let mutants = std::env::var("GUARDIAN_FUZZ_MUTANTS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(2_000);
+        let ran = guardian_core::fuzz::replay(&root.join("corpus/gpx"), &root.join("crashes"), mutants, 14, fuzz_gpx)
+            .expect("corpus");
+        assert!(ran.corpus >= 3);
+    }
 
     #[test]
     fn course_elements_are_dropped_and_nothing_else() {

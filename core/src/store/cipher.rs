@@ -325,6 +325,189 @@ unsafe extern "C" fn fips_status(_ctx: *mut c_void) -> c_int {
     0
 }
 
+/// Fuzzing entry: SQLCipher's calls into the provider with arguments drawn
+/// from `data` — any algorithm or mode number, any length (negative too),
+/// null pointers — within the C contract (a non-null buffer is as long as
+/// its length says). Each call must answer OK or ERROR, never unwind, and an
+/// OK must be right: a MAC repeats, a cipher round-trips.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub fn fuzz_calls(data: &[u8]) {
+    let mut d = Draw(data);
+    let algorithm = c_int::from(d.byte() % 6) - 2;
+    let key = d.buffer();
+    let a = d.buffer();
+    let b = d.buffer();
+    let ctx = std::ptr::null_mut();
+    // SAFETY (all calls below): every non-null pointer points to a buffer at
+    // least as long as the length passed with it; outputs are fresh.
+    match d.byte() % 4 {
+        0 => {
+            let mut out = [[0u8; 64]; 2];
+            let rc: Vec<c_int> = out
+                .iter_mut()
+                .map(|o| unsafe {
+                    hmac(
+                        ctx,
+                        algorithm,
+                        key.ptr(),
+                        key.len,
+                        a.ptr(),
+                        a.len,
+                        b.ptr(),
+                        b.len,
+                        o.as_mut_ptr(),
+                    )
+                })
+                .collect();
+            assert_eq!(rc[0], rc[1]);
+            let valid = hmac_len(algorithm).is_some() && key.usable() && a.usable() && (b.null || b.len >= 0);
+            if rc[0] == SQLITE_OK {
+                assert!(valid, "a MAC with bad arguments was accepted");
+                assert_eq!(out[0], out[1], "a MAC is a function of its inputs");
+            }
+        }
+        1 => {
+            let key_sz = c_int::from(d.byte()) - 8;
+            let mut out = vec![0u8; usize::try_from(key_sz).unwrap_or(0)];
+            // Few rounds: the work factor is SQLCipher's to choose.
+            let rounds = c_int::from(d.byte() % 4) - 1;
+            let rc = unsafe {
+                kdf(
+                    ctx,
+                    algorithm,
+                    key.ptr(),
+                    key.len,
+                    a.ptr(),
+                    a.len,
+                    rounds,
+                    key_sz,
+                    out.as_mut_ptr(),
+                )
+            };
+            if rc == SQLITE_OK {
+                assert!(rounds > 0 && key_sz >= 0);
+            }
+        }
+        2 => {
+            let iv = [d.byte(); BLOCK_SIZE];
+            let mut sealed = vec![0u8; usize::try_from(a.len).unwrap_or(0)];
+            let mode = c_int::from(d.byte() % 3);
+            let rc = unsafe {
+                cipher(
+                    ctx,
+                    mode,
+                    key.ptr(),
+                    key.len,
+                    iv.as_ptr(),
+                    a.ptr(),
+                    a.len,
+                    sealed.as_mut_ptr(),
+                )
+            };
+            if rc == SQLITE_OK {
+                assert!(key.len == KEY_SIZE as c_int && a.len >= 0 && (a.len as usize).is_multiple_of(BLOCK_SIZE));
+                let mut back = vec![0u8; sealed.len()];
+                let undo = if mode == SQLCIPHER_ENCRYPT {
+                    SQLCIPHER_DECRYPT
+                } else {
+                    SQLCIPHER_ENCRYPT
+                };
+                let rc = unsafe {
+                    cipher(
+                        ctx,
+                        undo,
+                        key.ptr(),
+                        key.len,
+                        iv.as_ptr(),
+                        sealed.as_ptr(),
+                        a.len,
+                        back.as_mut_ptr(),
+                    )
+                };
+                assert_eq!(rc, SQLITE_OK);
+                if !a.null {
+                    assert_eq!(back, a.bytes, "the cipher round-trips");
+                }
+            }
+        }
+        _ => {
+            let mut out = vec![0u8; usize::try_from(a.len).unwrap_or(0)];
+            let target = if a.null {
+                std::ptr::null_mut()
+            } else {
+                out.as_mut_ptr().cast()
+            };
+            let rc = unsafe { random(ctx, target, a.len) };
+            if rc == SQLITE_OK {
+                assert!(a.len >= 0);
+            }
+            let _ = unsafe { hmac_size(ctx, algorithm) };
+        }
+    }
+}
+
+/// A buffer for [`fuzz_calls`]: its bytes, the length passed, and whether a
+/// null pointer is passed instead.
+#[cfg(feature = "fuzzing")]
+struct Arg {
+    bytes: Vec<u8>,
+    len: c_int,
+    null: bool,
+}
+
+#[cfg(feature = "fuzzing")]
+impl Arg {
+    /// What the provider may accept: a length that is not negative, with
+    /// a buffer behind it unless it is zero.
+    fn usable(&self) -> bool {
+        self.len >= 0 && !(self.len > 0 && self.null)
+    }
+
+    fn ptr(&self) -> *const u8 {
+        if self.null {
+            std::ptr::null()
+        } else {
+            self.bytes.as_ptr()
+        }
+    }
+}
+
+#[cfg(feature = "fuzzing")]
+struct Draw<'a>(&'a [u8]);
+
+#[cfg(feature = "fuzzing")]
+impl Draw<'_> {
+    fn byte(&mut self) -> u8 {
+        match self.0.split_first() {
+            Some((b, rest)) => {
+                self.0 = rest;
+                *b
+            }
+            None => 0,
+        }
+    }
+
+    /// Lengths from -4 to 64 (most often the key and block sizes), null
+    /// one time in eight.
+    fn buffer(&mut self) -> Arg {
+        let pick = self.byte();
+        let len = match pick % 8 {
+            0 => KEY_SIZE as c_int,
+            1 => BLOCK_SIZE as c_int,
+            2 => 2 * BLOCK_SIZE as c_int,
+            _ => c_int::from(self.byte() % 69) - 4,
+        };
+        let n = usize::try_from(len).unwrap_or(0);
+        let bytes: Vec<u8> = (0..n).map(|_| self.byte()).collect();
+        Arg {
+            bytes,
+            len,
+            null: pick >> 5 == 7,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -110,6 +110,12 @@ impl Store {
         refuse_plaintext(&path)?;
         let mut writer = open_connection(&path, &key)?;
         schema::migrate(&mut writer)?;
+        // A checkpoint cut short by power loss leaves torn pages in the main
+        // file that only the log still covers. Reads are right either way,
+        // but the file alone is not whole (SQLCipher's page check, a backup
+        // of the file without its log); finishing the checkpoint now makes
+        // it whole again. After a clean close the log is empty: no cost.
+        writer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         if let Err(e) = keycheck::ensure(&path, &key) {
             // Only the wrong-key/damage distinction is lost; the store works.
             tracing::warn!(error = %e, "the key-check value could not be written");

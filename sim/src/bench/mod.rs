@@ -47,8 +47,15 @@ pub struct Figures {
     pub week_upload_fixes: usize,
     pub week_upload_records: usize,
     /// Peak resident memory of a handset process over a simulated 12 h
-    /// shift at 1 Hz (four 1 h patrols, no signal all shift). Target ≤ 30 MB.
+    /// shift at 1 Hz (four 1 h patrols, a sync every 5 minutes, the
+    /// library searched and read every 10). Target ≤ 30 MB.
     pub shift_peak_rss_mb: f64,
+    /// Resident memory's growth per hour over the same shift (least
+    /// squares over the hours after the first). Target ≈ 0: flat.
+    pub shift_rss_growth_mb_per_h: f64,
+    /// Resident memory at the end of each hour of the shift.
+    pub shift_rss_mb_by_hour: Vec<f64>,
+    pub shift_syncs: usize,
     #[serde(flatten)]
     pub search: SearchFigures,
     #[serde(flatten)]
@@ -83,7 +90,7 @@ pub fn run(quick: bool) -> Result<Figures, SimError> {
     let search = search_under_load(&library, quick)?;
     let handset = handset::full_store(&library, if quick { 3 } else { 9 })?;
     let plan = handset::plan(&handset::fixtures_dir())?;
-    let shift_peak_rss_mb = shift_in_child(quick)?;
+    let shift = shift_in_child(quick)?;
     Ok(Figures {
         ingest_fixes_per_s: ingest.round(),
         raw_sqlite_rows_per_s: raw.round(),
@@ -102,7 +109,10 @@ pub fn run(quick: bool) -> Result<Figures, SimError> {
         week_upload_s: round3(week_upload_s),
         week_upload_fixes,
         week_upload_records,
-        shift_peak_rss_mb: round3(shift_peak_rss_mb),
+        shift_peak_rss_mb: round3(shift.peak_rss_mb),
+        shift_rss_growth_mb_per_h: round3(shift.growth_mb_per_h),
+        shift_rss_mb_by_hour: shift.rss_mb_by_hour,
+        shift_syncs: shift.syncs,
         search,
         plan,
         handset,
@@ -570,29 +580,119 @@ fn week_upload(patrols: usize) -> Result<(f64, usize, usize), SimError> {
 
 /// Runs the shift in a fresh process so its peak memory is the handset's
 /// alone, not this benchmark's.
-fn shift_in_child(quick: bool) -> Result<f64, SimError> {
+/// What the shift child reports.
+#[derive(Debug, Serialize, serde::Deserialize)]
+pub struct ShiftFigures {
+    pub hours: u32,
+    pub fixes: usize,
+    pub patrols: usize,
+    pub syncs: usize,
+    pub sync_failures: usize,
+    pub searches: usize,
+    pub records_pending: usize,
+    pub peak_rss_mb: f64,
+    pub rss_mb_by_hour: Vec<f64>,
+    pub growth_mb_per_h: f64,
+}
+
+/// The shift figures alone (`bench --only shift`).
+pub fn shift_figures(quick: bool) -> Result<ShiftFigures, SimError> {
+    shift_in_child(quick)
+}
+
+/// The shift in its own process (so its memory is the handset's alone),
+/// syncing to a reference backend served from this one.
+fn shift_in_child(quick: bool) -> Result<ShiftFigures, SimError> {
     let fail = |e: &dyn std::fmt::Display| SimError::Input {
         what: "shift".into(),
         reason: e.to_string(),
     };
+    let force = shift_force()?;
     let exe = std::env::current_exe().map_err(|e| fail(&e))?;
-    let hours = if quick { "2" } else { "12" };
+    let hours = if quick { "3" } else { "12" };
     let out = std::process::Command::new(exe)
-        .args(["shift", "--hours", hours])
+        .args([
+            "shift",
+            "--hours",
+            hours,
+            "--backend",
+            &force.url,
+            "--token",
+            &force.token,
+        ])
         .output()
         .map_err(|e| fail(&e))?;
+    drop(force);
     if !out.status.success() {
         return Err(fail(&String::from_utf8_lossy(&out.stderr)));
     }
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| fail(&e))?;
-    v["peak_rss_mb"].as_f64().ok_or_else(|| fail(&"no peak_rss_mb"))
+    serde_json::from_slice(&out.stdout).map_err(|e| fail(&e))
 }
 
+/// The force for the shift: the shift's grid of areas, its officer, the
+/// starter library published.
+struct ShiftForce {
+    url: String,
+    token: String,
+    server: Option<guardian_backend::ServerHandle>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for ShiftForce {
+    fn drop(&mut self) {
+        if let Some(s) = self.server.take() {
+            let _ = s.shutdown();
+        }
+    }
+}
+
+fn shift_force() -> Result<ShiftForce, SimError> {
+    use guardian_backend::{Backend, Role};
+    let fail = |what: &str, e: &dyn std::fmt::Display| SimError::Input {
+        what: what.into(),
+        reason: e.to_string(),
+    };
+    let dir = tempdir()?;
+    let backend = Backend::open(&dir.path().join("force.db")).map_err(|e| fail("backend", &e))?;
+    backend
+        .load_areas_geojson(&grid_areas_geojson(8, 250.0))
+        .map_err(|e| fail("backend areas", &e))?;
+    backend
+        .create_officer(SHIFT_OFFICER, "Shift Officer", guardian_core::patrol::Rank::Constable)
+        .map_err(|e| fail("backend officer", &e))?;
+    let library = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../library");
+    backend
+        .publish_library_dir(&library, 1_700_000_000_000)
+        .map_err(|e| fail("library", &e))?;
+    let token = backend
+        .issue_token(SHIFT_OFFICER, Role::Officer, 24 * 3600)
+        .map_err(|e| fail("token", &e))?;
+    let server = guardian_backend::spawn(backend, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        .map_err(|e| fail("serve", &e))?;
+    Ok(ShiftForce {
+        url: format!("http://{}", server.addr),
+        token,
+        server: Some(server),
+        _dir: dir,
+    })
+}
+
+const SHIFT_OFFICER: &str = "shift-officer";
+
 /// A shift on one handset: `hours` at 1 Hz, a one-hour patrol in every
-/// three, out of signal throughout (so everything stays queued), then the
-/// process's peak resident memory from the kernel.
-pub fn shift(hours: u32) -> Result<serde_json::Value, SimError> {
+/// three. With a backend it syncs every 5 minutes and the officer searches
+/// and reads the library every 10 (the memory figure's workload); without
+/// one it is out of signal throughout. Resident memory is read at the end
+/// of every hour.
+pub fn shift(hours: u32, backend: Option<(String, String)>) -> Result<ShiftFigures, SimError> {
     use guardian_core::patrol::{Officer, Rank};
+    const QUERIES: [&str; 5] = [
+        "young person",
+        "custody",
+        "de-escalation",
+        "trauma brain",
+        "navigator referral",
+    ];
     let dir = tempdir()?;
     let t0 = 1_700_000_000_000;
     let clock = Arc::new(FixedClock::new(t0));
@@ -603,12 +703,19 @@ pub fn shift(hours: u32) -> Result<serde_json::Value, SimError> {
     )?;
     g.import_areas_geojson(&grid_areas_geojson(8, 250.0))?;
     g.set_officer(&Officer {
-        officer_id: "shift-officer".into(),
+        officer_id: SHIFT_OFFICER.into(),
         display_name: "Shift Officer".into(),
         rank: Rank::Constable,
     })?;
-    let seconds = hours as usize * 3_600;
-    let mut patrols = 0;
+    let online = backend.is_some();
+    if let Some((url, token)) = backend {
+        g.start_sync(
+            &guardian_core::sync::SyncConfig::new(url),
+            Arc::new(crate::torture::StaticTokens(token)),
+        )?;
+    }
+    let (mut patrols, mut syncs, mut sync_failures, mut searches) = (0, 0, 0, 0);
+    let mut rss_by_hour = Vec::new();
     for h in 0..i64::from(hours) {
         // Each hour starts back at the hotspot; one hour in three is a patrol.
         let track = walking_track(3_600, t0 + h * 3_600_000, 10_000_000_000 + h * 3_600_000_000_000);
@@ -621,29 +728,78 @@ pub fn shift(hours: u32) -> Result<serde_json::Value, SimError> {
             g.ingest_batch(minute)?;
             if m % 5 == 0 {
                 black_box(g.patrol_status()?);
+                if online {
+                    syncs += 1;
+                    sync_failures += usize::from(g.sync_now().is_err());
+                }
+            }
+            if online && m % 10 == 0 {
+                let hits = g.library_search(QUERIES[(m / 10) % QUERIES.len()], 20)?;
+                searches += 1;
+                if let Some(first) = hits.hits.first() {
+                    black_box(g.library_open_article(&first.id)?);
+                    g.library_set_bookmark(&first.id, m % 20 == 0)?;
+                }
             }
         }
         if on_patrol {
             g.check_out(&track[track.len() - 1])?;
         }
+        rss_by_hour.push(round3(current_rss_mb()));
     }
-    let pending = g.sync_status()?.pending;
-    Ok(serde_json::json!({
-        "hours": hours,
-        "fixes": seconds,
-        "patrols": patrols,
-        "records_queued": pending,
-        "peak_rss_mb": peak_rss_mb(),
-    }))
+    let growth = growth_per_hour(&rss_by_hour);
+    Ok(ShiftFigures {
+        hours,
+        fixes: hours as usize * 3_600,
+        patrols,
+        syncs,
+        sync_failures,
+        searches,
+        records_pending: g.sync_status()?.pending,
+        peak_rss_mb: peak_rss_mb(),
+        rss_mb_by_hour: rss_by_hour,
+        growth_mb_per_h: growth,
+    })
+}
+
+/// Least-squares slope of memory per hour, leaving out the first hour
+/// (caches and the library arriving) when there are enough hours.
+fn growth_per_hour(samples: &[f64]) -> f64 {
+    let xs: Vec<(f64, f64)> = samples
+        .iter()
+        .enumerate()
+        .skip(usize::from(samples.len() > 2))
+        .map(|(i, v)| (i as f64, *v))
+        .collect();
+    let n = xs.len() as f64;
+    if n < 2.0 {
+        return 0.0;
+    }
+    let (mx, my) = (
+        xs.iter().map(|p| p.0).sum::<f64>() / n,
+        xs.iter().map(|p| p.1).sum::<f64>() / n,
+    );
+    let sxy: f64 = xs.iter().map(|(x, y)| (x - mx) * (y - my)).sum();
+    let sxx: f64 = xs.iter().map(|(x, _)| (x - mx).powi(2)).sum();
+    sxy / sxx
+}
+
+/// VmRSS from /proc: what the process holds resident now.
+fn current_rss_mb() -> f64 {
+    proc_status_mb("VmRSS:")
 }
 
 /// VmHWM from /proc: the most memory the process ever held resident.
 fn peak_rss_mb() -> f64 {
+    proc_status_mb("VmHWM:")
+}
+
+fn proc_status_mb(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .find_map(|l| l.strip_prefix(field))
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         })
         .map_or(0.0, |kb| kb / 1024.0)
@@ -687,9 +843,16 @@ pub fn print_human(f: &Figures) {
         f.naive_json_bytes_per_fix
     );
     println!(
-        "  [{}] 12 h shift      {:>10.1} MB peak resident memory (target ≤ 30 MB)",
+        "  [{}] 12 h shift      {:>10.1} MB peak resident memory, syncing every 5 min, library in use (target ≤ 30 MB)",
         mark(f.shift_peak_rss_mb <= 30.0),
         f.shift_peak_rss_mb
+    );
+    println!(
+        "  [{}]   flat per hour {:>10.3} MB/h growth over {} hours ({} syncs) (target ≈ 0: ≤ 0.1 MB/h)",
+        mark(f.shift_rss_growth_mb_per_h <= 0.1),
+        f.shift_rss_growth_mb_per_h,
+        f.shift_rss_mb_by_hour.len(),
+        f.shift_syncs
     );
     println!(
         "  [{}] week upload     {:>10.2} s for {} fixes in {} records, cold start, loopback (target ≤ 3 s)",

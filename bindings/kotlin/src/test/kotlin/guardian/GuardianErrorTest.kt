@@ -17,7 +17,9 @@ import uniffi.guardian_ffi.PatrolException
 import uniffi.guardian_ffi.Rank
 import uniffi.guardian_ffi.StoreException
 import uniffi.guardian_ffi.SyncException
+import uniffi.guardian_ffi.GuardianConfig
 import uniffi.guardian_ffi.debugPanic
+import uniffi.guardian_ffi.recoverStore
 
 /** Each error reaches Kotlin as a typed exception with a readable message. */
 class GuardianErrorTest {
@@ -44,6 +46,24 @@ class GuardianErrorTest {
         assertArrayEquals(before, File(path.toString()).readBytes())
         openHandset(path).use { assertNotNull(it.area(area)) }
         assertThrows<StoreException.BadKey> { openHandset(tempDir().resolve("x.db"), key = ByteArray(5)) }
+    }
+
+    @Test
+    fun `a damaged file is told from a wrong key and recovered`() {
+        val path = tempDir().resolve("handset.db")
+        openHandset(path).use { it.importAreasGeojson(Paths.areas.readText()) }
+        val file = File(path.toString())
+        val damaged = file.readBytes()
+        for (i in 100 until 164) damaged[i] = (damaged[i].toInt() xor 0xFF).toByte()
+        file.writeBytes(damaged)
+        assertThrows<StoreException.Corrupt> { openHandset(path) }
+        assertThrows<StoreException.WrongKey> { openHandset(path, key = ByteArray(32) { 9 }) }
+        val config = GuardianConfig(dbPath = path.toString(), backendUrl = "http://127.0.0.1:9", pinnedCaPem = null, requestTimeoutMs = null)
+        assertThrows<StoreException.WrongKey> { recoverStore(config, ByteArray(32) { 9 }) }
+        val report = recoverStore(config, KEY)
+        assertTrue(report.damagedTables.contains("outbox"))
+        assertArrayEquals(damaged, File(report.damagedCopy).readBytes())
+        openHandset(path).use { assertNull(it.area(area)) }
     }
 
     @Test
