@@ -7,7 +7,7 @@
 use guardian_core::Error;
 use guardian_core::patrol::Fix;
 use guardian_core::store::StoreError;
-use guardian_tests::handset::{Force, Handset, INSIDE, Tokens, fix};
+use guardian_tests::handset::{Force, Handset, INSIDE, fix};
 
 /// The VFS and its quota and error switches are the process's: the tests
 /// take turns.
@@ -31,12 +31,7 @@ fn a_full_disk_stops_recording_with_a_typed_error_and_loses_nothing() {
     let _turn = exclusive();
     let dir = tempfile::tempdir().expect("tempdir");
     let force = Force::start(dir.path());
-    let h = Handset::open(
-        &dir.path().join("handset.db"),
-        &force.url(),
-        Tokens::new(force.token(3600), force.token(3600)),
-    );
-    h.provision();
+    let h = Handset::provisioned(&dir.path().join("handset.db"), &force);
     h.guardian.set_online(false).expect("offline");
     let g = &h.guardian;
     h.clock.set(fix(0, INSIDE).time_ms);

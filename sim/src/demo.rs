@@ -15,8 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use guardian_backend::{Backend, Role};
-use guardian_core::patrol::{GeofenceKind, Rank};
-use guardian_core::referral::authority::boundaries_from_ward_files;
+use guardian_core::patrol::GeofenceKind;
 use guardian_core::referral::{Authority, Consent, Reason, Receipt, ReferralForm, RoutePreview, Subject, Urgency};
 use guardian_core::sync::{PassReport, SyncConfig, TokenProvider};
 use guardian_core::{Config, FixedClock, Guardian};
@@ -137,18 +136,7 @@ pub fn run(args: &DemoArgs) -> Result<DemoReport, SimError> {
 
     // The force: areas, an officer, the day's randomised schedule, served.
     let backend_db = dir.path().join("force.db");
-    let backend = Backend::open(&backend_db).map_err(|e| input("backend", e))?;
-    backend
-        .load_areas_geojson(&areas_text)
-        .map_err(|e| input("backend areas", e))?;
-    backend
-        .create_officer(OFFICER_ID, "PC Sam Okafor", Rank::Constable)
-        .map_err(|e| input("backend officer", e))?;
-    let boundaries = boundaries_from_ward_files(&crate::referral::default_boundaries_dir())
-        .map_err(|e| input("ward boundaries", e))?;
-    backend
-        .load_boundaries_geojson(&boundaries)
-        .map_err(|e| input("backend boundaries", e))?;
+    let backend = crate::force::backend(&backend_db, &areas_text, OFFICER_ID, "PC Sam Okafor")?;
     let day = chrono::DateTime::from_timestamp_millis(first_ms)
         .map(|t| t.date_naive())
         .ok_or_else(|| input("track", "no usable first time"))?;

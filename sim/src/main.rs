@@ -3,6 +3,7 @@
 
 mod bench;
 mod demo;
+mod force;
 mod library;
 mod referral;
 mod replay;

@@ -31,9 +31,8 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
-use guardian_backend::{Backend, Role};
+use guardian_backend::Role;
 use guardian_core::patrol::{Fix, Officer, Rank};
-use guardian_core::referral::authority::boundaries_from_ward_files;
 use guardian_core::referral::{Authority, Consent, Reason, ReferralForm, Subject, Urgency};
 use guardian_core::store::DbKey;
 use guardian_core::sync::{SyncConfig, TokenProvider};
@@ -448,19 +447,8 @@ struct Force {
 fn start_force() -> Result<Force, SimError> {
     let dir = tempfile::tempdir().map_err(|e| input("temporary directory", e))?;
     let backend_db = dir.path().join("force.db");
-    let backend = Backend::open(&backend_db).map_err(|e| input("backend", e))?;
     let areas = std::fs::read_to_string(repo().join("sim/data/demo-areas.geojson")).map_err(|e| input("areas", e))?;
-    backend
-        .load_areas_geojson(&areas)
-        .map_err(|e| input("backend areas", e))?;
-    backend
-        .create_officer(OFFICER_ID, "PC Torture", Rank::Constable)
-        .map_err(|e| input("backend officer", e))?;
-    let boundaries = boundaries_from_ward_files(&crate::referral::default_boundaries_dir())
-        .map_err(|e| input("ward boundaries", e))?;
-    backend
-        .load_boundaries_geojson(&boundaries)
-        .map_err(|e| input("backend boundaries", e))?;
+    let backend = crate::force::backend(&backend_db, &areas, OFFICER_ID, "PC Torture")?;
     let token = backend
         .issue_token(OFFICER_ID, Role::Officer, 7 * 24 * 3600)
         .map_err(|e| input("token", e))?;

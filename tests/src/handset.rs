@@ -189,6 +189,13 @@ impl Handset {
         }
     }
 
+    /// A handset on `force` with a fresh login, provisioned at the station.
+    pub fn provisioned(path: &Path, force: &Force) -> Handset {
+        let h = Handset::open(path, &force.url(), Tokens::new(force.token(3600), force.token(3600)));
+        h.provision();
+        h
+    }
+
     /// A full patrol, made with no signal: check in, `n` fixes inside, check out.
     pub fn patrol_offline(&self, first: i64, n: i64) -> String {
         let g = &self.guardian;

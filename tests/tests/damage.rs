@@ -17,8 +17,7 @@ const PAGE: usize = 4096;
 /// it) and how many records wait in its outbox.
 fn offline_handset(dir: &Path, force: &Force) -> (PathBuf, usize) {
     let path = dir.join("handset.db");
-    let h = Handset::open(&path, &force.url(), Tokens::new(force.token(3600), force.token(3600)));
-    h.provision();
+    let h = Handset::provisioned(&path, force);
     h.guardian.set_online(false).expect("offline");
     h.patrol_offline(0, 400);
     h.patrol_offline(1_000, 300);

@@ -8,7 +8,7 @@
 
 use aes::cipher::{BlockDecryptMut, KeyIvInit, block_padding::NoPadding};
 use guardian_core::Clock as _;
-use guardian_tests::handset::{Force, Handset, Tokens, referral_form};
+use guardian_tests::handset::{Force, Handset, referral_form};
 
 const PAGE: usize = 4096;
 /// SQLCipher 4's reserve: a 16-byte IV and a 64-byte HMAC-SHA512.
@@ -69,8 +69,7 @@ fn no_earlier_state_of_the_file_keeps_a_purged_referral_or_draft() {
     let dir = tempfile::tempdir().expect("tempdir");
     let force = Force::start(dir.path());
     let path = dir.path().join("handset.db");
-    let h = Handset::open(&path, &force.url(), Tokens::new(force.token(3600), force.token(3600)));
-    h.provision();
+    let h = Handset::provisioned(&path, &force);
     h.guardian.set_online(false).expect("offline");
     let g = &h.guardian;
 
