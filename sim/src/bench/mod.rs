@@ -56,6 +56,17 @@ pub struct Figures {
     /// Resident memory at the end of each hour of the shift.
     pub shift_rss_mb_by_hour: Vec<f64>,
     pub shift_syncs: usize,
+    /// The stripped FFI library (`scripts/bindings.sh` builds it), bytes;
+    /// `None` when it has not been built. Target ≤ 6 MB.
+    pub ffi_library_bytes: Option<u64>,
+    /// A short torture campaign (`guardian-sim torture` runs the long one):
+    /// kills and power cuts during real work, and what was lost.
+    pub torture_kills: usize,
+    pub torture_power_cuts: usize,
+    pub torture_acknowledged: usize,
+    pub torture_lost: usize,
+    pub torture_duplicated: usize,
+    pub torture_integrity_failures: usize,
     #[serde(flatten)]
     pub search: SearchFigures,
     #[serde(flatten)]
@@ -91,6 +102,12 @@ pub fn run(quick: bool) -> Result<Figures, SimError> {
     let handset = handset::full_store(&library, if quick { 3 } else { 9 })?;
     let plan = handset::plan(&handset::fixtures_dir())?;
     let shift = shift_in_child(quick)?;
+    let torture = crate::torture::run(&crate::torture::TortureArgs {
+        kills: if quick { 5 } else { 30 },
+        power_cuts: if quick { 5 } else { 30 },
+        seed: 2026,
+        quiet: true,
+    })?;
     Ok(Figures {
         ingest_fixes_per_s: ingest.round(),
         raw_sqlite_rows_per_s: raw.round(),
@@ -113,6 +130,13 @@ pub fn run(quick: bool) -> Result<Figures, SimError> {
         shift_rss_growth_mb_per_h: round3(shift.growth_mb_per_h),
         shift_rss_mb_by_hour: shift.rss_mb_by_hour,
         shift_syncs: shift.syncs,
+        ffi_library_bytes: ffi_library_bytes(),
+        torture_kills: torture.kills,
+        torture_power_cuts: torture.power_cuts,
+        torture_acknowledged: torture.acknowledged,
+        torture_lost: torture.lost,
+        torture_duplicated: torture.duplicated + torture.drafts_lost,
+        torture_integrity_failures: torture.integrity_failures,
         search,
         plan,
         handset,
@@ -595,6 +619,24 @@ pub struct ShiftFigures {
     pub growth_mb_per_h: f64,
 }
 
+/// The release FFI library's size once stripped, if it has been built.
+fn ffi_library_bytes() -> Option<u64> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let lib = target.join("release/libguardian_ffi.so");
+    let dir = tempdir().ok()?;
+    let stripped = dir.path().join("lib.so");
+    let ok = std::process::Command::new("strip")
+        .arg("-o")
+        .arg(&stripped)
+        .arg(&lib)
+        .status()
+        .ok()?
+        .success();
+    ok.then(|| std::fs::metadata(&stripped).ok().map(|m| m.len())).flatten()
+}
+
 /// The shift figures alone (`bench --only shift`).
 pub fn shift_figures(quick: bool) -> Result<ShiftFigures, SimError> {
     shift_in_child(quick)
@@ -861,6 +903,25 @@ pub fn print_human(f: &Figures) {
         f.week_upload_fixes,
         f.week_upload_records
     );
+    match f.ffi_library_bytes {
+        Some(b) => println!(
+            "  [{}] FFI library     {:>10.2} MB stripped, x86_64 host build (target ≤ 6 MB)",
+            mark(b <= 6_000_000),
+            b as f64 / 1e6
+        ),
+        None => println!("  [ -- ] FFI library     not built here: bash scripts/bindings.sh (target ≤ 6 MB)"),
+    }
+    println!(
+        "  [{}] kills, cuts     {:>10} kills, {} power cuts, {} calls acknowledged: {} lost, {} duplicated, {} damaged (target 0; `guardian-sim torture --kills 1000`)",
+        mark(f.torture_lost + f.torture_duplicated + f.torture_integrity_failures == 0),
+        f.torture_kills,
+        f.torture_power_cuts,
+        f.torture_acknowledged,
+        f.torture_lost,
+        f.torture_duplicated,
+        f.torture_integrity_failures
+    );
+    println!("  [ -- ] reconnect storm not measured yet (issue 13: 2,000 handsets, 4 h backlog each)");
     print_search(&f.search);
     let h = &f.handset;
     println!(
