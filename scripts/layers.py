@@ -28,6 +28,8 @@ CORE_LAYERS = {
     "sync": 4,
     "error": 5,
     "guardian": 6,
+    # Feature `fuzzing` only: entry points over the parsers, never shipped.
+    "fuzz": 7,
 }
 
 USE = re.compile(r"\bcrate::([a-z_]+)")

@@ -12,6 +12,7 @@
 //! modules in one layer do not import each other:
 //!
 //! ```text
+//! fuzz            (feature `fuzzing`, never shipped) entry points for fuzzing
 //! guardian        the façades a shell calls (`Guardian`)
 //! error           the façade's one error, gathering every module's own
 //! sync            pass (pure decisions), engine (I/O), client (HTTP), state
