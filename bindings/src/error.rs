@@ -250,6 +250,7 @@ fn store_policy(e: &CoreStore) -> (&'static str, Option<tracing::Level>) {
         CoreStore::Corrupt(_) => ("store-corrupt", Some(Level::ERROR)),
         // The officer's to fix (free space); support cannot.
         CoreStore::Full => ("store-full", Some(Level::WARN)),
+        CoreStore::InUse => ("store-in-use", Some(Level::ERROR)),
     }
 }
 
@@ -275,6 +276,7 @@ fn store_message(e: &CoreStore) -> String {
         CoreStore::Sqlite(sql) => format!("the phone's storage failed: {sql}"),
         CoreStore::Corrupt(what) => format!("stored data is damaged: {what}"),
         CoreStore::Full => "the phone's storage is full: free some space; nothing already saved is lost".into(),
+        CoreStore::InUse => e.to_string(),
     }
 }
 
@@ -304,7 +306,7 @@ impl From<CoreStore> for StoreError {
             CoreStore::TooNew { .. } => StoreError::TooNew(message),
             CoreStore::Corrupt(_) => StoreError::Corrupt(message),
             CoreStore::Full => StoreError::Full(message),
-            CoreStore::Io(_) | CoreStore::Sqlite(_) => StoreError::Storage(message),
+            CoreStore::Io(_) | CoreStore::Sqlite(_) | CoreStore::InUse => StoreError::Storage(message),
         }
     }
 }

@@ -410,27 +410,49 @@ impl Journal {
     }
 }
 
-/// A running worker and its lines as they come.
+/// A running worker, its lines as they come, and what it wrote to stderr.
 struct Running {
     child: Child,
     lines: Receiver<String>,
+    stderr: Arc<std::sync::Mutex<String>>,
 }
 
 impl Running {
-    fn kill(mut self) -> Vec<String> {
+    /// Kills it; the lines it printed, and why it had already stopped if it
+    /// had (a worker that fails by itself would otherwise acknowledge
+    /// nothing and let a campaign pass vacuously).
+    fn kill(mut self) -> (Vec<String>, Option<String>) {
+        let died = match self.child.try_wait() {
+            Ok(Some(status)) if !status.success() => Some(format!(
+                "the worker stopped by itself ({status}): {}",
+                self.stderr_tail()
+            )),
+            _ => None,
+        };
         let _ = self.child.kill();
         let _ = self.child.wait();
-        self.lines.iter().collect()
+        (self.lines.iter().collect(), died)
+    }
+
+    fn stderr_tail(&self) -> String {
+        let text = self.stderr.lock().map(|s| s.clone()).unwrap_or_default();
+        text.lines().rev().take(3).collect::<Vec<_>>().join(" | ")
     }
 
     /// Waits for it to end by itself (a power cut) or gives up.
-    fn finish(mut self, within: Duration) -> (Option<i32>, Vec<String>) {
+    fn finish(mut self, within: Duration) -> (Option<i32>, Vec<String>, String) {
         let start = Instant::now();
         loop {
             match self.child.try_wait() {
-                Ok(Some(status)) => return (status.code(), self.lines.iter().collect()),
+                Ok(Some(status)) => {
+                    let tail = self.stderr_tail();
+                    return (status.code(), self.lines.iter().collect(), tail);
+                }
                 Ok(None) if start.elapsed() < within => std::thread::sleep(Duration::from_millis(5)),
-                _ => return (None, self.kill()),
+                _ => {
+                    let tail = self.stderr_tail();
+                    return (None, self.kill().0, tail);
+                }
             }
         }
     }
@@ -486,10 +508,22 @@ fn spawn_worker(
     }
     let mut child = cmd
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| input("worker", e))?;
     let stdout = child.stdout.take().ok_or_else(|| input("worker", "no stdout"))?;
+    let stderr = Arc::new(std::sync::Mutex::new(String::new()));
+    if let Some(err) = child.stderr.take() {
+        let sink = Arc::clone(&stderr);
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                if let Ok(mut s) = sink.lock() {
+                    s.push_str(&line);
+                    s.push('\n');
+                }
+            }
+        });
+    }
     let (tx, rx) = channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -498,7 +532,11 @@ fn spawn_worker(
             }
         }
     });
-    Ok(Running { child, lines: rx })
+    Ok(Running {
+        child,
+        lines: rx,
+        stderr,
+    })
 }
 
 /// Collects lines until one equal to `marker`, or the time is up; the lines
@@ -621,7 +659,7 @@ pub fn run(args: &TortureArgs) -> Result<TortureReport, SimError> {
             // Somewhere in the first few thousand writes and syncs.
             let after = 10 + rng.below(2_500);
             let run = spawn_worker(&force, &db, &key_hex, seed, journal.next_fix(), Some(after), false)?;
-            let (code, lines) = run.finish(Duration::from_secs(60));
+            let (code, lines, stderr) = run.finish(Duration::from_secs(60));
             for l in &lines {
                 journal.take(l);
             }
@@ -629,7 +667,7 @@ pub fn run(args: &TortureArgs) -> Result<TortureReport, SimError> {
             if code != Some(guardian_faultfs::CUT_EXIT_CODE) {
                 report
                     .problems
-                    .push(format!("round {round}: the cut worker ended with {code:?}"));
+                    .push(format!("round {round}: the cut worker ended with {code:?}: {stderr}"));
             }
             if let Err(e) = check_store(&db, &key) {
                 report.integrity_failures += 1;
@@ -665,8 +703,12 @@ pub fn run(args: &TortureArgs) -> Result<TortureReport, SimError> {
                     _ => report.kills_in_open += 1,
                 }
             }
-            for l in run.kill() {
-                journal.take(&l);
+            let (lines, died) = run.kill();
+            for l in &lines {
+                journal.take(l);
+            }
+            if let Some(why) = died {
+                report.problems.push(format!("round {round}: {why}"));
             }
             report.kills += 1;
             // One kill in ten also hits a migration of a first-version store.
@@ -678,7 +720,9 @@ pub fn run(args: &TortureArgs) -> Result<TortureReport, SimError> {
                 if wait_for(&run, "begin open", Duration::from_secs(10), &mut scratch) {
                     std::thread::sleep(Duration::from_micros(rng.below(8_000)));
                 }
-                run.kill();
+                if let (_, Some(why)) = run.kill() {
+                    report.problems.push(format!("round {round} (migration): {why}"));
+                }
                 report.kills_in_migration += 1;
                 match Guardian::open(
                     Config::new(&copy),
@@ -807,6 +851,29 @@ fn finish_and_verify(
         .map(|k| laps.at(*k).time_ms)
         .filter(|t| !handset_times.contains(t) && !server_times.contains_key(t))
         .count();
+    // Every fix the handset holds for a patrol must have reached the force:
+    // a track chunk lost from the outbox would otherwise go unseen, since
+    // the handset still has the fixes.
+    let undelivered: usize = g.store().read(|tx| {
+        let mut stmt = tx.prepare("SELECT time_ms FROM fixes WHERE patrol_id IS NOT NULL")?;
+        let rows = stmt.query_map([], |r| r.get::<_, i64>(0))?;
+        let mut n = 0;
+        for t in rows {
+            n += usize::from(!server_times.contains_key(&t?));
+        }
+        Ok::<_, guardian_core::store::StoreError>(n)
+    })?;
+    if undelivered > 0 {
+        report
+            .problems
+            .push(format!("{undelivered} patrol fixes never reached the force"));
+    }
+    if report.records_pending_at_end > 0 {
+        report.problems.push(format!(
+            "{} records still pending at the end",
+            report.records_pending_at_end
+        ));
+    }
     let lost_checkins = journal.checkins.difference(&server_patrols).count();
     let lost_checkouts = journal.checkouts.difference(&closed).count();
     let lost_referrals = journal.referrals.difference(&server_referrals).count();

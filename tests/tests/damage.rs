@@ -103,7 +103,10 @@ fn a_damaged_file_is_not_a_wrong_key_at_any_offset_and_recovery_delivers_what_wa
             other => panic!("offset {offset}: wrong key answered {:?}", other.map(|_| ())),
         }
         assert!(
-            guardian_core::store::recover(&path, &wrong_key()).is_err(),
+            matches!(
+                guardian_core::store::recover(&path, &wrong_key()),
+                Err(StoreError::WrongKey)
+            ),
             "offset {offset}: recovery refuses a wrong key"
         );
         assert!(path.exists(), "offset {offset}: a wrong key moved nothing aside");
@@ -216,4 +219,75 @@ fn sign_out_removes_damaged_copies_left_by_a_recovery() {
         !salvage.damaged_copy.exists(),
         "the encrypted copy goes with the officer's data"
     );
+}
+
+#[test]
+fn recovering_an_undamaged_store_keeps_every_table_whole() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let force = Force::start(dir.path());
+    let (original, pending) = offline_handset(dir.path(), &force);
+    let salvage = guardian_core::store::recover(&original, &key()).expect("recover");
+    assert!(salvage.damaged_tables.is_empty(), "{:?}", salvage.damaged_tables);
+    assert_eq!(salvage.unsent_records as usize, pending);
+    assert!(salvage.rows["fixes"] >= 700, "{:?}", salvage.rows);
+    let g = open(&original, key()).expect("open");
+    assert_eq!(g.sync_status().expect("status").pending, pending);
+    assert_eq!(g.referral_drafts().expect("drafts").len(), 1);
+}
+
+#[test]
+fn recovery_is_refused_while_the_store_is_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("h.db");
+    let g = open(&path, key()).expect("open");
+    assert!(matches!(
+        guardian_core::store::recover(&path, &key()),
+        Err(StoreError::InUse)
+    ));
+    drop(g);
+    guardian_core::store::recover(&path, &key()).expect("closed: allowed");
+}
+
+#[test]
+fn a_recovery_cut_short_is_finished_or_undone_at_the_next_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("h.db");
+    drop(open(&path, key()).expect("create"));
+    let mut bytes = std::fs::read(&path).expect("read");
+    bytes[100] ^= 0xFF;
+    std::fs::write(&path, &bytes).expect("damage");
+    let suffixed = |s: &str| {
+        let mut p = path.as_os_str().to_owned();
+        p.push(s);
+        PathBuf::from(p)
+    };
+
+    // Cut while the clean copy was being built (no swap marker): the copy
+    // is discarded and the original is as it was.
+    std::fs::write(suffixed(".recovering"), b"half a store").expect("partial build");
+    assert!(matches!(open(&path, key()), Err(Error::Store(StoreError::Corrupt(_)))));
+    assert!(!suffixed(".recovering").exists());
+    assert_eq!(std::fs::read(&path).expect("read"), bytes);
+
+    // Cut after the copy was complete (marker written), before the swap:
+    // the next open finishes it.
+    let other = dir.path().join("clean.db");
+    {
+        let g = open(&other, key()).expect("clean");
+        g.set_officer(&guardian_core::patrol::Officer {
+            officer_id: "wm-kept".into(),
+            display_name: "PC Kept".into(),
+            rank: guardian_core::patrol::Rank::Constable,
+        })
+        .expect("officer");
+    }
+    std::fs::rename(&other, suffixed(".recovering")).expect("as if built");
+    std::fs::write(suffixed(".recovering-swap"), b"h.db.damaged-1").expect("marker");
+    let g = open(&path, key()).expect("the swap is finished at open");
+    assert_eq!(
+        g.officer().expect("officer").map(|o| o.officer_id).as_deref(),
+        Some("wm-kept")
+    );
+    assert_eq!(std::fs::read(dir.path().join("h.db.damaged-1")).expect("aside"), bytes);
+    assert!(!suffixed(".recovering-swap").exists() && !suffixed(".recovering").exists());
 }

@@ -66,7 +66,7 @@ impl GuardianCore {
             .write(|tx| db::discard_drafts_before(tx, now - DRAFT_RETENTION_MS))?;
         if discarded > 0 {
             tracing::info!(discarded, "expired referral drafts discarded");
-            self.store.forget_purged()?;
+            self.store.forget_purged();
         }
         Ok(self
             .store
@@ -77,7 +77,7 @@ impl GuardianCore {
         if !self.store.write(|tx| db::delete_draft(tx, id))? {
             return Err(ReferralError::UnknownDraft.into());
         }
-        self.store.forget_purged()?;
+        self.store.forget_purged();
         Ok(())
     }
 

@@ -173,6 +173,10 @@ impl Host for GuardianCore {
             replace(&self.areas, Arc::new(AreaIndex::new(all)));
         }
         drop(live);
+        if !plan.referral_updates.is_empty() {
+            // A later status also drops a referral's personal part.
+            self.store.forget_purged();
+        }
         if let Some((_, parsed)) = plan.boundaries {
             self.set_boundaries(parsed);
         }

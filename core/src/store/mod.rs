@@ -56,6 +56,9 @@ pub enum StoreError {
     /// before is harmed, and the same call succeeds once space is freed.
     #[error("the phone's storage is full")]
     Full,
+    /// Recovery was asked for while the store is open in this process.
+    #[error("the store is open; close it before recovering it")]
+    InUse,
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -91,6 +94,32 @@ pub struct Store {
     key: DbKey,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    /// A purge whose log could not be emptied yet (a reader held a
+    /// snapshot): the next write tries again.
+    purge_pending: std::sync::atomic::AtomicBool,
+}
+
+/// The stores open in this process, by path, so that recovery never moves
+/// a file under a live connection.
+static OPEN: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn open_key(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+pub(crate) fn is_open(path: &Path) -> bool {
+    let key = open_key(path);
+    lock(&OPEN).contains(&key)
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        let key = open_key(&self.path);
+        let mut open = lock(&OPEN);
+        if let Some(i) = open.iter().position(|p| *p == key) {
+            open.swap_remove(i);
+        }
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -107,6 +136,7 @@ impl Store {
     /// written, so the file is left exactly as it was.
     pub fn open(path: impl AsRef<Path>, key: DbKey) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
+        recover::finish_interrupted(&path)?;
         refuse_plaintext(&path)?;
         let mut writer = open_connection(&path, &key)?;
         schema::migrate(&mut writer)?;
@@ -114,17 +144,22 @@ impl Store {
         // file that only the log still covers. Reads are right either way,
         // but the file alone is not whole (SQLCipher's page check, a backup
         // of the file without its log); finishing the checkpoint now makes
-        // it whole again. After a clean close the log is empty: no cost.
-        writer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        // it whole again. After a clean close the log is empty: no cost. On
+        // a full disk it may fail: the store still opens and reads.
+        if let Err(e) = writer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
+            tracing::warn!(error = %e, "the checkpoint at open did not finish");
+        }
         if let Err(e) = keycheck::ensure(&path, &key) {
             // Only the wrong-key/damage distinction is lost; the store works.
             tracing::warn!(error = %e, "the key-check value could not be written");
         }
+        lock(&OPEN).push(open_key(&path));
         Ok(Self {
             path,
             key,
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
+            purge_pending: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -144,6 +179,9 @@ impl Store {
             .map_err(StoreError::from)?;
         let out = f(&tx)?;
         tx.commit().map_err(StoreError::from)?;
+        if self.purge_pending.load(std::sync::atomic::Ordering::Relaxed) {
+            self.empty_log(&conn);
+        }
         Ok(out)
     }
 
@@ -177,7 +215,7 @@ impl Store {
     pub fn vacuum(&self) -> Result<(), StoreError> {
         let conn = lock(&self.writer);
         conn.execute_batch("VACUUM;")?;
-        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        self.empty_log(&conn);
         Ok(())
     }
 
@@ -193,18 +231,44 @@ impl Store {
     /// pages the purge rewrote (a referral's name, say), and any of its
     /// prefixes opens as an earlier state of the database. Checkpointing
     /// with TRUNCATE copies the current pages home (`secure_delete` has
-    /// zeroed the purged cells in them) and empties the log. A reader still
-    /// inside a snapshot would keep frames alive, so it is retried briefly.
-    pub fn forget_purged(&self) -> Result<(), StoreError> {
+    /// zeroed the purged cells in them) and empties the log. The purge is
+    /// already committed, so this never fails the caller: if a reader holds
+    /// a snapshot (or the disk refuses), the next write tries again, and so
+    /// does the next open.
+    pub fn forget_purged(&self) {
         let conn = lock(&self.writer);
-        for attempt in 0..20u64 {
-            let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
-            if busy == 0 {
-                return Ok(());
+        self.purge_pending.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.empty_log(&conn);
+    }
+
+    /// Tries briefly to empty the log (the writer's lock held). Waits at
+    /// most ~0.1 s for readers, so fix recording is never held up long.
+    fn empty_log(&self, conn: &Connection) {
+        let emptied = (|| {
+            conn.execute_batch("PRAGMA busy_timeout = 20;")?;
+            let mut busy = 1;
+            for attempt in 0..4u64 {
+                busy = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0))?;
+                if busy == 0 {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5 * (attempt + 1)));
             }
-            std::thread::sleep(std::time::Duration::from_millis(5 * (attempt + 1)));
+            conn.execute_batch("PRAGMA busy_timeout = 5000;")?;
+            Ok::<_, rusqlite::Error>(busy == 0)
+        })();
+        match emptied {
+            Ok(true) => self.purge_pending.store(false, std::sync::atomic::Ordering::Relaxed),
+            Ok(false) => {
+                self.purge_pending.store(true, std::sync::atomic::Ordering::Relaxed);
+                tracing::info!("the log could not be emptied yet; the next write tries again");
+            }
+            Err(e) => {
+                let _ = conn.execute_batch("PRAGMA busy_timeout = 5000;");
+                self.purge_pending.store(true, std::sync::atomic::Ordering::Relaxed);
+                tracing::warn!(error = %e, "the log could not be emptied");
+            }
         }
-        Err(StoreError::Corrupt("the log could not be emptied after a purge".into()))
     }
 }
 

@@ -219,6 +219,13 @@ async fn run_pass<H: Host>(host: &H, client: &Client) -> (Result<PassReport, Err
         Ok(c) => c,
         Err(e) => return (Err(e.into()), retry_after),
     };
+    if error.is_none() && counts.pending == 0 {
+        // Everything a recovery saved has reached the force: the damaged
+        // copy kept beside the store (personal data included) goes.
+        if let Err(e) = crate::store::remove_damaged_copies(host.store().path()) {
+            tracing::warn!(error = %e, "a damaged copy could not be removed");
+        }
+    }
     host.emit(vec![match error {
         None => Event::SyncProgress {
             pending: counts.pending,
@@ -254,7 +261,7 @@ fn commit<H: Host>(host: &H, transitions: &[Transition]) -> Result<(), Error> {
         .iter()
         .any(|t| matches!(t, Transition::Acked { kind, .. } if host.ack_hooks().purges(*kind)));
     if purged {
-        host.store().forget_purged()?;
+        host.store().forget_purged();
     }
     Ok(())
 }
