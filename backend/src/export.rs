@@ -146,7 +146,11 @@ fn officer_rank(tx: &Transaction<'_>, officer_id: &str) -> Result<Option<Rank>, 
 /// an assignment of this officer to this area counts: the handset only ever
 /// holds its own, and naming someone else's window must not change the
 /// judgement.
-pub(crate) fn window_rule(tx: &Transaction<'_>, p: &PatrolRow, area: &PreparedArea) -> Result<WindowRule, BackendError> {
+pub(crate) fn window_rule(
+    tx: &Transaction<'_>,
+    p: &PatrolRow,
+    area: &PreparedArea,
+) -> Result<WindowRule, BackendError> {
     if let Some(id) = &p.assignment_id {
         let span: Option<(i64, i64)> = tx
             .query_row(

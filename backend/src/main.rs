@@ -222,8 +222,9 @@ fn run(command: Command) -> Result<(), CliError> {
             println!("officer {id} is a {rank}");
         }
         Command::Token { db, sub, role, ttl_s } => {
-            let role = Role::parse(&role)
-                .ok_or_else(|| CliError::Usage(format!("unknown role {role:?} (officer, admin, navigator, supervisor)")))?;
+            let role = Role::parse(&role).ok_or_else(|| {
+                CliError::Usage(format!("unknown role {role:?} (officer, admin, navigator, supervisor)"))
+            })?;
             println!("{}", Backend::open(&db)?.issue_token(&sub, role, ttl_s)?);
         }
         Command::Schedule {

@@ -299,7 +299,9 @@ impl Backend {
         if let (Some(f), Some(t)) = (from, to)
             && t < f
         {
-            return Err(BackendError::Invalid(format!("the range ends ({t}) before it starts ({f})")));
+            return Err(BackendError::Invalid(format!(
+                "the range ends ({t}) before it starts ({f})"
+            )));
         }
         self.read(|tx| {
             let names = area_names(tx)?;
@@ -324,11 +326,9 @@ impl Backend {
     pub fn review_tile_layer(&self) -> Result<Option<String>, BackendError> {
         self.read(|tx| {
             Ok(tx
-                .query_row(
-                    "SELECT value FROM review_settings WHERE key = 'tile_layer'",
-                    [],
-                    |r| r.get(0),
-                )
+                .query_row("SELECT value FROM review_settings WHERE key = 'tile_layer'", [], |r| {
+                    r.get(0)
+                })
                 .optional()?)
         })
     }
@@ -411,7 +411,9 @@ pub fn tile_origin(t: &str) -> &str {
 
 fn check_range(from: NaiveDate, to: NaiveDate) -> Result<(), BackendError> {
     if to < from {
-        return Err(BackendError::Invalid(format!("the range ends ({to}) before it starts ({from})")));
+        return Err(BackendError::Invalid(format!(
+            "the range ends ({to}) before it starts ({from})"
+        )));
     }
     let days = (to - from).num_days();
     if days >= MAX_RANGE_DAYS as i64 {

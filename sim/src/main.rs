@@ -6,6 +6,7 @@ mod demo;
 mod library;
 mod referral;
 mod replay;
+mod seed;
 mod track;
 
 use std::path::PathBuf;
@@ -62,6 +63,24 @@ enum Command {
         /// Print one JSON object instead of the readable report.
         #[arg(long)]
         json: bool,
+        /// Keep the backend up afterwards and print the supervisors' review
+        /// page's address and a token to sign in with; Ctrl-C stops it.
+        #[arg(long)]
+        serve: bool,
+    },
+    /// Build a force backend database holding a day of simulated patrols
+    /// (compliant, PCSO-led, too short, outside the window), each walked
+    /// by a handset and synced: what the review page's browser tests open.
+    ReviewSeed {
+        /// The new backend database file.
+        #[arg(long)]
+        db: PathBuf,
+        /// TGP areas (default: the bundled demo areas).
+        #[arg(long)]
+        areas: Option<PathBuf>,
+        /// The GPS track (default: the demo walk).
+        #[arg(long)]
+        track: Option<PathBuf>,
     },
     /// Which VRP Navigator team a referral made at this point goes to.
     Referral {
@@ -141,6 +160,30 @@ pub fn rfc3339(ms: i64) -> String {
         .unwrap_or_else(|| ms.to_string())
 }
 
+/// Prints where the review page is and how to sign in, then keeps the
+/// demo's backend up until Ctrl-C.
+fn serve_until_ctrl_c(s: demo::Serving) -> Result<(), SimError> {
+    println!();
+    println!("Supervisors' review page: {}", s.review_url());
+    println!("Sign in with this supervisor token (valid 12 h):");
+    println!("{}", s.supervisor_token);
+    println!("The backend stays up until Ctrl-C.");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| SimError::Input {
+            what: "signal handler".into(),
+            reason: e.to_string(),
+        })?;
+    runtime.block_on(tokio::signal::ctrl_c()).map_err(|e| SimError::Input {
+        what: "signal handler".into(),
+        reason: e.to_string(),
+    })?;
+    println!("stopping");
+    drop(s);
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -167,20 +210,35 @@ fn main() -> ExitCode {
                 replay::print_human(&r);
             }
         }),
-        Command::Demo { areas, track, json } => {
+        Command::Demo {
+            areas,
+            track,
+            json,
+            serve,
+        } => {
             let (default_areas, default_track) = demo::default_paths();
             demo::run(&demo::DemoArgs {
                 areas: areas.unwrap_or(default_areas),
                 track: track.unwrap_or(default_track),
                 quiet: json,
+                serve,
             })
-            .map(|r| {
+            .and_then(|(r, serving)| {
                 if json {
                     println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
                 } else {
                     demo::print_human(&r);
                 }
+                match serving {
+                    Some(s) => serve_until_ctrl_c(s),
+                    None => Ok(()),
+                }
             })
+        }
+        Command::ReviewSeed { db, areas, track } => {
+            let (default_areas, default_track) = demo::default_paths();
+            seed::run(&db, &areas.unwrap_or(default_areas), &track.unwrap_or(default_track))
+                .map(|r| println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default()))
         }
         Command::Referral {
             lat,

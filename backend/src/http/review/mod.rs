@@ -29,7 +29,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 
-use super::{AppState, ApiFailure, Reply, authorize_any, blocking, header_str, json, path_param, read_body};
+use super::{ApiFailure, AppState, Reply, authorize_any, blocking, header_str, json, path_param, read_body};
 use crate::backend::{Backend, now_ms};
 use crate::review::{MAX_RANGE_DAYS, evaluation_csv, tile_origin};
 use crate::token::{Claims, Role, TokenError};
@@ -214,7 +214,9 @@ fn pairs(s: Option<&str>) -> Result<Vec<(String, String)>, ApiFailure> {
     for kv in s.unwrap_or("").split('&').filter(|kv| !kv.is_empty()) {
         let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
         let (Some(k), Some(v)) = (percent_decode(k), percent_decode(v)) else {
-            return Err(ApiFailure::bad_request("the query or form is not valid percent-encoded UTF-8"));
+            return Err(ApiFailure::bad_request(
+                "the query or form is not valid percent-encoded UTF-8",
+            ));
         };
         out.push((k, v));
     }
@@ -328,8 +330,9 @@ pub(crate) async fn patrol_page(
         let (detail, tiles) = blocking(move || Ok((b.review_patrol(&id)?, b.review_tile_layer()?)))
             .await
             .map_err(|f| PageFailure::from(f).with_who(&who))?;
-        let detail = detail
-            .ok_or_else(|| PageFailure::new(StatusCode::NOT_FOUND, "There is no patrol with that id.").with_who(&who))?;
+        let detail = detail.ok_or_else(|| {
+            PageFailure::new(StatusCode::NOT_FOUND, "There is no patrol with that id.").with_who(&who)
+        })?;
         origin = tiles.as_deref().map(|t| tile_origin(t).to_string());
         Ok(html(StatusCode::OK, page::patrol(&detail, &who, tiles.as_deref())))
     }
@@ -337,11 +340,7 @@ pub(crate) async fn patrol_page(
     secure(result.unwrap_or_else(IntoResponse::into_response), origin.as_deref())
 }
 
-pub(crate) async fn evaluation_page(
-    State(b): State<AppState>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Response {
+pub(crate) async fn evaluation_page(State(b): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     let result: Result<Response, PageFailure> = async {
         let who = page_reader(&b, &headers, &here("/review/evaluation", q.as_deref()))?;
         let (from, to) = open_range(q.as_deref()).map_err(|f| PageFailure::from(f).with_who(&who))?;
@@ -514,7 +513,11 @@ pub(crate) async fn api_patrol(
     let detail = blocking(move || Ok(b.review_patrol(&id)?)).await?;
     match detail {
         Some(d) => no_store(json(&d)),
-        None => Err(ApiFailure::new(StatusCode::NOT_FOUND, "no-such-patrol", "there is no patrol with that id")),
+        None => Err(ApiFailure::new(
+            StatusCode::NOT_FOUND,
+            "no-such-patrol",
+            "there is no patrol with that id",
+        )),
     }
 }
 
@@ -525,11 +528,7 @@ pub(crate) async fn api_evaluation(State(b): State<AppState>, headers: HeaderMap
     no_store(json(&eval))
 }
 
-pub(crate) async fn api_evaluation_csv(
-    State(b): State<AppState>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Reply {
+pub(crate) async fn api_evaluation_csv(State(b): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Reply {
     authorize_any(&b, &headers, REVIEW_ROLES)?;
     let (from, to) = open_range(q.as_deref())?;
     let csv = blocking(move || Ok(evaluation_csv(&b.review_evaluation(from, to)?))).await?;
@@ -551,7 +550,10 @@ mod tests {
     #[test]
     fn a_next_page_stays_on_the_review_pages() {
         assert_eq!(safe_next(Some("/review/patrols/p-1")), "/review/patrols/p-1");
-        assert_eq!(safe_next(Some("/review?from=2026-07-01&to=2026-07-03")), "/review?from=2026-07-01&to=2026-07-03");
+        assert_eq!(
+            safe_next(Some("/review?from=2026-07-01&to=2026-07-03")),
+            "/review?from=2026-07-01&to=2026-07-03"
+        );
         for bad in [
             "https://evil.example/",
             "//evil.example/review",
@@ -580,7 +582,10 @@ mod tests {
     #[test]
     fn the_day_range_is_a_date_or_a_forward_range_of_at_most_a_year() {
         let d = |s: &str| s.parse::<NaiveDate>().expect("date");
-        assert_eq!(day_range(Some("date=2026-07-03")).expect("one"), (d("2026-07-03"), d("2026-07-03")));
+        assert_eq!(
+            day_range(Some("date=2026-07-03")).expect("one"),
+            (d("2026-07-03"), d("2026-07-03"))
+        );
         assert_eq!(
             day_range(Some("from=2026-07-01&to=2026-07-03")).expect("range"),
             (d("2026-07-01"), d("2026-07-03"))
