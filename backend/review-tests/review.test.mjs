@@ -70,7 +70,11 @@ async function newPage(viewport = DESKTOP) {
   const page = await context.newPage();
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`${page.url()}: console: ${m.text()}`); });
   page.on('pageerror', (e) => problems.push(`${page.url()}: ${e.message}`));
-  page.on('requestfailed', (r) => problems.push(`${r.url()}: request failed: ${r.failure()?.errorText}`));
+  // ERR_ABORTED is a load the test's own navigation cut short.
+  page.on('requestfailed', (r) => {
+    const why = r.failure()?.errorText;
+    if (why !== 'net::ERR_ABORTED') problems.push(`${r.url()}: request failed: ${why}`);
+  });
   return page;
 }
 
@@ -78,7 +82,12 @@ async function newPage(viewport = DESKTOP) {
 async function signIn(page, token, next = `/review?date=${SEED.day}`) {
   await page.goto(`${BASE}/review/login?next=${encodeURIComponent(next)}`);
   await page.getByLabel('Token').fill(token);
-  await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name: 'Sign in' }).click()]);
+  // The form's POST answers 303 to `next` (or a refusal page): wait for
+  // that document, not the sign-in form's.
+  const answered = page.waitForResponse((r) => r.url().endsWith('/review/login') && r.request().method() === 'POST');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await answered;
+  await page.waitForLoadState('load');
 }
 
 async function axe(page) {

@@ -273,8 +273,8 @@ fn the_evaluation_counts_assigned_and_control_days_and_exports_csv() {
         let (d, s, c) = (&a["days_drawn"], &a["days_assigned"], &a["days_control"]);
         assert_eq!(d.as_u64(), Some(s.as_u64().expect("s") + c.as_u64().expect("c")), "{a}");
     }
-    let a = areas.iter().find(|a| a["area_id"] == "tgp-a");
-    if let Some(a) = a {
+    let a = areas.iter().find(|a| a["area_id"] == "tgp-a").expect("tgp-a was drawn");
+    {
         let on_days =
             a["patrols_on_assigned_days"].as_u64().expect("n") + a["patrols_on_control_days"].as_u64().expect("n");
         assert_eq!(on_days, 3, "{a}");

@@ -78,7 +78,8 @@ enum Command {
         /// TGP areas (default: the bundled demo areas).
         #[arg(long)]
         areas: Option<PathBuf>,
-        /// The GPS track (default: the demo walk).
+        /// The GPS track (default: the MTK logger's walk from the shared
+        /// fixtures, in its area trk-mtk).
         #[arg(long)]
         track: Option<PathBuf>,
     },
@@ -236,9 +237,13 @@ fn main() -> ExitCode {
             })
         }
         Command::ReviewSeed { db, areas, track } => {
-            let (default_areas, default_track) = demo::default_paths();
-            seed::run(&db, &areas.unwrap_or(default_areas), &track.unwrap_or(default_track))
-                .map(|r| println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default()))
+            let (default_areas, _) = demo::default_paths();
+            seed::run(
+                &db,
+                &areas.unwrap_or(default_areas),
+                &track.unwrap_or_else(seed::default_track),
+            )
+            .map(|r| println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default()))
         }
         Command::Referral {
             lat,

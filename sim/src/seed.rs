@@ -4,9 +4,11 @@
 //! check in on arrival, check out, and sync to the backend served on
 //! loopback. The review page's browser tests open what this leaves behind.
 //!
-//! Four officers on the demo walk's day, in Smallbrook Queensway, whose
-//! threat window is set to 12:00–19:00 for this scenario (the demo's own
-//! windows are night-time ones the 2008 walk never met):
+//! The walk is the MTK logger's real recording in Gothenburg, in its own
+//! track area `trk-mtk` (the demo moves it onto a Birmingham hotspot, where
+//! only 9 of its minutes fall inside the smaller area). Four officers on
+//! the walk's day, the area's threat window set to 12:00–19:00 for this
+//! scenario:
 //!
 //! - a constable walks it all: compliant;
 //! - a PCSO walks it all: not led by a warranted officer;
@@ -25,7 +27,16 @@ use serde::Serialize;
 
 use crate::{SimError, fake_keystore_key, track};
 
-pub const AREA: &str = "bham-smallbrook-queensway";
+pub const AREA: &str = "trk-mtk";
+
+/// The fixture recording the scenario walks (`GUARDIAN_FIXTURES`, else the
+/// shared fixtures beside the checkout).
+pub fn default_track() -> PathBuf {
+    std::env::var_os("GUARDIAN_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures"))
+        .join("tracks/mtk_logger.gpx")
+}
 
 /// One officer's patrol in the scenario.
 struct Walker {

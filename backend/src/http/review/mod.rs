@@ -169,19 +169,22 @@ fn forbidden_role(role: Role) -> PageFailure {
     )
 }
 
-/// A POST a browser sent from another site is refused: its `Origin` must
-/// be this host's, or its `Sec-Fetch-Site` same-origin. A client that
+/// A POST a browser sent from another site is refused. `Sec-Fetch-Site`
+/// decides when the browser sent it (a page cannot forge it); else the
+/// `Origin` must be this host's. With `Referrer-Policy: no-referrer` (these
+/// pages) Chromium sends `Origin: null` even on a same-origin form, so
+/// `null` alone is not proof of anything and is refused. A client that
 /// sends neither (curl, a test) is no browser, and no cross-site risk.
 fn same_origin(headers: &HeaderMap) -> Result<bool, ApiFailure> {
+    if let Some(site) = header_str(headers, "sec-fetch-site")? {
+        return Ok(site.eq_ignore_ascii_case("same-origin") || site.eq_ignore_ascii_case("none"));
+    }
     let host = header_str(headers, header::HOST.as_str())?.unwrap_or("");
     if let Some(origin) = header_str(headers, header::ORIGIN.as_str())? {
         let authority = origin
             .strip_prefix("http://")
             .or_else(|| origin.strip_prefix("https://"));
         return Ok(authority.is_some_and(|a| !host.is_empty() && a.eq_ignore_ascii_case(host)));
-    }
-    if let Some(site) = header_str(headers, "sec-fetch-site")? {
-        return Ok(site == "same-origin" || site == "none");
     }
     Ok(true)
 }
@@ -566,6 +569,33 @@ mod tests {
             assert_eq!(safe_next(Some(bad)), "/review", "{bad:?}");
         }
         assert_eq!(safe_next(None), "/review");
+    }
+
+    #[test]
+    fn a_cross_site_post_is_refused_and_a_same_origin_one_allowed() {
+        let h = |pairs: &[(&'static str, &'static str)]| {
+            let mut m = HeaderMap::new();
+            for (k, v) in pairs {
+                m.insert(*k, HeaderValue::from_static(v));
+            }
+            m
+        };
+        let host = ("host", "127.0.0.1:8080");
+        assert!(same_origin(&h(&[host, ("origin", "http://127.0.0.1:8080")])).expect("ok"));
+        assert!(!same_origin(&h(&[host, ("origin", "http://evil.example")])).expect("ok"));
+        assert!(!same_origin(&h(&[host, ("origin", "null")])).expect("ok"));
+        // Chromium under no-referrer: Origin null, but Sec-Fetch-Site says.
+        assert!(same_origin(&h(&[host, ("origin", "null"), ("sec-fetch-site", "same-origin")])).expect("ok"));
+        assert!(
+            !same_origin(&h(&[
+                host,
+                ("origin", "http://127.0.0.1:8080"),
+                ("sec-fetch-site", "cross-site")
+            ]))
+            .expect("ok")
+        );
+        assert!(!same_origin(&h(&[host, ("sec-fetch-site", "same-site")])).expect("ok"));
+        assert!(same_origin(&h(&[host])).expect("no browser"));
     }
 
     #[test]

@@ -381,7 +381,7 @@ pub(super) fn day(r: &DayReview, who: &Claims, today: NaiveDate) -> String {
 
     m.push_str("<section aria-labelledby=\"patrols\">\n<h2 id=\"patrols\">Patrols</h2>\n");
     m.push_str(
-        "<div class=\"scroll\" role=\"region\" aria-label=\"Patrols\" tabindex=\"0\"><table id=\"patrol-list\">\n\
+        "<div class=\"scroll\" role=\"region\" aria-label=\"Table of patrols\" tabindex=\"0\"><table id=\"patrol-list\">\n\
          <caption>Every checked-out patrol, by check-in time</caption>\n<thead><tr>\
          <th scope=\"col\">Patrol</th><th scope=\"col\">Area</th><th scope=\"col\">Officer</th><th scope=\"col\">Rank</th>\
          <th scope=\"col\">Checked in–out (London)</th><th scope=\"col\" class=\"num\">Minutes</th>\
