@@ -142,8 +142,11 @@ test('the day view shows the figures guardian-backend export --summary prints', 
   // The day's draw: assigned areas and the control group, by name.
   const groups = await page.locator('table.schedule tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.group));
   assert.ok(groups.includes('assigned') && groups.includes('control'), `groups ${groups}`);
+  // The scenario's area was drawn (its seed was chosen so) and got a
+  // compliant patrol: said in words, not only in green.
   const area = page.locator(`table.schedule tr[data-area="${SEED.area_id}"]`);
-  assert.equal(await area.count(), 1);
+  assert.equal(await area.getAttribute('data-group'), 'assigned');
+  assert.match(await area.textContent(), /Compliant patrol/);
   await axe(page);
   await page.screenshot({ path: `${SCREENS}/day-desktop.png`, fullPage: true });
   await page.setViewportSize(PHONE);

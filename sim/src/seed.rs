@@ -100,6 +100,8 @@ pub struct SeededPatrol {
 pub struct Seeded {
     pub db: PathBuf,
     pub day: String,
+    /// The draw's seed (the first from 2023 that assigns the area).
+    pub draw_seed: u64,
     pub area_id: String,
     pub patrols: Vec<SeededPatrol>,
 }
@@ -141,6 +143,20 @@ fn scenario_areas(path: &Path) -> Result<String, SimError> {
     Ok(v.to_string())
 }
 
+/// A backend at `db` with the scenario's areas and officers.
+fn force(db: &Path, areas_text: &str) -> Result<Backend, SimError> {
+    let backend = Backend::open(db).map_err(|e| input("backend", e))?;
+    backend
+        .load_areas_geojson(areas_text)
+        .map_err(|e| input("backend areas", e))?;
+    for w in &WALKERS {
+        backend
+            .create_officer(w.officer, w.name, w.rank)
+            .map_err(|e| input("backend officer", e))?;
+    }
+    Ok(backend)
+}
+
 /// Builds the scenario into a new backend database at `db`.
 pub fn run(db: &Path, areas: &Path, track_path: &Path) -> Result<Seeded, SimError> {
     if db.exists() {
@@ -152,26 +168,34 @@ pub fn run(db: &Path, areas: &Path, track_path: &Path) -> Result<Seeded, SimErro
         .map(|t| t.date_naive())
         .ok_or_else(|| input("track", "no usable first time"))?;
 
-    let backend = Backend::open(db).map_err(|e| input("backend", e))?;
-    backend
-        .load_areas_geojson(&scenario_areas(areas)?)
-        .map_err(|e| input("backend areas", e))?;
+    let areas_text = scenario_areas(areas)?;
+    let dir = tempfile::tempdir().map_err(|e| input("temporary directory", e))?;
+    // The draw is random by its seed: take the first seed from 2023 that
+    // assigns the scenario's area, so the page shows an assigned area
+    // patrolled (the control group still holds the others).
+    let mut chosen = None;
+    for seed in 2023..2123 {
+        let trial = force(&dir.path().join(format!("draw-{seed}.db")), &areas_text)?;
+        let drawn = trial.schedule(day, 0.5, seed).map_err(|e| input("schedule", e))?;
+        if drawn.iter().any(|a| a.area_id == AREA) {
+            chosen = Some(seed);
+            break;
+        }
+    }
+    let seed = chosen.ok_or_else(|| input("schedule", format!("no seed from 2023 draws {AREA}")))?;
+    let backend = force(db, &areas_text)?;
     let mut tokens = Vec::new();
     for w in &WALKERS {
-        backend
-            .create_officer(w.officer, w.name, w.rank)
-            .map_err(|e| input("backend officer", e))?;
         tokens.push(
             backend
                 .issue_token(w.officer, Role::Officer, 3600)
                 .map_err(|e| input("token", e))?,
         );
     }
-    backend.schedule(day, 0.5, 2023).map_err(|e| input("schedule", e))?;
+    backend.schedule(day, 0.5, seed).map_err(|e| input("schedule", e))?;
     let server =
         guardian_backend::spawn(backend, SocketAddr::from(([127, 0, 0, 1], 0))).map_err(|e| input("serve", e))?;
     let url = format!("http://{}", server.addr);
-    let dir = tempfile::tempdir().map_err(|e| input("temporary directory", e))?;
 
     let mut patrols = Vec::new();
     for (w, token) in WALKERS.iter().zip(tokens) {
@@ -181,6 +205,7 @@ pub fn run(db: &Path, areas: &Path, track_path: &Path) -> Result<Seeded, SimErro
     Ok(Seeded {
         db: db.to_path_buf(),
         day: day.to_string(),
+        draw_seed: seed,
         area_id: AREA.to_string(),
         patrols,
     })

@@ -179,11 +179,18 @@ pub(super) fn map(d: &PatrolDetail, tiles: Option<&str>) -> String {
                 );
             }
         }
+        // Check-in/out labels above right, arrival/departure below left: the
+        // two often fall on the same spot.
+        let (dx, dy, anchor) = if shape == "circle" {
+            (r * 1.2, -r * 0.6, "start")
+        } else {
+            (-r * 1.2, r * 2.4, "end")
+        };
         let _ = writeln!(
             s,
-            "<text class=\"label\" x=\"{:.1}\" y=\"{:.1}\" font-size=\"{:.1}\">{text}</text>",
-            x + r * 1.2,
-            y - r * 0.4,
+            "<text class=\"label\" x=\"{:.1}\" y=\"{:.1}\" font-size=\"{:.1}\" text-anchor=\"{anchor}\">{text}</text>",
+            x + dx,
+            y + dy,
             unit * 5.0
         );
     };
