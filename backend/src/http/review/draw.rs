@@ -101,10 +101,10 @@ pub(super) fn map(d: &PatrolDetail, tiles: Option<&str>) -> String {
     let accepted: Vec<&crate::review::FixPoint> = d.fixes.iter().filter(|f| f.verdict == "accepted").collect();
     let rejected = d.fixes.len() - accepted.len();
     let mut s = String::with_capacity(64 + d.fixes.len() * 16);
-    let _ = write!(
+    let _ = writeln!(
         s,
         "<svg id=\"map\" class=\"map\" role=\"img\" aria-labelledby=\"map-title map-desc\" viewBox=\"{:.1} {:.1} {:.1} {:.1}\" \
-         preserveAspectRatio=\"xMidYMid meet\" data-fixes=\"{}\" data-accepted=\"{}\" data-rejected=\"{rejected}\" xmlns=\"http://www.w3.org/2000/svg\">\n",
+         preserveAspectRatio=\"xMidYMid meet\" data-fixes=\"{}\" data-accepted=\"{}\" data-rejected=\"{rejected}\" xmlns=\"http://www.w3.org/2000/svg\">",
         vx,
         vy,
         vw,
@@ -322,7 +322,7 @@ mod tests {
 
     fn detail(fixes: Vec<FixPoint>) -> PatrolDetail {
         // A 100 m square with a 20 m square hole, near Birmingham.
-        let (lat, lon) = (52.4775, -1.8985);
+        let (lat, lon): (f64, f64) = (52.4775, -1.8985);
         let dlat = 100.0 / R * 180.0 / PI;
         let dlon = dlat / lat.to_radians().cos();
         let ring = |f: f64, o: f64| {

@@ -91,10 +91,10 @@ fn frame(title: &str, who: Option<&Claims>, main: &str) -> String {
         s.push_str("<nav aria-label=\"Review pages\"><ul>");
         s.push_str("<li><a href=\"/review\">Day</a></li>");
         s.push_str("<li><a href=\"/review/evaluation\">Evaluation</a></li></ul></nav>\n");
-        let _ = write!(
+        let _ = writeln!(
             s,
             "<form class=\"who\" method=\"post\" action=\"/review/logout\"><p>Signed in as <strong>{}</strong> ({})</p>\
-             <button type=\"submit\">Sign out</button></form>\n",
+             <button type=\"submit\">Sign out</button></form>",
             esc(&w.sub),
             w.role
         );
