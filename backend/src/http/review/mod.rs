@@ -230,12 +230,26 @@ fn get<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
     pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
+/// A date parameter: exactly `YYYY-MM-DD` (what a date input sends), or
+/// empty or absent for none (a form's empty field).
 fn date_param(pairs: &[(String, String)], key: &str) -> Result<Option<NaiveDate>, ApiFailure> {
+    let shaped = |v: &str| {
+        v.len() == 10
+            && v.bytes().enumerate().all(|(i, b)| {
+                if i == 4 || i == 7 {
+                    b == b'-'
+                } else {
+                    b.is_ascii_digit()
+                }
+            })
+    };
     match get(pairs, key) {
         None | Some("") => Ok(None),
-        Some(v) => NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        Some(v) => shaped(v)
+            .then(|| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok())
+            .flatten()
             .map(Some)
-            .map_err(|_| ApiFailure::bad_request(format!("{key} is not a date (YYYY-MM-DD)"))),
+            .ok_or_else(|| ApiFailure::bad_request(format!("{key} is not a date (YYYY-MM-DD)"))),
     }
 }
 
@@ -623,6 +637,13 @@ mod tests {
         assert!(day_range(Some("from=2026-07-03&to=2026-07-01")).is_err());
         assert!(day_range(Some("from=2020-01-01&to=2026-07-01")).is_err());
         assert!(day_range(Some("date=yesterday")).is_err());
+        assert!(day_range(Some("date=2026-7-03")).is_err());
+        assert!(day_range(Some("date=+2026-07-03")).is_err());
+        assert!(day_range(Some("date=2026-02-30")).is_err());
+        assert_eq!(
+            day_range(Some("date=&from=2026-07-03&to=")).expect("empty fields are none"),
+            (d("2026-07-03"), d("2026-07-03"))
+        );
         assert!(day_range(Some("date=2026-07-03&from=2026-07-01")).is_err());
     }
 
