@@ -4,7 +4,8 @@
 # the window) through the core and syncs them to a new backend database;
 # `guardian-backend serve` serves it on loopback; Debian's Chromium, driven
 # by playwright-core (npm, pinned in backend/review-tests), signs in and
-# checks the pages against `guardian-backend export` and `export --summary`,
+# checks the pages against `guardian-backend export` and `export --summary`
+# (of the seeded day),
 # runs axe-core on them, and saves screenshots under target/screens/.
 #
 #   bash scripts/review-browser.sh          (CHROMIUM=/path overrides the browser)
@@ -31,8 +32,10 @@ trap cleanup EXIT
 DB="$WORK/force.db"
 
 "$SIM" review-seed --db "$DB" >"$WORK/seed.json"
-"$BIN" export --db "$DB" --summary >"$WORK/summary.json"
-"$BIN" export --db "$DB" >"$WORK/compliance.csv"
+# The day view is compared with the export of the same day.
+DAY="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["day"])' "$WORK/seed.json")"
+"$BIN" export --db "$DB" --summary --from "$DAY" --to "$DAY" >"$WORK/summary.json"
+"$BIN" export --db "$DB" --from "$DAY" --to "$DAY" >"$WORK/compliance.csv"
 SUPERVISOR="$("$BIN" token --db "$DB" --sub sgt-browser --role supervisor)"
 OFFICER="$("$BIN" token --db "$DB" --sub pc-compliant --role officer)"
 

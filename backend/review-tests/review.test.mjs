@@ -5,8 +5,9 @@
 //
 //   REVIEW_BASE        http://127.0.0.1:PORT
 //   REVIEW_SUPERVISOR  a supervisor token     REVIEW_OFFICER  an officer token
-//   REVIEW_SEED        the seed's JSON        REVIEW_SUMMARY  `export --summary`
-//   REVIEW_CSV         `export` (the compliance CSV)
+//   REVIEW_SEED        the seed's JSON
+//   REVIEW_SUMMARY     `export --summary --from DAY --to DAY` (the seeded day)
+//   REVIEW_CSV         `export --from DAY --to DAY` (the compliance CSV)
 //   REVIEW_SCREENS     where screenshots go   CHROMIUM        the browser
 //
 // Every figure the page shows is compared with what the backend's own

@@ -292,3 +292,80 @@ fn the_evaluation_counts_assigned_and_control_days_and_exports_csv() {
     let none: Value = ok_json(w.get(&sup, "/v1/review/evaluation?to=2026-01-01"));
     assert_eq!(none["days_drawn"], 0);
 }
+
+#[test]
+fn a_tile_layer_is_off_by_default_and_when_set_only_its_origin_is_allowed() {
+    let (w, sup) = world();
+    let plain = w.get(&sup, "/review/patrols/p-good");
+    assert!(header(&plain, "content-security-policy").contains("img-src 'self';"));
+    assert!(
+        !page(plain, 200).contains("<image"),
+        "no tiles unless the force sets them"
+    );
+
+    let admin = guardian_backend::Backend::open(&w.db_path()).expect("open");
+    assert!(
+        admin
+            .set_review_tile_layer(Some("http://tiles.example.org/{z}/{x}/{y}.png"))
+            .is_err()
+    );
+    assert!(
+        admin
+            .set_review_tile_layer(Some("https://tiles.example.org/{z}/{x}.png"))
+            .is_err()
+    );
+    admin
+        .set_review_tile_layer(Some("https://tiles.example.org/{z}/{x}/{y}.png"))
+        .expect("set");
+    let r = w.get(&sup, "/review/patrols/p-good");
+    let csp = header(&r, "content-security-policy");
+    assert!(csp.contains("img-src 'self' https://tiles.example.org;"), "{csp}");
+    let body = page(r, 200);
+    assert!(
+        body.contains("<image href=\"https://tiles.example.org/"),
+        "tiles drawn under the track"
+    );
+    // The day view loads no tiles, so its policy stays 'self'.
+    let day = w.get(&sup, &format!("/review?date={DAY}"));
+    assert!(header(&day, "content-security-policy").contains("img-src 'self';"));
+    admin.set_review_tile_layer(None).expect("off");
+    assert!(!page(w.get(&sup, "/review/patrols/p-good"), 200).contains("<image"));
+}
+
+#[test]
+fn the_cli_exports_one_days_figures_as_the_day_view_sums_them() {
+    let (w, sup) = world();
+    let cli = |args: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_guardian-backend"))
+            .args(args)
+            .output()
+            .expect("run the CLI");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).expect("utf-8")
+    };
+    let db = w.db_path();
+    let db = db.to_str().expect("path");
+    let day: Value = serde_json::from_str(&cli(&["export", "--db", db, "--summary", "--from", DAY, "--to", DAY]))
+        .expect("summary JSON");
+    let view = ok_json(w.get(&sup, &format!("/v1/review/days?date={DAY}")));
+    assert_eq!(view["overall"], day);
+    assert_eq!(day["patrols"], 3);
+    let none: Value =
+        serde_json::from_str(&cli(&["export", "--db", db, "--summary", "--from", "2026-07-04"])).expect("JSON");
+    assert_eq!(none["patrols"], 0);
+    let csv = cli(&["export", "--db", db, "--from", DAY]);
+    assert_eq!(csv.lines().count(), 4, "header and three patrols: {csv}");
+    let tiles = cli(&[
+        "review-tiles",
+        "--db",
+        db,
+        "--template",
+        "https://t.example.org/{z}/{x}/{y}.png",
+    ]);
+    assert!(tiles.contains("t.example.org"));
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_guardian-backend"))
+        .args(["review-tiles", "--db", db, "--template", "javascript:alert(1)"])
+        .output()
+        .expect("run");
+    assert_eq!(bad.status.code(), Some(2), "a bad template is refused");
+}
