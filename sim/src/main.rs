@@ -161,26 +161,32 @@ pub fn rfc3339(ms: i64) -> String {
         .unwrap_or_else(|| ms.to_string())
 }
 
-/// Prints where the review page is and how to sign in, then keeps the
+/// Prints where the review page is and how to sign in (on stderr after a
+/// `--json` report, which stays the only thing on stdout), then keeps the
 /// demo's backend up until Ctrl-C.
-fn serve_until_ctrl_c(s: demo::Serving) -> Result<(), SimError> {
-    println!();
-    println!("Supervisors' review page: {}", s.review_url());
-    println!("Sign in with this supervisor token (valid 12 h):");
-    println!("{}", s.supervisor_token);
-    println!("The backend stays up until Ctrl-C.");
+fn serve_until_ctrl_c(s: demo::Serving, json: bool) -> Result<(), SimError> {
+    let say = |line: &str| {
+        if json {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    };
+    say("");
+    say(&format!("Supervisors' review page: {}", s.review_url()));
+    say("Sign in with this supervisor token (valid 12 h):");
+    say(&s.supervisor_token);
+    say("The backend stays up until Ctrl-C.");
+    let signal = |e: std::io::Error| SimError::Input {
+        what: "signal handler".into(),
+        reason: e.to_string(),
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| SimError::Input {
-            what: "signal handler".into(),
-            reason: e.to_string(),
-        })?;
-    runtime.block_on(tokio::signal::ctrl_c()).map_err(|e| SimError::Input {
-        what: "signal handler".into(),
-        reason: e.to_string(),
-    })?;
-    println!("stopping");
+        .map_err(signal)?;
+    runtime.block_on(tokio::signal::ctrl_c()).map_err(signal)?;
+    say("stopping");
     drop(s);
     Ok(())
 }
@@ -231,7 +237,7 @@ fn main() -> ExitCode {
                     demo::print_human(&r);
                 }
                 match serving {
-                    Some(s) => serve_until_ctrl_c(s),
+                    Some(s) => serve_until_ctrl_c(s, json),
                     None => Ok(()),
                 }
             })
