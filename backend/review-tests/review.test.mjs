@@ -225,6 +225,7 @@ test('an officer token is refused, on the form and as a bearer', async () => {
   await page.getByText('cannot open the patrol review').waitFor();
   // Nothing of the day leaks onto the refusal.
   assert.equal(await page.locator('#patrol-list').count(), 0);
+  await axe(page);
   const direct = await page.request.get(`${BASE}/review?date=${SEED.day}`, { headers: { authorization: `Bearer ${OFFICER}` } });
   assert.equal(direct.status(), 403);
   // Signed out, the page is the sign-in form.
@@ -232,6 +233,7 @@ test('an officer token is refused, on the form and as a bearer', async () => {
   const r = await anon.goto(`${BASE}/review/evaluation`);
   assert.equal(r.status(), 401);
   await anon.getByLabel('Token').waitFor();
+  await axe(anon);
   await anon.context().close();
   await page.context().close();
 });

@@ -56,6 +56,13 @@ fn demo_serve_prints_the_review_page_and_stops_on_ctrl_c() {
         page.contains("data-figure=\"patrols\" data-value=\"1\""),
         "the demo's one patrol"
     );
+    // The demo filed a referral during the patrol: none of it is here.
+    for secret in ["Demo Young Person", "Demo Academy", "folding knife", "VRP-"] {
+        assert!(!page.contains(secret), "referral data on the review page: {secret}");
+    }
+    let json = get(addr, "/v1/review/days?date=2008-01-27", Some(&token));
+    assert!(json.starts_with("HTTP/1.1 200"), "{json}");
+    assert!(!json.contains("Demo Young Person") && !json.contains("VRP-"));
     let signed_out = get(addr, path, None);
     assert!(signed_out.starts_with("HTTP/1.1 401"), "{signed_out}");
 
