@@ -43,6 +43,17 @@ printf '#include "guardian_ffiFFI.h"\nint main(void) { return 0; }\n' > "$OUT/sw
 gcc -std=c11 -Wall -Wextra -Werror "${nullability[@]}" -I "$OUT/swift" -fsyntax-only "$OUT/swift/header_check.c"
 echo "swift: $header compiles with gcc"
 
+# A shared library links even with symbols missing; it fails only when the
+# phone loads it or first calls one. Leaving SQLite features out (the flags
+# in .cargo/config.toml) can leave such a reference behind.
+if command -v nm >/dev/null && [ "$DYLIB" = libguardian_ffi.so ]; then
+    missing=$(nm -D --undefined-only "$OUT/lib/$DYLIB" | awk '{print $2}' | grep -E '^sqlite3|^sqlcipher' || true)
+    if [ -n "$missing" ]; then
+        echo "release library: undefined SQLite symbols: $missing" >&2
+        exit 1
+    fi
+fi
+
 bytes=$(stat -c %s "$OUT/lib/$DYLIB" 2>/dev/null || stat -f %z "$OUT/lib/$DYLIB")
 # The design's target is <= 6 MB for the x86_64 Linux build with everything
 # in; held here so a new dependency cannot quietly blow it (the flags in

@@ -2,7 +2,8 @@
 # Fuzzes the reference backend from backend/openapi.yaml with schemathesis
 # (PyPI), against a real server on loopback holding realistic data: every
 # check, the examples, coverage, fuzzing and stateful phases, as an admin,
-# an officer, a Navigator and with no token. Fails on any 5xx, any answer
+# a supervisor (the review routes), an officer, a Navigator and with no
+# token. Fails on any 5xx, any answer
 # the document does not describe, or any other failed check.
 #
 #   bash scripts/fuzz-api.sh [SECONDS_PER_ROLE] [SEED]
@@ -39,6 +40,7 @@ DB="$WORK/backend.db"
 ADMIN="$("$BIN" token --db "$DB" --sub admin-fuzz --role admin)"
 OFFICER="$("$BIN" token --db "$DB" --sub pc-fuzz --role officer)"
 NAVIGATOR="$("$BIN" token --db "$DB" --sub nav-fuzz --role navigator)"
+SUPERVISOR="$("$BIN" token --db "$DB" --sub sgt-fuzz --role supervisor)"
 
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 "$BIN" serve --db "$DB" --addr "127.0.0.1:$PORT" 2>"$WORK/server.log" &
@@ -51,9 +53,10 @@ done
 export SCHEMATHESIS_HOOKS=hooks
 export PYTHONPATH="$PWD/backend/fuzz${PYTHONPATH:+:$PYTHONPATH}"
 status=0
-for role in admin officer navigator anonymous; do
+for role in admin supervisor officer navigator anonymous; do
     case "$role" in
         admin) auth=(-H "Authorization: Bearer $ADMIN") ;;
+        supervisor) auth=(-H "Authorization: Bearer $SUPERVISOR") ;;
         officer) auth=(-H "Authorization: Bearer $OFFICER") ;;
         navigator) auth=(-H "Authorization: Bearer $NAVIGATOR") ;;
         anonymous) auth=() ;;

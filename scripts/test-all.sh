@@ -2,7 +2,9 @@
 # Every check CI runs: formatting, the layer rules, lints as errors, all
 # tests. Needs the Rust toolchain and a C compiler, Python 3 with pytest,
 # schemathesis and sqlcipher3-binary, a nightly toolchain with cargo-fuzz
-# (optional: the fuzz step says so and skips without), and a JDK 17 with Maven (which fetches Kotlin, JNA and JUnit itself);
+# (optional: the fuzz step says so and skips without), a JDK 17 with Maven
+# (which fetches Kotlin, JNA and JUnit itself), and Node.js with Debian's
+# Chromium (the review page's browser tests);
 # `.ci/run` installs what a fresh machine lacks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,9 +23,13 @@ cargo test --workspace
 # corpora, 20 s a target (nightly + cargo-fuzz; the stable replay of the
 # same corpora ran in `cargo test` above either way).
 bash scripts/fuzz-core.sh 20
-# The backend fuzzed from its OpenAPI document, as an admin, an officer, a
-# Navigator and with no token (schemathesis; seeded, 45 s a role here).
+# The backend fuzzed from its OpenAPI document, as an admin, a supervisor,
+# an officer, a Navigator and with no token (schemathesis; seeded, 45 s a
+# role here).
 bash scripts/fuzz-api.sh 45
+# The supervisors' review page in Chromium against a backend holding
+# simulated patrols: figures against the export, tracks drawn, roles, axe.
+bash scripts/review-browser.sh
 
 # The UniFFI surface, proven from the foreign side: build the library and
 # generate its bindings (Swift's C header is compiled with gcc there), then

@@ -16,3 +16,24 @@ def track(ctx, value):
     if isinstance(value, str):
         return value.encode("utf-8", "surrogatepass")
     return b"" if value is None else str(value).encode()
+
+
+# Hypothesis labels a filter's lambda by parsing its module's source; on
+# this CPython 3.11, parsing schemathesis's large coverage module deep in a
+# call stack can raise SystemError "AST constructor recursion depth
+# mismatch" (a CPython bug in ast's recursion-depth check), which surfaced
+# as a runtime error of whichever operation was being generated. The label
+# is only cosmetic: fall back to hypothesis's own "unknown" label.
+from hypothesis.internal import lambda_sources as _lambda_sources
+
+_describe_lambda = _lambda_sources._lambda_description
+
+
+def _lambda_description(f, *args, **kwargs):
+    try:
+        return _describe_lambda(f, *args, **kwargs)
+    except SystemError:
+        return "lambda: <unknown>"
+
+
+_lambda_sources._lambda_description = _lambda_description

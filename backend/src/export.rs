@@ -32,14 +32,15 @@ pub struct ExportRow {
     pub report: Result<PatrolReport, String>,
 }
 
-struct PatrolRow {
-    patrol_id: String,
-    officer_id: String,
-    area_id: String,
-    claimed_rank: String,
-    assignment_id: Option<String>,
-    check_in_ms: i64,
-    check_out_ms: i64,
+/// A checked-out patrol as stored, before it is judged.
+pub(crate) struct PatrolRow {
+    pub(crate) patrol_id: String,
+    pub(crate) officer_id: String,
+    pub(crate) area_id: String,
+    pub(crate) claimed_rank: String,
+    pub(crate) assignment_id: Option<String>,
+    pub(crate) check_in_ms: i64,
+    pub(crate) check_out_ms: i64,
 }
 
 pub fn rows(tx: &Transaction<'_>) -> Result<Vec<ExportRow>, BackendError> {
@@ -62,6 +63,12 @@ pub fn rows(tx: &Transaction<'_>) -> Result<Vec<ExportRow>, BackendError> {
         })?;
         rows.collect::<Result<_, _>>()?
     };
+    Ok(judge_rows(tx, patrols))
+}
+
+/// Each patrol judged by the core's rules, or why it could not be (the
+/// review pages judge their selection of patrols here too).
+pub(crate) fn judge_rows(tx: &Transaction<'_>, patrols: Vec<PatrolRow>) -> Vec<ExportRow> {
     let policies = Policies::default();
     let mut areas: HashMap<String, Option<PreparedArea>> = HashMap::new();
     let mut out = Vec::with_capacity(patrols.len());
@@ -88,7 +95,7 @@ pub fn rows(tx: &Transaction<'_>) -> Result<Vec<ExportRow>, BackendError> {
             report,
         });
     }
-    Ok(out)
+    out
 }
 
 /// One patrol through the core's rules; why not, when its stored data
@@ -139,7 +146,11 @@ fn officer_rank(tx: &Transaction<'_>, officer_id: &str) -> Result<Option<Rank>, 
 /// an assignment of this officer to this area counts: the handset only ever
 /// holds its own, and naming someone else's window must not change the
 /// judgement.
-fn window_rule(tx: &Transaction<'_>, p: &PatrolRow, area: &PreparedArea) -> Result<WindowRule, BackendError> {
+pub(crate) fn window_rule(
+    tx: &Transaction<'_>,
+    p: &PatrolRow,
+    area: &PreparedArea,
+) -> Result<WindowRule, BackendError> {
     if let Some(id) = &p.assignment_id {
         let span: Option<(i64, i64)> = tx
             .query_row(
@@ -154,7 +165,7 @@ fn window_rule(tx: &Transaction<'_>, p: &PatrolRow, area: &PreparedArea) -> Resu
     Ok(WindowRule::for_patrol(None, &area.area.windows))
 }
 
-fn track(tx: &Transaction<'_>, patrol_id: &str) -> Result<Vec<TrackPoint>, BackendError> {
+pub(crate) fn track(tx: &Transaction<'_>, patrol_id: &str) -> Result<Vec<TrackPoint>, BackendError> {
     let mut stmt = tx.prepare_cached(
         "SELECT time_ms, mono_ns, lat, lon, accuracy_m, verdict FROM fixes WHERE patrol_id = ?1
          ORDER BY seq, idx",
@@ -266,7 +277,7 @@ fn rfc3339(ms: Option<i64>) -> String {
 }
 
 /// Quoted only when it must be (RFC 4180), and never a formula.
-fn field(s: &str) -> String {
+pub(crate) fn field(s: &str) -> String {
     let s = neutral(s);
     if s.contains([',', '"', '\n', '\r']) {
         quoted(&s)

@@ -25,6 +25,7 @@ mod library;
 mod officers;
 mod records;
 mod referral;
+mod review;
 mod schedule;
 mod setup;
 mod stats;
@@ -33,7 +34,7 @@ mod token;
 
 pub use backend::{Backend, MAX_TTL_S};
 pub use error::BackendError;
-pub use export::CSV_HEADER;
+pub use export::{CSV_HEADER, ExportRow, csv as compliance_csv_of, summary as compliance_summary_of};
 pub use http::error::ApiFailure;
 pub use http::{
     Endpoint, Limits, MAX_CHUNK_BYTES, MAX_REFERRAL_BYTES, MyPatrols, MyReferrals, NavigatorReferrals, NewCommand,
@@ -42,6 +43,11 @@ pub use http::{
 };
 pub use library::{LibrarySources, Published, SourceFile};
 pub use referral::NavigatorReferral;
+pub use review::{
+    AreaOutline, AssignmentLine, DayReview, DaySchedule, EVALUATION_CSV_HEADER, Evaluation, EvaluationRow, FixPoint,
+    GroupFigures, MAX_RANGE_DAYS, Outcome, PatrolDetail, PatrolLine, RecordedPoint, ScheduledArea, WindowText,
+    evaluation_csv,
+};
 pub use schedule::{DEFAULT_WINDOW, ScheduleRun};
 pub use stats::{PatrolSummary, Stats};
 pub use token::{Claims, Role};

@@ -111,6 +111,25 @@ enum Command {
         db: PathBuf,
         #[arg(long)]
         summary: bool,
+        /// Only the patrols of these days (London dates, YYYY-MM-DD,
+        /// inclusive; one alone means that day): what the review's day view
+        /// sums.
+        #[arg(long)]
+        from: Option<NaiveDate>,
+        #[arg(long)]
+        to: Option<NaiveDate>,
+    },
+    /// Set the map tile layer drawn under a patrol's track on the review
+    /// page (an https:// URL template with {z}, {x} and {y}), or --off.
+    /// Off by default: tiles come from another host, which then learns
+    /// where patrols were.
+    ReviewTiles {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long, conflicts_with = "off", required_unless_present = "off")]
+        template: Option<String>,
+        #[arg(long)]
+        off: bool,
     },
 }
 
@@ -222,8 +241,9 @@ fn run(command: Command) -> Result<(), CliError> {
             println!("officer {id} is a {rank}");
         }
         Command::Token { db, sub, role, ttl_s } => {
-            let role = Role::parse(&role)
-                .ok_or_else(|| CliError::Usage(format!("unknown role {role:?} (officer, admin, navigator)")))?;
+            let role = Role::parse(&role).ok_or_else(|| {
+                CliError::Usage(format!("unknown role {role:?} (officer, admin, navigator, supervisor)"))
+            })?;
             println!("{}", Backend::open(&db)?.issue_token(&sub, role, ttl_s)?);
         }
         Command::Schedule {
@@ -252,12 +272,27 @@ fn run(command: Command) -> Result<(), CliError> {
                 );
             }
         }
-        Command::Export { db, summary } => {
+        Command::Export { db, summary, from, to } => {
             let backend = Backend::open(&db)?;
-            if summary {
-                println!("{}", to_json(&backend.compliance_summary()?)?);
-            } else {
-                print!("{}", backend.compliance_csv()?);
+            let rows = match (from, to) {
+                (None, None) => None,
+                (Some(f), Some(t)) => Some(backend.compliance_rows_between(f, t)?),
+                (Some(d), None) | (None, Some(d)) => Some(backend.compliance_rows_between(d, d)?),
+            };
+            match (rows, summary) {
+                (None, true) => println!("{}", to_json(&backend.compliance_summary()?)?),
+                (None, false) => print!("{}", backend.compliance_csv()?),
+                (Some(rows), true) => println!("{}", to_json(&guardian_backend::compliance_summary_of(&rows))?),
+                (Some(rows), false) => print!("{}", guardian_backend::compliance_csv_of(&rows)),
+            }
+        }
+        Command::ReviewTiles { db, template, off } => {
+            let backend = Backend::open(&db)?;
+            let template = if off { None } else { template.as_deref() };
+            backend.set_review_tile_layer(template)?;
+            match template {
+                Some(t) => println!("the review's patrol maps draw tiles from {t}"),
+                None => println!("the review's patrol maps draw no tiles"),
             }
         }
     }

@@ -31,6 +31,7 @@ impl Backend {
         crate::library::ensure_schema(&tx)?;
         crate::boundaries::ensure_schema(&tx)?;
         crate::referral::ensure_schema(&tx)?;
+        crate::review::ensure_schema(&tx)?;
         tx.commit()?;
         Ok(Self::new(conn, secret))
     }

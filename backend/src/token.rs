@@ -24,6 +24,9 @@ pub enum Role {
     Admin,
     /// A VRP Navigator (referrals, to come); no access to patrol routes.
     Navigator,
+    /// A supervisor or force analyst: reads the patrol review pages and the
+    /// compliance exports, changes nothing.
+    Supervisor,
 }
 
 impl Role {
@@ -32,6 +35,7 @@ impl Role {
             "officer" => Some(Role::Officer),
             "admin" => Some(Role::Admin),
             "navigator" => Some(Role::Navigator),
+            "supervisor" => Some(Role::Supervisor),
             _ => None,
         }
     }
@@ -41,6 +45,7 @@ impl Role {
             Role::Officer => "officer",
             Role::Admin => "admin",
             Role::Navigator => "navigator",
+            Role::Supervisor => "supervisor",
         }
     }
 }

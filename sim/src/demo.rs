@@ -32,6 +32,24 @@ pub struct DemoArgs {
     pub areas: PathBuf,
     pub track: PathBuf,
     pub quiet: bool,
+    /// Keep the backend up afterwards (for the review page).
+    pub serve: bool,
+}
+
+/// The demo's backend, kept up after the demo for the review page: it
+/// stops (and its temporary files go) when this is dropped.
+pub struct Serving {
+    pub server: guardian_backend::ServerHandle,
+    /// A supervisor's token to sign in to the review page with.
+    pub supervisor_token: String,
+    pub day: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Serving {
+    pub fn review_url(&self) -> String {
+        format!("http://{}/review?date={}", self.server.addr, self.day)
+    }
 }
 
 pub fn default_paths() -> (PathBuf, PathBuf) {
@@ -128,7 +146,7 @@ fn input(what: &str, e: impl std::fmt::Display) -> SimError {
     }
 }
 
-pub fn run(args: &DemoArgs) -> Result<DemoReport, SimError> {
+pub fn run(args: &DemoArgs) -> Result<(DemoReport, Option<Serving>), SimError> {
     let areas_text = std::fs::read_to_string(&args.areas).map_err(|e| input(&args.areas.display().to_string(), e))?;
     let track = track::load(&args.track).map_err(|e| input(&args.track.display().to_string(), e))?;
     let first_ms = track.fixes.first().map_or(0, |f| f.time_ms);
@@ -248,12 +266,24 @@ pub fn run(args: &DemoArgs) -> Result<DemoReport, SimError> {
     };
     let stats = admin.stats().map_err(|e| input("backend stats", e))?;
     let summary = admin.compliance_summary().map_err(|e| input("backend summary", e))?;
-    server.shutdown().map_err(|e| input("backend shutdown", e))?;
+    let serving = if args.serve {
+        Some(Serving {
+            supervisor_token: admin
+                .issue_token("demo-supervisor", Role::Supervisor, 12 * 3600)
+                .map_err(|e| input("token", e))?,
+            server,
+            day: day.to_string(),
+            _dir: dir,
+        })
+    } else {
+        server.shutdown().map_err(|e| input("backend shutdown", e))?;
+        None
+    };
 
     let sum = |f: fn(&PassReport) -> usize| passes.iter().map(f).sum::<usize>();
     let (track_bytes, fixes_sent) = (sum(|p| p.track_bytes_sent), sum(|p| p.fixes_sent));
     let naive = crate::bench::naive_json_bytes_per_fix(&track.fixes);
-    Ok(DemoReport {
+    let report = DemoReport {
         track: track.name,
         area_id,
         assignments_scheduled: scheduled.len(),
@@ -293,7 +323,8 @@ pub fn run(args: &DemoArgs) -> Result<DemoReport, SimError> {
         referral_route_note: referral.as_ref().and_then(|(_, p)| p.needs_choice.clone()),
         referral_status: receipt_after.map(|r| r.status.as_str().to_string()),
         server_referrals: stats.referrals,
-    })
+    };
+    Ok((report, serving))
 }
 
 fn round2(x: f64) -> f64 {

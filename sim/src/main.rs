@@ -7,6 +7,7 @@ mod force;
 mod library;
 mod referral;
 mod replay;
+mod seed;
 mod torture;
 mod track;
 
@@ -64,6 +65,25 @@ enum Command {
         /// Print one JSON object instead of the readable report.
         #[arg(long)]
         json: bool,
+        /// Keep the backend up afterwards and print the supervisors' review
+        /// page's address and a token to sign in with; Ctrl-C stops it.
+        #[arg(long)]
+        serve: bool,
+    },
+    /// Build a force backend database holding a day of simulated patrols
+    /// (compliant, PCSO-led, too short, outside the window), each walked
+    /// by a handset and synced: what the review page's browser tests open.
+    ReviewSeed {
+        /// The new backend database file.
+        #[arg(long)]
+        db: PathBuf,
+        /// TGP areas (default: the bundled demo areas).
+        #[arg(long)]
+        areas: Option<PathBuf>,
+        /// The GPS track (default: the MTK logger's walk from the shared
+        /// fixtures, in its area trk-mtk).
+        #[arg(long)]
+        track: Option<PathBuf>,
     },
     /// Which VRP Navigator team a referral made at this point goes to.
     Referral {
@@ -185,6 +205,36 @@ pub fn rfc3339(ms: i64) -> String {
         .unwrap_or_else(|| ms.to_string())
 }
 
+/// Prints where the review page is and how to sign in (on stderr after a
+/// `--json` report, which stays the only thing on stdout), then keeps the
+/// demo's backend up until Ctrl-C.
+fn serve_until_ctrl_c(s: demo::Serving, json: bool) -> Result<(), SimError> {
+    let say = |line: &str| {
+        if json {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    };
+    say("");
+    say(&format!("Supervisors' review page: {}", s.review_url()));
+    say("Sign in with this supervisor token (valid 12 h):");
+    say(&s.supervisor_token);
+    say("The backend stays up until Ctrl-C.");
+    let signal = |e: std::io::Error| SimError::Input {
+        what: "signal handler".into(),
+        reason: e.to_string(),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(signal)?;
+    runtime.block_on(tokio::signal::ctrl_c()).map_err(signal)?;
+    say("stopping");
+    drop(s);
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -211,20 +261,39 @@ fn main() -> ExitCode {
                 replay::print_human(&r);
             }
         }),
-        Command::Demo { areas, track, json } => {
+        Command::Demo {
+            areas,
+            track,
+            json,
+            serve,
+        } => {
             let (default_areas, default_track) = demo::default_paths();
             demo::run(&demo::DemoArgs {
                 areas: areas.unwrap_or(default_areas),
                 track: track.unwrap_or(default_track),
                 quiet: json,
+                serve,
             })
-            .map(|r| {
+            .and_then(|(r, serving)| {
                 if json {
                     println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
                 } else {
                     demo::print_human(&r);
                 }
+                match serving {
+                    Some(s) => serve_until_ctrl_c(s, json),
+                    None => Ok(()),
+                }
             })
+        }
+        Command::ReviewSeed { db, areas, track } => {
+            let (default_areas, _) = demo::default_paths();
+            seed::run(
+                &db,
+                &areas.unwrap_or(default_areas),
+                &track.unwrap_or_else(seed::default_track),
+            )
+            .map(|r| println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default()))
         }
         Command::Referral {
             lat,

@@ -36,6 +36,7 @@ pub use serve::Limits;
 pub mod error;
 mod library;
 mod referral;
+mod review;
 pub mod serve;
 pub use referral::{MAX_REFERRAL_BYTES, MyReferrals, NavigatorReferrals, NewNavigator, StatusChange};
 
@@ -97,6 +98,19 @@ pub enum Endpoint {
     GetLibraryPrefs,
     PostLibraryPrefs,
     AdminLibrary,
+    ReviewDay,
+    ReviewPatrol,
+    ReviewEvaluation,
+    ReviewEvaluationCsv,
+    ReviewDayPage,
+    ReviewPatrolPage,
+    ReviewEvaluationPage,
+    ReviewEvaluationCsvPage,
+    ReviewLoginForm,
+    ReviewLogin,
+    ReviewLogout,
+    ReviewStylesheet,
+    ReviewIcon,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,6 +159,19 @@ pub const ROUTES: &[Route] = &[
     route(Verb::Get, "/v1/library/prefs", Endpoint::GetLibraryPrefs),
     route(Verb::Post, "/v1/library/prefs", Endpoint::PostLibraryPrefs),
     route(Verb::Post, "/v1/admin/library", Endpoint::AdminLibrary),
+    route(Verb::Get, "/v1/review/days", Endpoint::ReviewDay),
+    route(Verb::Get, "/v1/review/patrols/{id}", Endpoint::ReviewPatrol),
+    route(Verb::Get, "/v1/review/evaluation", Endpoint::ReviewEvaluation),
+    route(Verb::Get, "/v1/review/evaluation.csv", Endpoint::ReviewEvaluationCsv),
+    route(Verb::Get, "/review", Endpoint::ReviewDayPage),
+    route(Verb::Get, "/review/patrols/{id}", Endpoint::ReviewPatrolPage),
+    route(Verb::Get, "/review/evaluation", Endpoint::ReviewEvaluationPage),
+    route(Verb::Get, "/review/evaluation.csv", Endpoint::ReviewEvaluationCsvPage),
+    route(Verb::Get, "/review/login", Endpoint::ReviewLoginForm),
+    route(Verb::Post, "/review/login", Endpoint::ReviewLogin),
+    route(Verb::Post, "/review/logout", Endpoint::ReviewLogout),
+    route(Verb::Get, "/review/review.css", Endpoint::ReviewStylesheet),
+    route(Verb::Get, "/review/icon.svg", Endpoint::ReviewIcon),
 ];
 
 type AppState = Arc<Backend>;
@@ -176,6 +203,19 @@ fn method_router(r: &Route) -> MethodRouter<AppState> {
         Endpoint::GetLibraryPrefs => on(f, library::get_library_prefs),
         Endpoint::PostLibraryPrefs => on(f, library::post_library_prefs),
         Endpoint::AdminLibrary => on(f, library::admin_library),
+        Endpoint::ReviewDay => on(f, review::api_day),
+        Endpoint::ReviewPatrol => on(f, review::api_patrol),
+        Endpoint::ReviewEvaluation => on(f, review::api_evaluation),
+        Endpoint::ReviewEvaluationCsv => on(f, review::api_evaluation_csv),
+        Endpoint::ReviewDayPage => on(f, review::day_page),
+        Endpoint::ReviewPatrolPage => on(f, review::patrol_page),
+        Endpoint::ReviewEvaluationPage => on(f, review::evaluation_page),
+        Endpoint::ReviewEvaluationCsvPage => on(f, review::evaluation_csv_page),
+        Endpoint::ReviewLoginForm => on(f, review::login_form),
+        Endpoint::ReviewLogin => on(f, review::login),
+        Endpoint::ReviewLogout => on(f, review::logout),
+        Endpoint::ReviewStylesheet => on(f, review::stylesheet),
+        Endpoint::ReviewIcon => on(f, review::icon),
     }
 }
 
@@ -200,6 +240,12 @@ pub fn router(backend: Arc<Backend>) -> Router {
 type Reply = Result<Response, ApiFailure>;
 
 fn authorize(backend: &Backend, headers: &HeaderMap, role: Role) -> Result<Claims, ApiFailure> {
+    authorize_any(backend, headers, &[role])
+}
+
+/// A bearer token of one of `roles`: 401 without a valid one, 403 for
+/// another role.
+fn authorize_any(backend: &Backend, headers: &HeaderMap, roles: &[Role]) -> Result<Claims, ApiFailure> {
     // Two Authorization headers are ambiguous: a proxy and this server
     // might each read a different one.
     let value = header_str(headers, header::AUTHORIZATION.as_str())?
@@ -214,8 +260,12 @@ fn authorize(backend: &Backend, headers: &HeaderMap, role: Role) -> Result<Claim
         TokenError::Expired => ApiFailure::unauthorized("the token has expired"),
         TokenError::Malformed | TokenError::BadSignature => ApiFailure::unauthorized("the token is not valid"),
     })?;
-    if claims.role != role {
-        return Err(ApiFailure::forbidden(format!("this route needs the {role} role")));
+    if !roles.contains(&claims.role) {
+        let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+        return Err(ApiFailure::forbidden(format!(
+            "this route needs the {} role",
+            names.join(" or ")
+        )));
     }
     Ok(claims)
 }
@@ -501,13 +551,13 @@ async fn admin_commands(State(b): State<AppState>, headers: HeaderMap, body: Bod
 }
 
 async fn admin_compliance_csv(State(b): State<AppState>, headers: HeaderMap) -> Reply {
-    authorize(&b, &headers, Role::Admin)?;
+    authorize_any(&b, &headers, review::REVIEW_ROLES)?;
     let csv = blocking(move || Ok(b.compliance_csv()?)).await?;
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response())
 }
 
 async fn admin_compliance_summary(State(b): State<AppState>, headers: HeaderMap) -> Reply {
-    authorize(&b, &headers, Role::Admin)?;
+    authorize_any(&b, &headers, review::REVIEW_ROLES)?;
     let summary = blocking(move || Ok(b.compliance_summary()?)).await?;
     json(&summary)
 }

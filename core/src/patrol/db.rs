@@ -487,7 +487,7 @@ pub fn pack_chunk(tx: &Transaction<'_>, patrol_id: &str, seq: u32, now_ms: i64, 
         },
     )?;
     tx.execute(
-        "UPDATE fixes SET chunk_id = ?1 WHERE patrol_id = ?2 AND chunk_id IS NULL AND id BETWEEN ?3 AND ?4",
+        "UPDATE fixes SET chunk_id = ?1 WHERE patrol_id = ?2 AND chunk_id IS NULL AND id >= ?3 AND id <= ?4",
         params![chunk_id, patrol_id, first, last],
     )?;
     Ok(fixes.len())

@@ -1,0 +1,658 @@
+//! The supervisors' patrol review over HTTP: server-rendered HTML pages
+//! under `/review` and the same data as JSON under `/v1/review`.
+//!
+//! Server-rendered, with no JavaScript at all: every figure is computed in
+//! Rust by the export's code path (`crate::review`) and written into the
+//! page, so nothing can be recomputed in a browser; the pages need no build
+//! step, work without scripts, and the Content-Security-Policy can forbid
+//! scripts outright. The two assets (a stylesheet and an icon) are compiled
+//! into the binary.
+//!
+//! Who may look: a `supervisor` (read-only) or an `admin`; officers and
+//! Navigators are refused. A browser signs in by pasting a token into the
+//! login form: the token becomes an `HttpOnly`, `SameSite=Strict` cookie
+//! scoped to `/review`, so every page is a same-origin GET that changes
+//! nothing, and the only two POSTs (sign in, sign out) refuse a request
+//! another site sent (`Origin` / `Sec-Fetch-Site`). Tools use the bearer
+//! header, on the pages or on the JSON routes. Every review answer carries
+//! a strict CSP (`default-src 'none'`, styles and images from this origin
+//! only; the optional tile layer's origin is added to `img-src` on the
+//! patrol page alone), `no-store`, `nosniff`, no framing and no referrer.
+//! Referral data is never read here.
+
+mod draw;
+mod page;
+
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+
+use super::{ApiFailure, AppState, Reply, authorize_any, blocking, header_str, json, path_param, read_body};
+use crate::backend::{Backend, now_ms};
+use crate::review::{MAX_RANGE_DAYS, evaluation_csv, tile_origin};
+use crate::token::{Claims, Role, TokenError};
+
+/// The roles that may read the review.
+pub const REVIEW_ROLES: &[Role] = &[Role::Supervisor, Role::Admin];
+const COOKIE: &str = "guardian_review";
+/// A browser session lasts at most this long, whatever the token's life.
+const MAX_SESSION_S: i64 = 12 * 3600;
+const MAX_LOGIN_BYTES: usize = 8 * 1024;
+
+const CSS: &str = include_str!("review.css");
+const ICON: &str = include_str!("icon.svg");
+
+// ---- security headers -------------------------------------------------------
+
+fn csp(tile_origin: Option<&str>) -> String {
+    let img = match tile_origin {
+        Some(o) => format!("'self' {o}"),
+        None => "'self'".to_string(),
+    };
+    format!(
+        "default-src 'none'; style-src 'self'; img-src {img}; form-action 'self'; frame-ancestors 'none'; \
+         base-uri 'none'"
+    )
+}
+
+/// Every review answer's headers: the CSP and friends, never cached.
+fn secure(mut resp: Response, tile_origin: Option<&str>) -> Response {
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&csp(tile_origin)) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+    h.insert("cross-origin-resource-policy", HeaderValue::from_static("same-origin"));
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    resp
+}
+
+fn html(status: StatusCode, body: String) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+}
+
+// ---- who is looking ---------------------------------------------------------
+
+/// Why a page cannot be shown, as a page.
+#[derive(Debug)]
+pub(crate) struct PageFailure {
+    status: StatusCode,
+    message: String,
+    /// Who is signed in, for the page's header.
+    who: Option<Claims>,
+    /// Where to come back to after signing in (401 only).
+    next: Option<String>,
+}
+
+impl PageFailure {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+            who: None,
+            next: None,
+        }
+    }
+
+    fn with_who(mut self, who: &Claims) -> Self {
+        self.who = Some(who.clone());
+        self
+    }
+}
+
+impl From<ApiFailure> for PageFailure {
+    fn from(f: ApiFailure) -> Self {
+        PageFailure::new(f.status, f.reason)
+    }
+}
+
+impl IntoResponse for PageFailure {
+    fn into_response(self) -> Response {
+        let body = if self.status == StatusCode::UNAUTHORIZED {
+            page::login(Some(&self.message), self.next.as_deref())
+        } else {
+            page::failure(self.status, &self.message, self.who.as_ref())
+        };
+        secure(html(self.status, body), None)
+    }
+}
+
+fn cookie_token(headers: &HeaderMap) -> Result<Option<String>, ApiFailure> {
+    let Some(cookies) = header_str(headers, header::COOKIE.as_str())? else {
+        return Ok(None);
+    };
+    Ok(cookies.split(';').find_map(|kv| {
+        let (k, v) = kv.trim().split_once('=')?;
+        (k == COOKIE && !v.is_empty()).then(|| v.to_string())
+    }))
+}
+
+/// The page's reader: a bearer header (tools) or the session cookie
+/// (browsers), of a role that may read the review.
+fn page_reader(b: &Backend, headers: &HeaderMap, here: &str) -> Result<Claims, PageFailure> {
+    let signed_out = |message: &str| PageFailure {
+        next: Some(here.to_string()),
+        ..PageFailure::new(StatusCode::UNAUTHORIZED, message)
+    };
+    let token = if header_str(headers, header::AUTHORIZATION.as_str())?.is_some() {
+        return authorize_any(b, headers, REVIEW_ROLES).map_err(|f| {
+            if f.status == StatusCode::UNAUTHORIZED {
+                signed_out(&f.reason)
+            } else {
+                PageFailure::from(f)
+            }
+        });
+    } else {
+        cookie_token(headers)?.ok_or_else(|| signed_out("Sign in with a supervisor token to see the patrol review."))?
+    };
+    let claims = b.verify_token(&token).map_err(|e| match e {
+        TokenError::Expired => signed_out("Your session has expired: sign in again."),
+        TokenError::Malformed | TokenError::BadSignature => signed_out("Your session is not valid: sign in again."),
+    })?;
+    if !REVIEW_ROLES.contains(&claims.role) {
+        return Err(forbidden_role(claims.role));
+    }
+    Ok(claims)
+}
+
+fn forbidden_role(role: Role) -> PageFailure {
+    PageFailure::new(
+        StatusCode::FORBIDDEN,
+        format!("A token with the {role} role cannot open the patrol review: it needs the supervisor or admin role."),
+    )
+}
+
+/// A POST a browser sent from another site is refused. `Sec-Fetch-Site`
+/// decides when the browser sent it (a page cannot forge it); else the
+/// `Origin` must be this host's. With `Referrer-Policy: no-referrer` (these
+/// pages) Chromium sends `Origin: null` even on a same-origin form, so
+/// `null` alone is not proof of anything and is refused. A client that
+/// sends neither (curl, a test) is no browser, and no cross-site risk.
+fn same_origin(headers: &HeaderMap) -> Result<bool, ApiFailure> {
+    if let Some(site) = header_str(headers, "sec-fetch-site")? {
+        return Ok(site.eq_ignore_ascii_case("same-origin") || site.eq_ignore_ascii_case("none"));
+    }
+    let host = header_str(headers, header::HOST.as_str())?.unwrap_or("");
+    if let Some(origin) = header_str(headers, header::ORIGIN.as_str())? {
+        let authority = origin
+            .strip_prefix("http://")
+            .or_else(|| origin.strip_prefix("https://"));
+        return Ok(authority.is_some_and(|a| !host.is_empty() && a.eq_ignore_ascii_case(host)));
+    }
+    Ok(true)
+}
+
+// ---- query strings and forms --------------------------------------------------
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3)?;
+                let hex = std::str::from_utf8(hex).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+/// `application/x-www-form-urlencoded` pairs (a query string or a form).
+fn pairs(s: Option<&str>) -> Result<Vec<(String, String)>, ApiFailure> {
+    let mut out = Vec::new();
+    for kv in s.unwrap_or("").split('&').filter(|kv| !kv.is_empty()) {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+        let (Some(k), Some(v)) = (percent_decode(k), percent_decode(v)) else {
+            return Err(ApiFailure::bad_request(
+                "the query or form is not valid percent-encoded UTF-8",
+            ));
+        };
+        out.push((k, v));
+    }
+    Ok(out)
+}
+
+fn get<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+/// A date parameter: exactly `YYYY-MM-DD` (what a date input sends), or
+/// empty or absent for none (a form's empty field).
+fn date_param(pairs: &[(String, String)], key: &str) -> Result<Option<NaiveDate>, ApiFailure> {
+    let shaped = |v: &str| {
+        v.len() == 10
+            && v.bytes().enumerate().all(|(i, b)| {
+                if i == 4 || i == 7 {
+                    b == b'-'
+                } else {
+                    b.is_ascii_digit()
+                }
+            })
+    };
+    match get(pairs, key) {
+        None | Some("") => Ok(None),
+        Some(v) => shaped(v)
+            .then(|| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok())
+            .flatten()
+            .map(Some)
+            .ok_or_else(|| ApiFailure::bad_request(format!("{key} is not a date (YYYY-MM-DD)"))),
+    }
+}
+
+fn today() -> NaiveDate {
+    guardian_protocol::time::london_date(now_ms()).unwrap_or_default()
+}
+
+/// The day view's range: `date`, or `from`/`to` (one may be left out),
+/// else today; at most a year, forwards.
+fn day_range(q: Option<&str>) -> Result<(NaiveDate, NaiveDate), ApiFailure> {
+    let p = pairs(q)?;
+    let (from, to) = match (date_param(&p, "date")?, date_param(&p, "from")?, date_param(&p, "to")?) {
+        (Some(d), None, None) => (d, d),
+        (Some(_), _, _) => return Err(ApiFailure::bad_request("give date, or from and to, not both")),
+        (None, Some(f), Some(t)) => (f, t),
+        (None, Some(d), None) | (None, None, Some(d)) => (d, d),
+        (None, None, None) => {
+            let t = today();
+            (t, t)
+        }
+    };
+    if to < from {
+        return Err(ApiFailure::bad_request("to is earlier than from"));
+    }
+    if (to - from).num_days() >= MAX_RANGE_DAYS as i64 {
+        return Err(ApiFailure::bad_request(format!(
+            "the range is longer than {MAX_RANGE_DAYS} days"
+        )));
+    }
+    Ok((from, to))
+}
+
+fn open_range(q: Option<&str>) -> Result<(Option<NaiveDate>, Option<NaiveDate>), ApiFailure> {
+    let p = pairs(q)?;
+    let (from, to) = (date_param(&p, "from")?, date_param(&p, "to")?);
+    if let (Some(f), Some(t)) = (from, to)
+        && t < f
+    {
+        return Err(ApiFailure::bad_request("to is earlier than from"));
+    }
+    Ok((from, to))
+}
+
+/// The path and query a signed-out reader comes back to.
+fn here(path: &str, q: Option<&str>) -> String {
+    match q {
+        Some(q) if !q.is_empty() => format!("{path}?{q}"),
+        _ => path.to_string(),
+    }
+}
+
+/// A `next` that stays on the review pages of this site.
+fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(n)
+            if n.starts_with("/review")
+                && !n.starts_with("/review/login")
+                && !n.contains("//")
+                && n.chars().all(|c| c.is_ascii_alphanumeric() || "/?=&._:-%".contains(c)) =>
+        {
+            n
+        }
+        _ => "/review",
+    }
+}
+
+// ---- pages --------------------------------------------------------------------
+
+pub(crate) async fn day_page(State(b): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    let result: Result<Response, PageFailure> = async {
+        let who = page_reader(&b, &headers, &here("/review", q.as_deref()))?;
+        let (from, to) = day_range(q.as_deref()).map_err(|f| PageFailure::from(f).with_who(&who))?;
+        let review = blocking(move || Ok(b.review_days(from, to)?))
+            .await
+            .map_err(|f| PageFailure::from(f).with_who(&who))?;
+        Ok(html(StatusCode::OK, page::day(&review, &who, today())))
+    }
+    .await;
+    secure(result.unwrap_or_else(IntoResponse::into_response), None)
+}
+
+pub(crate) async fn patrol_page(
+    State(b): State<AppState>,
+    id: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    headers: HeaderMap,
+) -> Response {
+    let raw = match &id {
+        Ok(Path(s)) => s.clone(),
+        Err(_) => String::new(),
+    };
+    let mut origin = None;
+    let result: Result<Response, PageFailure> = async {
+        let who = page_reader(&b, &headers, &format!("/review/patrols/{}", page::url_part(&raw)))?;
+        let id = path_param(id).map_err(|f| PageFailure::from(f).with_who(&who))?;
+        let (detail, tiles) = blocking(move || Ok((b.review_patrol(&id)?, b.review_tile_layer()?)))
+            .await
+            .map_err(|f| PageFailure::from(f).with_who(&who))?;
+        let detail = detail.ok_or_else(|| {
+            PageFailure::new(StatusCode::NOT_FOUND, "There is no patrol with that id.").with_who(&who)
+        })?;
+        origin = tiles.as_deref().map(|t| tile_origin(t).to_string());
+        Ok(html(StatusCode::OK, page::patrol(&detail, &who, tiles.as_deref())))
+    }
+    .await;
+    secure(result.unwrap_or_else(IntoResponse::into_response), origin.as_deref())
+}
+
+pub(crate) async fn evaluation_page(State(b): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    let result: Result<Response, PageFailure> = async {
+        let who = page_reader(&b, &headers, &here("/review/evaluation", q.as_deref()))?;
+        let (from, to) = open_range(q.as_deref()).map_err(|f| PageFailure::from(f).with_who(&who))?;
+        let eval = blocking(move || Ok(b.review_evaluation(from, to)?))
+            .await
+            .map_err(|f| PageFailure::from(f).with_who(&who))?;
+        Ok(html(StatusCode::OK, page::evaluation(&eval, &who)))
+    }
+    .await;
+    secure(result.unwrap_or_else(IntoResponse::into_response), None)
+}
+
+fn csv_download(csv: String, name: &str) -> Response {
+    let disposition = format!("attachment; filename=\"{name}\"");
+    let mut resp = ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response();
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    resp
+}
+
+fn evaluation_file_name(from: Option<NaiveDate>, to: Option<NaiveDate>) -> String {
+    let d = |x: Option<NaiveDate>, open: &str| x.map_or_else(|| open.to_string(), |d| d.to_string());
+    format!("evaluation-{}-to-{}.csv", d(from, "first"), d(to, "last"))
+}
+
+pub(crate) async fn evaluation_csv_page(
+    State(b): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let result: Result<Response, PageFailure> = async {
+        let who = page_reader(&b, &headers, &here("/review/evaluation", q.as_deref()))?;
+        let (from, to) = open_range(q.as_deref()).map_err(|f| PageFailure::from(f).with_who(&who))?;
+        let csv = blocking(move || Ok(evaluation_csv(&b.review_evaluation(from, to)?)))
+            .await
+            .map_err(|f| PageFailure::from(f).with_who(&who))?;
+        Ok(csv_download(csv, &evaluation_file_name(from, to)))
+    }
+    .await;
+    secure(result.unwrap_or_else(IntoResponse::into_response), None)
+}
+
+pub(crate) async fn login_form(RawQuery(q): RawQuery) -> Response {
+    let next = pairs(q.as_deref())
+        .ok()
+        .and_then(|p| get(&p, "next").map(str::to_string));
+    secure(
+        html(StatusCode::OK, page::login(None, Some(safe_next(next.as_deref())))),
+        None,
+    )
+}
+
+pub(crate) async fn login(State(b): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let result: Result<Response, PageFailure> = async {
+        if !same_origin(&headers)? {
+            return Err(PageFailure::new(
+                StatusCode::FORBIDDEN,
+                "This sign-in came from another site and was refused.",
+            ));
+        }
+        let media = header_str(&headers, header::CONTENT_TYPE.as_str())?
+            .and_then(|v| v.split(';').next())
+            .map(str::trim)
+            .unwrap_or("");
+        if !media.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+            return Err(PageFailure::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Sign in with the form: its body is application/x-www-form-urlencoded.",
+            ));
+        }
+        let bytes = read_body(&headers, body, MAX_LOGIN_BYTES).await?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| ApiFailure::bad_request("the form is not UTF-8"))?;
+        let form = pairs(Some(text))?;
+        let next = safe_next(get(&form, "next")).to_string();
+        let retry = |message: &str| PageFailure {
+            next: Some(next.clone()),
+            ..PageFailure::new(StatusCode::UNAUTHORIZED, message)
+        };
+        let token = get(&form, "token").map(str::trim).unwrap_or("");
+        if token.is_empty() {
+            return Err(retry("Paste your token to sign in."));
+        }
+        let claims = b.verify_token(token).map_err(|e| match e {
+            TokenError::Expired => retry("That token has expired."),
+            TokenError::Malformed | TokenError::BadSignature => retry("That is not a valid token for this force."),
+        })?;
+        if !REVIEW_ROLES.contains(&claims.role) {
+            return Err(forbidden_role(claims.role));
+        }
+        let max_age = (claims.exp - now_ms() / 1000).clamp(1, MAX_SESSION_S);
+        // Secure when the browser reached us over TLS (a terminating proxy).
+        let secure_flag = header_str(&headers, header::ORIGIN.as_str())?.is_some_and(|o| o.starts_with("https://"));
+        let cookie = format!(
+            "{COOKIE}={token}; Path=/review; Max-Age={max_age}; HttpOnly; SameSite=Strict{}",
+            if secure_flag { "; Secure" } else { "" }
+        );
+        let mut resp = StatusCode::SEE_OTHER.into_response();
+        let h = resp.headers_mut();
+        h.insert(
+            header::LOCATION,
+            HeaderValue::from_str(&next).unwrap_or(HeaderValue::from_static("/review")),
+        );
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            h.insert(header::SET_COOKIE, v);
+        }
+        Ok(resp)
+    }
+    .await;
+    secure(result.unwrap_or_else(IntoResponse::into_response), None)
+}
+
+pub(crate) async fn logout(headers: HeaderMap) -> Response {
+    let result: Result<Response, PageFailure> = async {
+        if !same_origin(&headers)? {
+            return Err(PageFailure::new(
+                StatusCode::FORBIDDEN,
+                "This sign-out came from another site and was refused.",
+            ));
+        }
+        let mut resp = StatusCode::SEE_OTHER.into_response();
+        let h = resp.headers_mut();
+        h.insert(header::LOCATION, HeaderValue::from_static("/review/login"));
+        h.insert(
+            header::SET_COOKIE,
+            HeaderValue::from_static("guardian_review=; Path=/review; Max-Age=0; HttpOnly; SameSite=Strict"),
+        );
+        Ok(resp)
+    }
+    .await;
+    secure(result.unwrap_or_else(IntoResponse::into_response), None)
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    let resp = (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        body,
+    )
+        .into_response();
+    secure(resp, None)
+}
+
+pub(crate) async fn stylesheet() -> Response {
+    asset("text/css; charset=utf-8", CSS)
+}
+
+pub(crate) async fn icon() -> Response {
+    asset("image/svg+xml", ICON)
+}
+
+// ---- JSON ---------------------------------------------------------------------
+
+pub(crate) async fn api_day(State(b): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Reply {
+    authorize_any(&b, &headers, REVIEW_ROLES)?;
+    let (from, to) = day_range(q.as_deref())?;
+    let review = blocking(move || Ok(b.review_days(from, to)?)).await?;
+    no_store(json(&review))
+}
+
+pub(crate) async fn api_patrol(
+    State(b): State<AppState>,
+    id: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    headers: HeaderMap,
+) -> Reply {
+    authorize_any(&b, &headers, REVIEW_ROLES)?;
+    let id = path_param(id)?;
+    let detail = blocking(move || Ok(b.review_patrol(&id)?)).await?;
+    match detail {
+        Some(d) => no_store(json(&d)),
+        None => Err(ApiFailure::new(
+            StatusCode::NOT_FOUND,
+            "no-such-patrol",
+            "there is no patrol with that id",
+        )),
+    }
+}
+
+pub(crate) async fn api_evaluation(State(b): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Reply {
+    authorize_any(&b, &headers, REVIEW_ROLES)?;
+    let (from, to) = open_range(q.as_deref())?;
+    let eval = blocking(move || Ok(b.review_evaluation(from, to)?)).await?;
+    no_store(json(&eval))
+}
+
+pub(crate) async fn api_evaluation_csv(State(b): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Reply {
+    authorize_any(&b, &headers, REVIEW_ROLES)?;
+    let (from, to) = open_range(q.as_deref())?;
+    let csv = blocking(move || Ok(evaluation_csv(&b.review_evaluation(from, to)?))).await?;
+    no_store(Ok(csv_download(csv, &evaluation_file_name(from, to))))
+}
+
+fn no_store(reply: Reply) -> Reply {
+    reply.map(|mut r| {
+        r.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        r
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_next_page_stays_on_the_review_pages() {
+        assert_eq!(safe_next(Some("/review/patrols/p-1")), "/review/patrols/p-1");
+        assert_eq!(
+            safe_next(Some("/review?from=2026-07-01&to=2026-07-03")),
+            "/review?from=2026-07-01&to=2026-07-03"
+        );
+        for bad in [
+            "https://evil.example/",
+            "//evil.example/review",
+            "/review//evil",
+            "/v1/admin/stats",
+            "/review/login",
+            "/review\r\nSet-Cookie: x",
+            "/review\"><script>",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/review", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/review");
+    }
+
+    #[test]
+    fn a_cross_site_post_is_refused_and_a_same_origin_one_allowed() {
+        let h = |pairs: &[(&'static str, &'static str)]| {
+            let mut m = HeaderMap::new();
+            for (k, v) in pairs {
+                m.insert(*k, HeaderValue::from_static(v));
+            }
+            m
+        };
+        let host = ("host", "127.0.0.1:8080");
+        assert!(same_origin(&h(&[host, ("origin", "http://127.0.0.1:8080")])).expect("ok"));
+        assert!(!same_origin(&h(&[host, ("origin", "http://evil.example")])).expect("ok"));
+        assert!(!same_origin(&h(&[host, ("origin", "null")])).expect("ok"));
+        // Chromium under no-referrer: Origin null, but Sec-Fetch-Site says.
+        assert!(same_origin(&h(&[host, ("origin", "null"), ("sec-fetch-site", "same-origin")])).expect("ok"));
+        assert!(
+            !same_origin(&h(&[
+                host,
+                ("origin", "http://127.0.0.1:8080"),
+                ("sec-fetch-site", "cross-site")
+            ]))
+            .expect("ok")
+        );
+        assert!(!same_origin(&h(&[host, ("sec-fetch-site", "same-site")])).expect("ok"));
+        assert!(same_origin(&h(&[host])).expect("no browser"));
+    }
+
+    #[test]
+    fn forms_decode_percent_and_plus() {
+        let p = pairs(Some("token=v1.a-b_c.d%3D&next=%2Freview%3Fdate%3D2026-07-03&x=a+b")).expect("pairs");
+        assert_eq!(get(&p, "token"), Some("v1.a-b_c.d="));
+        assert_eq!(get(&p, "next"), Some("/review?date=2026-07-03"));
+        assert_eq!(get(&p, "x"), Some("a b"));
+        assert!(pairs(Some("a=%zz")).is_err());
+        assert!(pairs(Some("a=%ff")).is_err());
+        assert!(pairs(Some("a=%4")).is_err());
+    }
+
+    #[test]
+    fn the_day_range_is_a_date_or_a_forward_range_of_at_most_a_year() {
+        let d = |s: &str| s.parse::<NaiveDate>().expect("date");
+        assert_eq!(
+            day_range(Some("date=2026-07-03")).expect("one"),
+            (d("2026-07-03"), d("2026-07-03"))
+        );
+        assert_eq!(
+            day_range(Some("from=2026-07-01&to=2026-07-03")).expect("range"),
+            (d("2026-07-01"), d("2026-07-03"))
+        );
+        assert!(day_range(Some("from=2026-07-03&to=2026-07-01")).is_err());
+        assert!(day_range(Some("from=2020-01-01&to=2026-07-01")).is_err());
+        assert!(day_range(Some("date=yesterday")).is_err());
+        assert!(day_range(Some("date=2026-7-03")).is_err());
+        assert!(day_range(Some("date=+2026-07-03")).is_err());
+        assert!(day_range(Some("date=2026-02-30")).is_err());
+        assert_eq!(
+            day_range(Some("date=&from=2026-07-03&to=")).expect("empty fields are none"),
+            (d("2026-07-03"), d("2026-07-03"))
+        );
+        assert!(day_range(Some("date=2026-07-03&from=2026-07-01")).is_err());
+    }
+
+    #[test]
+    fn the_policy_allows_no_script_and_only_the_tile_origin_beyond_self() {
+        let plain = csp(None);
+        assert!(plain.contains("default-src 'none'"));
+        assert!(!plain.contains("script-src"));
+        assert!(!plain.contains("unsafe"));
+        assert!(csp(Some("https://tiles.example.org")).contains("img-src 'self' https://tiles.example.org;"));
+    }
+}
