@@ -256,13 +256,7 @@ struct AreaName {
     lpa: String,
 }
 
-struct Draw {
-    date: NaiveDate,
-    seed: u64,
-    fraction: f64,
-    chosen: Vec<String>,
-    not_chosen: Vec<String>,
-}
+type Draw = crate::schedule::ScheduleRun;
 
 impl Backend {
     /// The day view for `from` to `to` (London dates, inclusive).
@@ -271,7 +265,7 @@ impl Backend {
         self.read(|tx| {
             let names = area_names(tx)?;
             let judged = judged_between(tx, from, to)?;
-            let draws = draws_between(tx, Some(from), Some(to))?;
+            let draws = crate::schedule::runs_between(tx, Some(from), Some(to))?;
             let assignments = assignments_between(tx, from, to)?;
             Ok(day_review(from, to, &names, judged, &draws, &assignments))
         })
@@ -305,7 +299,7 @@ impl Backend {
         }
         self.read(|tx| {
             let names = area_names(tx)?;
-            let draws = draws_between(tx, from, to)?;
+            let draws = crate::schedule::runs_between(tx, from, to)?;
             let (Some(first), Some(last)) = (draws.first(), draws.last()) else {
                 return Ok(Evaluation {
                     from,
@@ -498,42 +492,6 @@ fn judged_between(tx: &Transaction<'_>, from: NaiveDate, to: NaiveDate) -> Resul
             assignment_id,
         })
         .collect())
-}
-
-fn draws_between(
-    tx: &Transaction<'_>,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-) -> Result<Vec<Draw>, BackendError> {
-    // Open ends as the widest dates a `YYYY-MM-DD` column can hold.
-    let from = from.map_or_else(|| "0000-00-00".to_string(), |d| d.to_string());
-    let to = to.map_or_else(|| "9999-99-99".to_string(), |d| d.to_string());
-    let mut stmt = tx.prepare(
-        "SELECT date, seed, fraction, chosen, not_chosen FROM schedules
-         WHERE date >= ?1 AND date <= ?2 ORDER BY date",
-    )?;
-    let rows = stmt.query_map([from, to], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, i64>(1)?,
-            r.get::<_, f64>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, String>(4)?,
-        ))
-    })?;
-    rows.map(|row| {
-        let (date, seed, fraction, chosen, not_chosen) = row?;
-        let corrupt = |what: &str| BackendError::Corrupt(format!("schedule {date}: bad {what}"));
-        Ok(Draw {
-            date: date.parse().map_err(|_| corrupt("date"))?,
-            // Stored as its bits (SQLite integers are signed).
-            seed: seed as u64,
-            fraction,
-            chosen: serde_json::from_str(&chosen).map_err(|_| corrupt("chosen"))?,
-            not_chosen: serde_json::from_str(&not_chosen).map_err(|_| corrupt("not_chosen"))?,
-        })
-    })
-    .collect()
 }
 
 /// `(date, area) -> assignments` for the drawn days in range.

@@ -192,33 +192,45 @@ impl Backend {
 
     /// Every recorded draw, by date.
     pub fn schedule_runs(&self) -> Result<Vec<ScheduleRun>, BackendError> {
-        self.read(|tx| {
-            let mut stmt =
-                tx.prepare("SELECT date, seed, fraction, chosen, not_chosen FROM schedules ORDER BY date")?;
-            let rows = stmt.query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, f64>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                ))
-            })?;
-            rows.map(|row| {
-                let (date, seed, fraction, chosen, not_chosen) = row?;
-                let corrupt = |what: &str| BackendError::Corrupt(format!("schedule {date}: bad {what}"));
-                Ok(ScheduleRun {
-                    date: date.parse().map_err(|_| corrupt("date"))?,
-                    // Stored as its bits (SQLite integers are signed).
-                    seed: seed as u64,
-                    fraction,
-                    chosen: serde_json::from_str(&chosen).map_err(|_| corrupt("chosen"))?,
-                    not_chosen: serde_json::from_str(&not_chosen).map_err(|_| corrupt("not_chosen"))?,
-                })
-            })
-            .collect()
-        })
+        self.read(|tx| runs_between(tx, None, None))
     }
+}
+
+/// The draws recorded from `from` to `to` (inclusive; open ends: all).
+pub(crate) fn runs_between(
+    tx: &Transaction<'_>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> Result<Vec<ScheduleRun>, BackendError> {
+    // Open ends as the widest dates a `YYYY-MM-DD` column can hold.
+    let from = from.map_or_else(|| "0000-00-00".to_string(), |d| d.to_string());
+    let to = to.map_or_else(|| "9999-99-99".to_string(), |d| d.to_string());
+    let mut stmt = tx.prepare(
+        "SELECT date, seed, fraction, chosen, not_chosen FROM schedules
+         WHERE date >= ?1 AND date <= ?2 ORDER BY date",
+    )?;
+    let rows = stmt.query_map([from, to], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, f64>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+        ))
+    })?;
+    rows.map(|row| {
+        let (date, seed, fraction, chosen, not_chosen) = row?;
+        let corrupt = |what: &str| BackendError::Corrupt(format!("schedule {date}: bad {what}"));
+        Ok(ScheduleRun {
+            date: date.parse().map_err(|_| corrupt("date"))?,
+            // Stored as its bits (SQLite integers are signed).
+            seed: seed as u64,
+            fraction,
+            chosen: serde_json::from_str(&chosen).map_err(|_| corrupt("chosen"))?,
+            not_chosen: serde_json::from_str(&not_chosen).map_err(|_| corrupt("not_chosen"))?,
+        })
+    })
+    .collect()
 }
 
 /// The officer's assignments, soonest first.

@@ -2,7 +2,8 @@
 //! already stored is harmed, recording resumes when space returns, and the
 //! force receives every fix once — no half-written outbox row is sent.
 //! (Its own test binary: it installs the fault VFS for the whole process,
-//! so the force's backend in this process runs on it too, without a quota.)
+//! so the force's backend in this process runs on it too; the quota counts
+//! every file, so it is set only while the handset records offline.)
 
 use guardian_core::Error;
 use guardian_core::patrol::Fix;

@@ -17,11 +17,12 @@ use std::time::Duration;
 use guardian_backend::{Backend, Role};
 use guardian_core::patrol::GeofenceKind;
 use guardian_core::referral::{Authority, Consent, Reason, Receipt, ReferralForm, RoutePreview, Subject, Urgency};
-use guardian_core::sync::{PassReport, SyncConfig, TokenProvider};
+use guardian_core::sync::{PassReport, SyncConfig};
 use guardian_core::{Config, FixedClock, Guardian};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
+use crate::force::{StaticTokens, input};
 use crate::{SimError, fake_keystore_key, rfc3339, track};
 
 const OFFICER_ID: &str = "wm-20417";
@@ -126,26 +127,6 @@ fn file_referral(g: &Guardian, fix: &guardian_core::patrol::Fix) -> Result<(Rece
     Ok((receipt, preview))
 }
 
-/// The shell's login: the force issued this officer a token.
-struct DemoTokens(String);
-
-impl TokenProvider for DemoTokens {
-    fn token(&self) -> Result<String, String> {
-        Ok(self.0.clone())
-    }
-
-    fn refresh(&self) -> Result<String, String> {
-        Ok(self.0.clone())
-    }
-}
-
-fn input(what: &str, e: impl std::fmt::Display) -> SimError {
-    SimError::Input {
-        what: what.into(),
-        reason: e.to_string(),
-    }
-}
-
 pub fn run(args: &DemoArgs) -> Result<(DemoReport, Option<Serving>), SimError> {
     let areas_text = std::fs::read_to_string(&args.areas).map_err(|e| input(&args.areas.display().to_string(), e))?;
     let track = track::load(&args.track).map_err(|e| input(&args.track.display().to_string(), e))?;
@@ -175,7 +156,7 @@ pub fn run(args: &DemoArgs) -> Result<(DemoReport, Option<Serving>), SimError> {
     )?;
     g.start_sync(
         &SyncConfig::new(format!("http://{}", server.addr)),
-        Arc::new(DemoTokens(token)),
+        Arc::new(StaticTokens(token)),
     )?;
     let mut passes = vec![g.sync_now()?];
 

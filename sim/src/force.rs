@@ -6,13 +6,29 @@ use std::path::Path;
 use guardian_backend::Backend;
 use guardian_core::patrol::Rank;
 use guardian_core::referral::authority::boundaries_from_ward_files;
+use guardian_core::sync::TokenProvider;
 
 use crate::SimError;
 
-fn input(what: &str, e: impl std::fmt::Display) -> SimError {
+/// `what` could not be used, and why.
+pub fn input(what: &str, e: impl std::fmt::Display) -> SimError {
     SimError::Input {
         what: what.into(),
         reason: e.to_string(),
+    }
+}
+
+/// The shell's login: a token the force issued this officer, long-lived
+/// enough for the simulation (so a refresh hands out the same one).
+pub struct StaticTokens(pub String);
+
+impl TokenProvider for StaticTokens {
+    fn token(&self) -> Result<String, String> {
+        Ok(self.0.clone())
+    }
+
+    fn refresh(&self) -> Result<String, String> {
+        Ok(self.0.clone())
     }
 }
 

@@ -21,10 +21,11 @@ use std::sync::Arc;
 
 use guardian_backend::{Backend, Role};
 use guardian_core::patrol::{Fix, GeofenceKind, Rank};
-use guardian_core::sync::{SyncConfig, TokenProvider};
+use guardian_core::sync::SyncConfig;
 use guardian_core::{Config, FixedClock, Guardian};
 use serde::Serialize;
 
+use crate::force::{StaticTokens, input};
 use crate::{SimError, fake_keystore_key, track};
 
 pub const AREA: &str = "trk-mtk";
@@ -104,25 +105,6 @@ pub struct Seeded {
     pub draw_seed: u64,
     pub area_id: String,
     pub patrols: Vec<SeededPatrol>,
-}
-
-struct Token(String);
-
-impl TokenProvider for Token {
-    fn token(&self) -> Result<String, String> {
-        Ok(self.0.clone())
-    }
-
-    fn refresh(&self) -> Result<String, String> {
-        Ok(self.0.clone())
-    }
-}
-
-fn input(what: &str, e: impl std::fmt::Display) -> SimError {
-    SimError::Input {
-        what: what.into(),
-        reason: e.to_string(),
-    }
 }
 
 /// The demo areas, with the scenario area's windows set to 12:00–19:00.
@@ -221,7 +203,7 @@ fn walk(url: &str, dir: &Path, w: &Walker, token: String, fixes: &[Fix]) -> Resu
         fake_keystore_key(),
         clock.clone(),
     )?;
-    g.start_sync(&SyncConfig::new(url.to_string()), Arc::new(Token(token)))?;
+    g.start_sync(&SyncConfig::new(url.to_string()), Arc::new(StaticTokens(token)))?;
     g.sync_now()?;
     let mut checked_in: Option<i64> = None;
     let mut patrol_id: Option<String> = None;

@@ -35,21 +35,15 @@ use guardian_backend::Role;
 use guardian_core::patrol::{Fix, Officer, Rank};
 use guardian_core::referral::{Authority, Consent, Reason, ReferralForm, Subject, Urgency};
 use guardian_core::store::DbKey;
-use guardian_core::sync::{SyncConfig, TokenProvider};
+use guardian_core::sync::SyncConfig;
 use guardian_core::{Config, FixedClock, Guardian};
 use serde::Serialize;
 
+use crate::force::{StaticTokens, input};
 use crate::{SimError, track};
 
 const OFFICER_ID: &str = "wm-torture";
 const AREA: &str = "bham-smallbrook-queensway";
-
-fn input(what: &str, e: impl std::fmt::Display) -> SimError {
-    SimError::Input {
-        what: what.into(),
-        reason: e.to_string(),
-    }
-}
 
 /// A small deterministic generator: the campaign must be reproducible.
 struct Rng(u64);
@@ -107,19 +101,6 @@ pub struct WorkerArgs {
     pub cut_after: Option<u64>,
     /// Only open the store (a migration), then stop.
     pub open_only: bool,
-}
-
-/// A login that never expires (the reference backend's long-lived token).
-pub(crate) struct StaticTokens(pub(crate) String);
-
-impl TokenProvider for StaticTokens {
-    fn token(&self) -> Result<String, String> {
-        Ok(self.0.clone())
-    }
-
-    fn refresh(&self) -> Result<String, String> {
-        Ok(self.0.clone())
-    }
 }
 
 /// The demo walk repeated in laps, each a little after the last: fix `k`.

@@ -753,7 +753,7 @@ pub fn shift(hours: u32, backend: Option<(String, String)>) -> Result<ShiftFigur
     if let Some((url, token)) = backend {
         g.start_sync(
             &guardian_core::sync::SyncConfig::new(url),
-            Arc::new(crate::torture::StaticTokens(token)),
+            Arc::new(crate::force::StaticTokens(token)),
         )?;
     }
     let (mut patrols, mut syncs, mut sync_failures, mut searches) = (0, 0, 0, 0);

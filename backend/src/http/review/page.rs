@@ -17,20 +17,10 @@ use super::draw;
 use crate::review::{DayReview, Evaluation, Group, GroupFigures, Outcome, PatrolDetail, PatrolLine, WindowText};
 use crate::token::Claims;
 
-/// Text made safe for HTML content and quoted attributes.
+/// Text made safe for HTML content and quoted attributes (the library's
+/// own escaping: one rule for every page we render).
 pub(super) fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    guardian_core::library::markdown::escape_html(s)
 }
 
 /// One path segment or query value, percent-encoded (ids are plain ASCII,
