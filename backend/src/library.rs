@@ -243,6 +243,11 @@ impl Backend {
         now_ms: i64,
     ) -> Result<AckStatus, BackendError> {
         check_id("id", &record.id, MAX_ID_LEN).map_err(|e| BackendError::refused("bad-prefs", e.to_string()))?;
+        // Checked before the replay lookup too: a retry of a stored id with
+        // a body that is not valid is refused, not answered "duplicate"
+        // (found by the API fuzzing's stateful phase).
+        check_id("officer_id", &record.officer_id, MAX_ID_LEN)
+            .map_err(|e| BackendError::refused("bad-prefs", e.to_string()))?;
         record.validate().map_err(|r| BackendError::refused("bad-prefs", r))?;
         self.write(|tx| {
             require_officer(tx, sub)?;

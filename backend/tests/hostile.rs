@@ -417,6 +417,21 @@ fn look_alike_and_formula_ids_are_refused_everywhere() {
 }
 
 #[test]
+fn a_retry_with_a_body_that_is_not_valid_is_refused_not_answered_duplicate() {
+    let w = World::new();
+    let prefs = |officer: &str| {
+        json!({"format": 1, "id": "prefs-1", "officer_id": officer, "version": 1, "updated_ms": T0,
+               "bookmarks": [], "recent": []})
+    };
+    let first = w.post(&w.a, "/v1/library/prefs", &prefs("pc-a"));
+    assert_eq!(first.status(), 200);
+    let body = first.text().expect("body");
+    assert!(body.contains("\"stored\""), "{body}");
+    let retry = w.post(&w.a, "/v1/library/prefs", &prefs("pc-a*"));
+    assert_error(retry, 422, "bad-prefs");
+}
+
+#[test]
 fn two_authorization_headers_are_refused_and_the_scheme_is_case_insensitive() {
     let w = World::new();
     // Admin then officer: the first must not win.
