@@ -5,37 +5,80 @@
 //! handset pulls), `commands`, `stats`, `export`, `referral`, `boundaries`
 //! and `library`. They all return [`BackendError`]; only `http` speaks HTTP.
 //!
-//! One connection behind a mutex: SQLite has one writer anyway, and every
-//! operation is one short transaction. Writes take the lock `IMMEDIATE`, so
-//! a check ("was this record id seen?") and the write it guards cannot be
-//! split by another process on the same file.
+//! Two stores behind one interface ([`crate::sql::Tx`]): SQLite (one
+//! connection behind a mutex: SQLite has one writer anyway, and every
+//! operation is one short transaction; writes take the lock `IMMEDIATE`, so
+//! a check and the write it guards cannot be split by another process on
+//! the same file) or PostgreSQL (a pool of connections; concurrent writers
+//! are kept exactly-once by keys and `ON CONFLICT`, and a transaction a
+//! constraint or a serialisation check turned away runs again, to give the
+//! answer the winner's commit implies).
 
 use std::sync::{Mutex, MutexGuard};
 
 use guardian_protocol::rules::{MAX_ID_LEN, check_id};
 use guardian_protocol::wire::AckStatus;
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior};
 
 use crate::db::{self, KEY_REPLAYS};
 use crate::error::BackendError;
+use crate::sql::pg::PgManager;
+use crate::sql::{DbError, Tx};
 use crate::token::{self, Claims, Role, TokenError};
 
 /// A year: dev tokens are not meant to live longer.
 pub const MAX_TTL_S: i64 = 366 * 24 * 3600;
 
+/// How often a PostgreSQL transaction is run again after losing a race.
+const PG_ATTEMPTS: usize = 5;
+
 pub struct Backend {
-    conn: Mutex<Connection>,
+    store: Store,
     secret: Vec<u8>,
 }
 
-impl Backend {
-    /// The store over an open, migrated connection and its token key
-    /// (`setup` makes both).
-    pub(crate) fn new(conn: Connection, secret: Vec<u8>) -> Self {
-        Self {
-            conn: Mutex::new(conn),
-            secret,
+pub(crate) enum Store {
+    Sqlite(Mutex<Connection>),
+    Postgres(PgPool),
+}
+
+/// The pool, closed off any async thread: closing a `postgres` connection
+/// blocks on its own runtime, which panics on a thread driving another
+/// (where a server drops its last handle on the store).
+pub(crate) struct PgPool(Option<r2d2::Pool<PgManager>>);
+
+impl PgPool {
+    pub(crate) fn new(pool: r2d2::Pool<PgManager>) -> Self {
+        Self(Some(pool))
+    }
+}
+
+impl Drop for PgPool {
+    fn drop(&mut self) {
+        if let Some(pool) = self.0.take() {
+            // If the thread cannot start, the pool is leaked rather than
+            // dropped here: a panic in a destructor would abort.
+            match std::thread::Builder::new().spawn(move || drop(pool)) {
+                Ok(t) => {
+                    let _ = t.join();
+                }
+                Err(e) => tracing::warn!("could not close the database pool: {e}"),
+            }
         }
+    }
+}
+
+/// An error a storage operation can end in: from the database, and maybe
+/// worth running again (PostgreSQL's lost races).
+pub(crate) trait StoreFailure: From<DbError> {
+    fn retryable(&self) -> bool;
+}
+
+impl Backend {
+    /// The store over an open, migrated store and its token key (`setup`
+    /// makes both).
+    pub(crate) fn new(store: Store, secret: Vec<u8>) -> Self {
+        Self { store, secret }
     }
 }
 
@@ -50,31 +93,61 @@ pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
+fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    // A panic inside an operation dropped its transaction, which rolled
+    // back: the connection is consistent, so poisoning carries no risk.
+    conn.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Store {
+    /// Runs `f` in one transaction and commits what it did if it succeeds.
+    pub(crate) fn run<T, E: StoreFailure>(
+        &self,
+        write: bool,
+        mut f: impl FnMut(&Tx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        match self {
+            Store::Sqlite(conn) => {
+                let mut conn = lock(conn);
+                let behavior = if write {
+                    TransactionBehavior::Immediate
+                } else {
+                    TransactionBehavior::Deferred
+                };
+                let t = conn.transaction_with_behavior(behavior).map_err(DbError::from)?;
+                let out = f(&Tx::sqlite(&t))?;
+                if write {
+                    t.commit().map_err(DbError::from)?;
+                }
+                Ok(out)
+            }
+            Store::Postgres(PgPool(pool)) => {
+                let pool = pool.as_ref().ok_or_else(|| E::from(DbError::NoRow))?;
+                let mut attempt = 1;
+                loop {
+                    let mut conn = pool.get().map_err(DbError::from)?;
+                    let tx = Tx::postgres(conn.begin()?);
+                    let result = f(&tx).and_then(|out| match tx.into_pg() {
+                        Some(pg) => pg.commit().map(|()| out).map_err(E::from),
+                        None => Ok(out),
+                    });
+                    match result {
+                        Err(e) if e.retryable() && attempt < PG_ATTEMPTS => attempt += 1,
+                        other => return other,
+                    }
+                }
+            }
+        }
+    }
+}
+
 impl Backend {
-    fn lock(&self) -> MutexGuard<'_, Connection> {
-        // A panic inside an operation dropped its transaction, which rolled
-        // back: the connection is consistent, so poisoning carries no risk.
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    pub(crate) fn write<T, E: StoreFailure>(&self, f: impl FnMut(&Tx<'_>) -> Result<T, E>) -> Result<T, E> {
+        self.store.run(true, f)
     }
 
-    pub(crate) fn write<T, E: From<rusqlite::Error>>(
-        &self,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
-    ) -> Result<T, E> {
-        let mut conn = self.lock();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        Ok(out)
-    }
-
-    pub(crate) fn read<T, E: From<rusqlite::Error>>(
-        &self,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
-    ) -> Result<T, E> {
-        let mut conn = self.lock();
-        let tx = conn.transaction()?;
-        f(&tx)
+    pub(crate) fn read<T, E: StoreFailure>(&self, f: impl FnMut(&Tx<'_>) -> Result<T, E>) -> Result<T, E> {
+        self.store.run(false, f)
     }
 
     pub fn issue_token(&self, sub: &str, role: Role, ttl_s: i64) -> Result<String, BackendError> {
@@ -98,7 +171,7 @@ impl Backend {
 }
 
 /// A retry of something stored earlier: a success, unless someone else's.
-pub(crate) fn replay(tx: &Transaction<'_>, sub: &str, owner: &str, what: &str) -> Result<AckStatus, BackendError> {
+pub(crate) fn replay(tx: &Tx<'_>, sub: &str, owner: &str, what: &str) -> Result<AckStatus, BackendError> {
     if owner != sub {
         return Err(BackendError::forbidden(format!(
             "this {what} id belongs to another officer"

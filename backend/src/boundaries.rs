@@ -9,8 +9,8 @@
 
 use std::path::Path;
 
+use crate::sql::{Tx, p};
 use guardian_core::referral::authority::{Boundaries, boundaries_from_ward_files};
-use rusqlite::{OptionalExtension, Transaction, params};
 
 use crate::backend::{Backend, now_ms};
 use crate::db;
@@ -33,7 +33,7 @@ CREATE TABLE boundary_sets (
 ";
 
 /// Creates the boundaries table on first open.
-pub(crate) fn ensure_schema(tx: &Transaction<'_>) -> Result<(), BackendError> {
+pub(crate) fn ensure_schema(tx: &Tx<'_>) -> Result<(), BackendError> {
     crate::db::ensure_module_schema(tx, SCHEMA_KEY, SCHEMA_VERSION, SCHEMA, "boundaries")
 }
 
@@ -59,7 +59,7 @@ impl Backend {
             let version = db::bump(tx, KEY_BOUNDARIES_VERSION)?;
             tx.execute(
                 "INSERT INTO boundary_sets (version, geojson, loaded_ms) VALUES (?1, ?2, ?3)",
-                params![version, compact, now],
+                p![version, compact, now],
             )?;
             Ok::<_, BackendError>(version)
         })?;
@@ -82,16 +82,16 @@ impl Backend {
 
 /// The current version, and the current set when it is newer than `seen`
 /// (`None`: the handset has never had one).
-pub(crate) fn since(tx: &Transaction<'_>, seen: Option<i64>) -> Result<(i64, Option<serde_json::Value>), BackendError> {
+pub(crate) fn since(tx: &Tx<'_>, seen: Option<i64>) -> Result<(i64, Option<serde_json::Value>), BackendError> {
     let version = db::counter(tx, KEY_BOUNDARIES_VERSION)?;
     if seen.is_some_and(|s| s >= version) {
         return Ok((version, None));
     }
-    let text: Option<String> = tx
-        .query_row("SELECT geojson FROM boundary_sets WHERE version = ?1", [version], |r| {
-            r.get(0)
-        })
-        .optional()?;
+    let text: Option<String> = tx.query_opt(
+        "SELECT geojson FROM boundary_sets WHERE version = ?1",
+        p![version],
+        |r| r.get(0),
+    )?;
     let value = match text {
         Some(t) => Some(
             serde_json::from_str(&t)

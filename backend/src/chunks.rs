@@ -2,9 +2,12 @@
 //! every fix with the handset's filter verdict, only for a patrol whose
 //! check-in arrived and only by its officer.
 
+use crate::sql::{ToValue as _, Tx, p};
 use guardian_protocol::codec::StoredFix;
 use guardian_protocol::wire::AckStatus;
-use rusqlite::{OptionalExtension, Transaction, params};
+
+/// A stored fix's columns.
+const FIX_COLUMNS: usize = 10;
 
 use crate::backend::{Backend, replay};
 use crate::error::BackendError;
@@ -38,11 +41,6 @@ impl Backend {
     pub(crate) fn submit_chunk(&self, sub: &str, chunk: &ChunkUpload<'_>, now: i64) -> Result<AckStatus, BackendError> {
         self.write(|tx| {
             require_officer(tx, sub)?;
-            // Checked again under the write lock: a concurrent retry may have
-            // stored it since `chunk_replay`.
-            if let Some(owner) = chunk_owner(tx, chunk.chunk_id)? {
-                return replay(tx, sub, &owner, "chunk");
-            }
             match patrol_owner(tx, chunk.patrol_id)? {
                 None => {
                     return Err(BackendError::refused(
@@ -55,46 +53,57 @@ impl Backend {
                 }
                 Some(_) => {}
             }
-            tx.execute(
+            // The key decides, not an earlier read: of two uploads of one
+            // chunk at once (a retry racing its original, two instances),
+            // exactly one inserts; the other is told it is a duplicate.
+            let inserted = tx.execute(
                 "INSERT INTO chunks (chunk_id, officer_id, patrol_id, seq, fixes, bytes, received_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (chunk_id) DO NOTHING",
+                p![
                     chunk.chunk_id,
                     sub,
                     chunk.patrol_id,
                     chunk.seq,
-                    chunk.fixes.len() as i64,
-                    chunk.bytes as i64,
+                    chunk.fixes.len(),
+                    chunk.bytes,
                     now
                 ],
             )?;
-            let mut stmt = tx.prepare_cached(
-                "INSERT INTO fixes (patrol_id, chunk_id, seq, idx, time_ms, mono_ns, lat, lon,
-                   accuracy_m, verdict) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )?;
-            for (idx, s) in chunk.fixes.iter().enumerate() {
-                stmt.execute(params![
-                    chunk.patrol_id,
-                    chunk.chunk_id,
-                    chunk.seq,
-                    idx as i64,
-                    s.fix.time_ms,
-                    s.fix.mono_ns,
-                    s.fix.lat,
-                    s.fix.lon,
-                    s.fix.accuracy_m,
-                    s.verdict.as_str()
-                ])?;
+            if inserted == 0 {
+                let owner = chunk_owner(tx, chunk.chunk_id)?
+                    .ok_or_else(|| BackendError::Server("a chunk both present and absent".into()))?;
+                return replay(tx, sub, &owner, "chunk");
             }
+            let mut values = Vec::with_capacity(chunk.fixes.len() * FIX_COLUMNS);
+            for (idx, s) in chunk.fixes.iter().enumerate() {
+                values.extend([
+                    chunk.patrol_id.to_value(),
+                    chunk.chunk_id.to_value(),
+                    chunk.seq.to_value(),
+                    idx.to_value(),
+                    s.fix.time_ms.to_value(),
+                    s.fix.mono_ns.to_value(),
+                    s.fix.lat.to_value(),
+                    s.fix.lon.to_value(),
+                    s.fix.accuracy_m.to_value(),
+                    s.verdict.as_str().to_value(),
+                ]);
+            }
+            tx.insert_many(
+                "fixes (patrol_id, chunk_id, seq, idx, time_ms, mono_ns, lat, lon, accuracy_m, verdict)",
+                FIX_COLUMNS,
+                &values,
+            )?;
             Ok(AckStatus::Stored)
         })
     }
 }
 
-fn chunk_owner(tx: &Transaction<'_>, chunk_id: &str) -> Result<Option<String>, BackendError> {
-    Ok(tx
-        .query_row("SELECT officer_id FROM chunks WHERE chunk_id = ?1", [chunk_id], |r| {
+fn chunk_owner(tx: &Tx<'_>, chunk_id: &str) -> Result<Option<String>, BackendError> {
+    Ok(
+        tx.query_opt("SELECT officer_id FROM chunks WHERE chunk_id = ?1", p![chunk_id], |r| {
             r.get(0)
-        })
-        .optional()?)
+        })?,
+    )
 }

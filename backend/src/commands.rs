@@ -2,8 +2,8 @@
 //! handsets (a wipe, for a lost or stolen phone), delivered in the sync
 //! reply, done once a handset acknowledges them.
 
+use crate::sql::{Tx, p};
 use guardian_protocol::wire::{CommandKind, DeviceCommand};
-use rusqlite::{Transaction, params};
 
 use crate::backend::{Backend, now_ms};
 use crate::error::BackendError;
@@ -21,7 +21,7 @@ impl Backend {
             }
             tx.execute(
                 "INSERT INTO commands (command_id, officer_id, kind, created_ms) VALUES (?1, ?2, ?3, ?4)",
-                params![id, officer_id, kind.as_str(), now],
+                p![id, officer_id, kind.as_str(), now],
             )?;
             Ok(())
         })?;
@@ -36,7 +36,7 @@ impl Backend {
             let n = tx.execute(
                 "UPDATE commands SET acked_ms = coalesce(acked_ms, ?3)
                  WHERE command_id = ?1 AND officer_id = ?2",
-                params![command_id, sub, now],
+                p![command_id, sub, now],
             )?;
             if n == 0 {
                 return Err(BackendError::NotFound {
@@ -50,17 +50,19 @@ impl Backend {
 }
 
 /// The officer's commands not yet acknowledged, oldest first.
-pub(crate) fn pending(tx: &Transaction<'_>, officer_id: &str) -> Result<Vec<DeviceCommand>, BackendError> {
-    let mut stmt = tx.prepare_cached(
+pub(crate) fn pending(tx: &Tx<'_>, officer_id: &str) -> Result<Vec<DeviceCommand>, BackendError> {
+    let rows = tx.query_all(
         "SELECT command_id, kind FROM commands WHERE officer_id = ?1 AND acked_ms IS NULL
          ORDER BY created_ms, command_id",
+        p![officer_id],
+        |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)),
     )?;
-    let rows = stmt.query_map([officer_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-    rows.map(|row| {
-        let (id, kind) = row?;
-        let kind =
-            CommandKind::parse(&kind).ok_or_else(|| BackendError::Corrupt(format!("unknown command kind {kind:?}")))?;
-        Ok(DeviceCommand { id, kind })
-    })
-    .collect()
+    rows.into_iter()
+        .map(|row| {
+            let (id, kind) = row;
+            let kind = CommandKind::parse(&kind)
+                .ok_or_else(|| BackendError::Corrupt(format!("unknown command kind {kind:?}")))?;
+            Ok(DeviceCommand { id, kind })
+        })
+        .collect()
 }

@@ -1,5 +1,7 @@
-//! The backend's SQLite file: schema as const SQL with a version, pragmas
-//! chosen once, and the small `meta` table of versions and the token key.
+//! The backend's schema and its versions, on either store: the SQLite file
+//! (pragmas chosen once) or a PostgreSQL database; the small `meta` table
+//! (the token key, each module's schema version) and the `counters` table
+//! (versions a handset's cursor counts, replays).
 //!
 //! Plain SQLite: the workspace's rusqlite is built with SQLCipher, and a
 //! SQLCipher database opened without a key is an ordinary SQLite file. The
@@ -7,11 +9,14 @@
 
 use std::path::Path;
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OpenFlags};
 
 use crate::error::BackendError;
+use crate::sql::{Dialect, Tx, p};
 
-pub const VERSION: i64 = 1;
+/// The backend's own schema version: 1 the tables below, 2 the counters
+/// moved out of `meta` into a table a single statement can bump.
+pub const VERSION: i64 = 2;
 
 /// Every table the backend owns. `areas` keeps every area ever loaded
 /// (`active` = in the current set) so that an old patrol can still be judged
@@ -113,12 +118,27 @@ pub const KEY_SECRET: &str = "token_secret";
 pub const KEY_AREAS_VERSION: &str = "areas_version";
 pub const KEY_ASSIGN_VERSION: &str = "assignments_version";
 pub const KEY_REPLAYS: &str = "replays";
+/// The counters version 1 kept as 8-byte blobs in `meta`.
+const V1_COUNTERS: [&str; 4] = [KEY_AREAS_VERSION, KEY_ASSIGN_VERSION, KEY_REPLAYS, "boundaries_version"];
+
+/// Version 2: a counter bumped by one `INSERT … ON CONFLICT DO UPDATE`, so
+/// concurrent writers on PostgreSQL never lose a bump (a read then a write
+/// of `meta` could).
+const COUNTERS: &str = "
+CREATE TABLE counters (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+";
+
+/// Taken by every PostgreSQL instance while it creates or migrates the
+/// schema: two starting at once must not both create it (or two token keys).
+pub(crate) const LOCK_SCHEMA: i64 = 0x6775_6172_6469_616e;
 
 pub fn open(path: &Path) -> Result<Connection, BackendError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let mut conn = Connection::open_with_flags(path, flags)?;
+    let conn = Connection::open_with_flags(path, flags)?;
     apply_pragmas(&conn)?;
-    migrate(&mut conn)?;
     Ok(conn)
 }
 
@@ -140,52 +160,85 @@ fn apply_pragmas(conn: &Connection) -> Result<(), BackendError> {
     Ok(())
 }
 
-fn migrate(conn: &mut Connection) -> Result<(), BackendError> {
-    // IMMEDIATE: two processes opening a new file at once must not both
-    // create the schema (or both make a token key).
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    match version {
-        0 => {
-            tx.execute_batch(SCHEMA)?;
-            tx.pragma_update(None, "user_version", VERSION)?;
-        }
-        VERSION => {}
-        v => {
-            return Err(BackendError::Corrupt(format!(
-                "database schema version {v} is newer than this backend ({VERSION})"
-            )));
-        }
+/// Brings the backend's tables to [`VERSION`], one step at a time, inside
+/// the opening transaction (IMMEDIATE on SQLite, under [`LOCK_SCHEMA`] on
+/// PostgreSQL); refuses a newer schema.
+pub(crate) fn migrate(tx: &Tx<'_>) -> Result<(), BackendError> {
+    tx.serialise(LOCK_SCHEMA)?;
+    let mut version = stored_version(tx)?;
+    if version > VERSION {
+        return Err(BackendError::Corrupt(format!(
+            "database schema version {version} is newer than this backend ({VERSION})"
+        )));
     }
-    tx.commit()?;
+    while version < VERSION {
+        match version {
+            0 => {
+                tx.execute_batch(SCHEMA)?;
+                tx.execute_batch(COUNTERS)?;
+                version = VERSION;
+            }
+            1 => {
+                tx.execute_batch(COUNTERS)?;
+                for key in V1_COUNTERS {
+                    let value = meta_counter(tx, key)?;
+                    if value != 0 {
+                        tx.execute("INSERT INTO counters (key, value) VALUES (?1, ?2)", p![key, value])?;
+                    }
+                    tx.execute("DELETE FROM meta WHERE key = ?1", p![key])?;
+                }
+                version = 2;
+            }
+            v => return Err(BackendError::Corrupt(format!("no migration from schema version {v}"))),
+        }
+        set_stored_version(tx, version)?;
+    }
     Ok(())
 }
 
-pub fn meta_blob(tx: &Transaction<'_>, key: &str) -> Result<Option<Vec<u8>>, BackendError> {
-    Ok(tx
-        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-        .optional()?)
+/// SQLite keeps the version in the file header (`user_version`, as version
+/// 1 did); PostgreSQL in a one-row table of its own.
+fn stored_version(tx: &Tx<'_>) -> Result<i64, BackendError> {
+    Ok(match tx.dialect() {
+        Dialect::Sqlite => tx.query_one("PRAGMA user_version", p![], |r| r.get(0))?,
+        Dialect::Postgres => {
+            tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
+            tx.query_one("SELECT coalesce(max(version), 0) FROM schema_version", p![], |r| {
+                r.get(0)
+            })?
+        }
+    })
 }
 
-pub fn set_meta_blob(tx: &Transaction<'_>, key: &str, value: &[u8]) -> Result<(), BackendError> {
+fn set_stored_version(tx: &Tx<'_>, version: i64) -> Result<(), BackendError> {
+    match tx.dialect() {
+        // A pragma takes no parameters; the version is our own constant.
+        Dialect::Sqlite => tx.execute_batch(&format!("PRAGMA user_version = {version}"))?,
+        Dialect::Postgres => {
+            tx.execute("DELETE FROM schema_version", p![])?;
+            tx.execute("INSERT INTO schema_version (version) VALUES (?1)", p![version])?;
+        }
+    }
+    Ok(())
+}
+
+pub fn meta_blob(tx: &Tx<'_>, key: &str) -> Result<Option<Vec<u8>>, BackendError> {
+    Ok(tx.query_opt("SELECT value FROM meta WHERE key = ?1", p![key], |r| r.get(0))?)
+}
+
+pub fn set_meta_blob(tx: &Tx<'_>, key: &str, value: &[u8]) -> Result<(), BackendError> {
     tx.execute(
         "INSERT INTO meta (key, value) VALUES (?1, ?2)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        params![key, value],
+        p![key, value],
     )?;
     Ok(())
 }
 
 /// Creates a module's own tables on first open, versioned by a `meta`
 /// counter beside the backend's schema; refuses a newer version.
-pub fn ensure_module_schema(
-    tx: &Transaction<'_>,
-    key: &str,
-    version: i64,
-    sql: &str,
-    module: &str,
-) -> Result<(), BackendError> {
-    match counter(tx, key)? {
+pub fn ensure_module_schema(tx: &Tx<'_>, key: &str, version: i64, sql: &str, module: &str) -> Result<(), BackendError> {
+    match meta_counter(tx, key)? {
         0 => {
             tx.execute_batch(sql)?;
             set_meta_blob(tx, key, &version.to_le_bytes())
@@ -197,7 +250,8 @@ pub fn ensure_module_schema(
     }
 }
 
-pub fn counter(tx: &Transaction<'_>, key: &str) -> Result<i64, BackendError> {
+/// An 8-byte little-endian number in `meta` (a module's schema version).
+fn meta_counter(tx: &Tx<'_>, key: &str) -> Result<i64, BackendError> {
     match meta_blob(tx, key)? {
         None => Ok(0),
         Some(b) => {
@@ -210,35 +264,87 @@ pub fn counter(tx: &Transaction<'_>, key: &str) -> Result<i64, BackendError> {
     }
 }
 
-pub fn bump(tx: &Transaction<'_>, key: &str) -> Result<i64, BackendError> {
-    let next = counter(tx, key)? + 1;
-    set_meta_blob(tx, key, &next.to_le_bytes())?;
-    Ok(next)
+pub fn counter(tx: &Tx<'_>, key: &str) -> Result<i64, BackendError> {
+    Ok(tx
+        .query_opt("SELECT value FROM counters WHERE key = ?1", p![key], |r| r.get(0))?
+        .unwrap_or(0))
+}
+
+/// One more, in one statement: the row's lock orders concurrent bumps and
+/// holds until commit, so versions are handed out in commit order.
+pub fn bump(tx: &Tx<'_>, key: &str) -> Result<i64, BackendError> {
+    Ok(tx.query_one(
+        "INSERT INTO counters (key, value) VALUES (?1, 1)
+         ON CONFLICT (key) DO UPDATE SET value = counters.value + 1
+         RETURNING value",
+        p![key],
+        |r| r.get(0),
+    )?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn migrated(path: &Path) -> Result<Connection, BackendError> {
+        let mut conn = open(path)?;
+        let t = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        migrate(&Tx::sqlite(&t))?;
+        t.commit()?;
+        Ok(conn)
+    }
+
     #[test]
     fn reopening_keeps_the_schema_and_a_newer_one_is_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("b.db");
-        drop(open(&path).expect("create"));
-        drop(open(&path).expect("reopen"));
+        drop(migrated(&path).expect("create"));
+        drop(migrated(&path).expect("reopen"));
         let conn = Connection::open(&path).expect("raw");
         conn.pragma_update(None, "user_version", VERSION + 1).expect("bump");
         drop(conn);
-        assert!(matches!(open(&path), Err(BackendError::Corrupt(_))));
+        assert!(matches!(migrated(&path), Err(BackendError::Corrupt(_))));
     }
 
     #[test]
     fn counters_start_at_zero_and_bump() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut conn = open(&dir.path().join("b.db")).expect("open");
-        let tx = conn.transaction().expect("tx");
+        let mut conn = migrated(&dir.path().join("b.db")).expect("open");
+        let t = conn.transaction().expect("tx");
+        let tx = Tx::sqlite(&t);
         assert_eq!(counter(&tx, KEY_REPLAYS).expect("read"), 0);
         assert_eq!(bump(&tx, KEY_REPLAYS).expect("bump"), 1);
         assert_eq!(bump(&tx, KEY_REPLAYS).expect("bump"), 2);
+    }
+
+    #[test]
+    fn a_version_1_file_keeps_its_counters_in_the_new_table() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("b.db");
+        {
+            // Version 1 exactly as it was written: the tables, the counters
+            // as 8-byte blobs in meta, user_version 1.
+            let conn = open(&path).expect("raw");
+            conn.execute_batch(SCHEMA).expect("v1 schema");
+            for (key, v) in [(KEY_AREAS_VERSION, 3_i64), (KEY_REPLAYS, 41), (KEY_SECRET, -1)] {
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+                    rusqlite::params![key, v.to_le_bytes().to_vec()],
+                )
+                .expect("meta");
+            }
+            conn.pragma_update(None, "user_version", 1).expect("v1");
+        }
+        let mut conn = migrated(&path).expect("migrate");
+        let t = conn.transaction().expect("tx");
+        let tx = Tx::sqlite(&t);
+        assert_eq!(stored_version(&tx).expect("version"), VERSION);
+        assert_eq!(counter(&tx, KEY_AREAS_VERSION).expect("areas"), 3);
+        assert_eq!(counter(&tx, KEY_REPLAYS).expect("replays"), 41);
+        assert_eq!(counter(&tx, KEY_ASSIGN_VERSION).expect("assign"), 0);
+        assert_eq!(bump(&tx, KEY_AREAS_VERSION).expect("bump"), 4);
+        // Only the counters moved: the token key is where it was.
+        assert!(meta_blob(&tx, KEY_SECRET).expect("secret").is_some());
+        assert!(meta_blob(&tx, KEY_REPLAYS).expect("gone").is_none());
     }
 }

@@ -8,10 +8,13 @@ use guardian_core::referral::authority::BoundaryError;
 use guardian_protocol::referral::ReferralStatus;
 use guardian_protocol::rules::FieldError;
 
+use crate::backend::StoreFailure;
+use crate::sql::DbError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Database(#[from] DbError),
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
     #[error("areas rejected: {0}")]
@@ -84,5 +87,17 @@ impl BackendError {
             reason: guardian_protocol::rules::describe(&fields),
             fields,
         }
+    }
+}
+
+impl From<rusqlite::Error> for BackendError {
+    fn from(e: rusqlite::Error) -> Self {
+        BackendError::Database(DbError::Sqlite(e))
+    }
+}
+
+impl StoreFailure for BackendError {
+    fn retryable(&self) -> bool {
+        matches!(self, BackendError::Database(e) if e.is_retryable())
     }
 }

@@ -11,11 +11,11 @@
 
 use std::collections::HashMap;
 
+use crate::sql::{Tx, p};
 use chrono::{DateTime, SecondsFormat};
 use guardian_core::patrol::compliance::{self, ComplianceSummary, PatrolFacts, PatrolReport, TrackPoint, WindowRule};
 use guardian_core::patrol::geofence::PreparedArea;
 use guardian_core::patrol::{Policies, Rank, Verdict};
-use rusqlite::{OptionalExtension, Transaction};
 
 use crate::areas::stored_area;
 use crate::backend::Backend;
@@ -43,14 +43,13 @@ pub(crate) struct PatrolRow {
     pub(crate) check_out_ms: i64,
 }
 
-pub fn rows(tx: &Transaction<'_>) -> Result<Vec<ExportRow>, BackendError> {
-    let patrols: Vec<PatrolRow> = {
-        let mut stmt = tx.prepare(
-            "SELECT patrol_id, officer_id, area_id, claimed_rank, assignment_id, checkin_time_ms,
+pub fn rows(tx: &Tx<'_>) -> Result<Vec<ExportRow>, BackendError> {
+    let patrols: Vec<PatrolRow> = tx.query_all(
+        "SELECT patrol_id, officer_id, area_id, claimed_rank, assignment_id, checkin_time_ms,
                checkout_time_ms FROM patrols WHERE checkout_time_ms IS NOT NULL
              ORDER BY checkin_time_ms, patrol_id",
-        )?;
-        let rows = stmt.query_map([], |r| {
+        p![],
+        |r| {
             Ok(PatrolRow {
                 patrol_id: r.get(0)?,
                 officer_id: r.get(1)?,
@@ -60,15 +59,14 @@ pub fn rows(tx: &Transaction<'_>) -> Result<Vec<ExportRow>, BackendError> {
                 check_in_ms: r.get(5)?,
                 check_out_ms: r.get(6)?,
             })
-        })?;
-        rows.collect::<Result<_, _>>()?
-    };
+        },
+    )?;
     Ok(judge_rows(tx, patrols))
 }
 
 /// Each patrol judged by the core's rules, or why it could not be (the
 /// review pages judge their selection of patrols here too).
-pub(crate) fn judge_rows(tx: &Transaction<'_>, patrols: Vec<PatrolRow>) -> Vec<ExportRow> {
+pub(crate) fn judge_rows(tx: &Tx<'_>, patrols: Vec<PatrolRow>) -> Vec<ExportRow> {
     let policies = Policies::default();
     let mut areas: HashMap<String, Option<PreparedArea>> = HashMap::new();
     let mut out = Vec::with_capacity(patrols.len());
@@ -101,7 +99,7 @@ pub(crate) fn judge_rows(tx: &Transaction<'_>, patrols: Vec<PatrolRow>) -> Vec<E
 /// One patrol through the core's rules; why not, when its stored data
 /// cannot be judged.
 fn judge(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     p: &PatrolRow,
     areas: &mut HashMap<String, Option<PreparedArea>>,
     policies: &Policies,
@@ -132,12 +130,11 @@ fn judge(
 
 /// The rank the force holds for the officer: the handset's claim is not
 /// what compliance is judged on.
-fn officer_rank(tx: &Transaction<'_>, officer_id: &str) -> Result<Option<Rank>, BackendError> {
-    let rank: Option<String> = tx
-        .query_row("SELECT rank FROM officers WHERE officer_id = ?1", [officer_id], |r| {
+fn officer_rank(tx: &Tx<'_>, officer_id: &str) -> Result<Option<Rank>, BackendError> {
+    let rank: Option<String> =
+        tx.query_opt("SELECT rank FROM officers WHERE officer_id = ?1", p![officer_id], |r| {
             r.get(0)
-        })
-        .optional()?;
+        })?;
     Ok(rank.as_deref().and_then(Rank::parse))
 }
 
@@ -146,49 +143,45 @@ fn officer_rank(tx: &Transaction<'_>, officer_id: &str) -> Result<Option<Rank>, 
 /// an assignment of this officer to this area counts: the handset only ever
 /// holds its own, and naming someone else's window must not change the
 /// judgement.
-pub(crate) fn window_rule(
-    tx: &Transaction<'_>,
-    p: &PatrolRow,
-    area: &PreparedArea,
-) -> Result<WindowRule, BackendError> {
+pub(crate) fn window_rule(tx: &Tx<'_>, p: &PatrolRow, area: &PreparedArea) -> Result<WindowRule, BackendError> {
     if let Some(id) = &p.assignment_id {
-        let span: Option<(i64, i64)> = tx
-            .query_row(
-                "SELECT start_ms, end_ms FROM assignments
+        let span: Option<(i64, i64)> = tx.query_opt(
+            "SELECT start_ms, end_ms FROM assignments
                  WHERE assignment_id = ?1 AND officer_id = ?2 AND area_id = ?3",
-                [id, &p.officer_id, &p.area_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
+            p![id, &p.officer_id, &p.area_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         return Ok(WindowRule::for_patrol(span, &area.area.windows));
     }
     Ok(WindowRule::for_patrol(None, &area.area.windows))
 }
 
-pub(crate) fn track(tx: &Transaction<'_>, patrol_id: &str) -> Result<Vec<TrackPoint>, BackendError> {
-    let mut stmt = tx.prepare_cached(
+pub(crate) fn track(tx: &Tx<'_>, patrol_id: &str) -> Result<Vec<TrackPoint>, BackendError> {
+    let rows = tx.query_all(
         "SELECT time_ms, mono_ns, lat, lon, accuracy_m, verdict FROM fixes WHERE patrol_id = ?1
          ORDER BY seq, idx",
+        p![patrol_id],
+        |r| {
+            Ok((
+                TrackPoint {
+                    time_ms: r.get(0)?,
+                    mono_ns: r.get(1)?,
+                    lat: r.get(2)?,
+                    lon: r.get(3)?,
+                    accuracy_m: r.get(4)?,
+                    verdict: Verdict::Accepted,
+                },
+                r.get::<String>(5)?,
+            ))
+        },
     )?;
-    let rows = stmt.query_map([patrol_id], |r| {
-        Ok((
-            TrackPoint {
-                time_ms: r.get(0)?,
-                mono_ns: r.get(1)?,
-                lat: r.get(2)?,
-                lon: r.get(3)?,
-                accuracy_m: r.get(4)?,
-                verdict: Verdict::Accepted,
-            },
-            r.get::<_, String>(5)?,
-        ))
-    })?;
-    rows.map(|row| {
-        let (mut p, v) = row?;
-        p.verdict = Verdict::parse(&v).ok_or_else(|| BackendError::Corrupt(format!("unknown verdict {v:?}")))?;
-        Ok(p)
-    })
-    .collect()
+    rows.into_iter()
+        .map(|row| {
+            let (mut p, v) = row;
+            p.verdict = Verdict::parse(&v).ok_or_else(|| BackendError::Corrupt(format!("unknown verdict {v:?}")))?;
+            Ok(p)
+        })
+        .collect()
 }
 
 impl Backend {

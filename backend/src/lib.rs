@@ -28,6 +28,7 @@ mod referral;
 mod review;
 mod schedule;
 mod setup;
+mod sql;
 mod stats;
 mod sync;
 mod token;
@@ -49,5 +50,8 @@ pub use review::{
     evaluation_csv,
 };
 pub use schedule::{DEFAULT_WINDOW, ScheduleRun};
+pub use setup::PG_POOL_SIZE;
+pub use sql::DbError;
+pub use sql::pg::create_database as create_postgres_database;
 pub use stats::{PatrolSummary, Stats};
 pub use token::{Claims, Role};

@@ -14,11 +14,11 @@
 
 use std::path::Path;
 
+use crate::sql::{Tx, p};
 use guardian_core::library::{Library, LibraryError, Pack, Topic, source};
 use guardian_protocol::library::{PrefsRecord, PrefsReply};
 use guardian_protocol::rules::{MAX_ID_LEN, check_id};
 use guardian_protocol::wire::AckStatus;
-use rusqlite::{OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{Backend, replay};
@@ -51,7 +51,7 @@ CREATE TABLE library_prefs_records (
 ";
 
 /// Creates the library's tables on first open.
-pub(crate) fn ensure_schema(tx: &Transaction<'_>) -> Result<(), BackendError> {
+pub(crate) fn ensure_schema(tx: &Tx<'_>) -> Result<(), BackendError> {
     crate::db::ensure_module_schema(tx, SCHEMA_KEY, SCHEMA_VERSION, SCHEMA, "library")
 }
 
@@ -93,14 +93,12 @@ fn stored_library(bytes: &[u8]) -> Result<Library, BackendError> {
         .map_err(|e| BackendError::Corrupt(format!("stored library pack: {e}")))
 }
 
-fn latest(tx: &Transaction<'_>) -> Result<Option<(u64, Vec<u8>)>, BackendError> {
-    let row: Option<(i64, Vec<u8>)> = tx
-        .query_row(
-            "SELECT version, pack FROM library_versions ORDER BY version DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
+fn latest(tx: &Tx<'_>) -> Result<Option<(u64, Vec<u8>)>, BackendError> {
+    let row: Option<(i64, Vec<u8>)> = tx.query_opt(
+        "SELECT version, pack FROM library_versions ORDER BY version DESC LIMIT 1",
+        p![],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     Ok(row.map(|(v, p)| (u64::try_from(v).unwrap_or(0), p)))
 }
 
@@ -142,7 +140,7 @@ impl Backend {
                 });
             }
             let version = previous.as_ref().map_or(1, |p| p.version + 1);
-            let lib = parsed.stamped(previous.as_ref(), version, now_ms);
+            let lib = parsed.clone().stamped(previous.as_ref(), version, now_ms);
             let old = previous.unwrap_or_default();
             let added = lib.articles.keys().filter(|id| !old.articles.contains_key(*id)).count();
             let changed = lib
@@ -157,7 +155,7 @@ impl Backend {
             tx.execute(
                 "INSERT INTO library_versions (version, published_ms, articles, library_sha256, topics, pack)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
+                p![
                     as_i64(version),
                     now_ms,
                     as_i64(lib.articles.len() as u64),
@@ -209,13 +207,11 @@ impl Backend {
                 return Ok(Some(noop.encode(false)));
             }
             let pack_of = |v: u64| -> Result<Option<Vec<u8>>, BackendError> {
-                Ok(tx
-                    .query_row(
-                        "SELECT pack FROM library_versions WHERE version = ?1",
-                        [as_i64(v)],
-                        |r| r.get(0),
-                    )
-                    .optional()?)
+                Ok(tx.query_opt(
+                    "SELECT pack FROM library_versions WHERE version = ?1",
+                    p![as_i64(v)],
+                    |r| r.get(0),
+                )?)
             };
             let full = pack_of(current)?.ok_or_else(|| BackendError::Corrupt("latest library vanished".into()))?;
             let base = if since == 0 || since > current {
@@ -252,12 +248,11 @@ impl Backend {
         self.write(|tx| {
             require_officer(tx, sub)?;
             let owner: Option<String> = tx
-                .query_row(
+                .query_opt(
                     "SELECT officer_id FROM library_prefs_records WHERE record_id = ?1",
-                    [&record.id],
+                    p![&record.id],
                     |r| r.get(0),
-                )
-                .optional()?;
+                )?;
             if let Some(owner) = owner {
                 return replay(tx, sub, &owner, "library settings record");
             }
@@ -266,7 +261,7 @@ impl Backend {
             }
             tx.execute(
                 "INSERT INTO library_prefs_records (record_id, officer_id, received_ms) VALUES (?1, ?2, ?3)",
-                params![record.id, sub, now_ms],
+                p![record.id, sub, now_ms],
             )?;
             let body = serde_json::to_string(record)
                 .map_err(|e| BackendError::Server(format!("prefs JSON: {e}")))?;
@@ -275,7 +270,7 @@ impl Backend {
                  ON CONFLICT (officer_id) DO UPDATE SET record_id = excluded.record_id, version = excluded.version,
                      body = excluded.body, received_ms = excluded.received_ms
                  WHERE excluded.version > library_prefs.version",
-                params![sub, record.id, as_i64(record.version), body, now_ms],
+                p![sub, record.id, as_i64(record.version), body, now_ms],
             )?;
             Ok(AckStatus::Stored)
         })
@@ -285,11 +280,10 @@ impl Backend {
     pub(crate) fn library_prefs(&self, sub: &str) -> Result<PrefsReply, BackendError> {
         self.read(|tx| {
             require_officer(tx, sub)?;
-            let body: Option<String> = tx
-                .query_row("SELECT body FROM library_prefs WHERE officer_id = ?1", [sub], |r| {
+            let body: Option<String> =
+                tx.query_opt("SELECT body FROM library_prefs WHERE officer_id = ?1", p![sub], |r| {
                     r.get(0)
-                })
-                .optional()?;
+                })?;
             let prefs = match body {
                 Some(b) => Some(
                     serde_json::from_str(&b)
@@ -304,14 +298,12 @@ impl Backend {
 
 type VersionRow = (u64, String, usize, String);
 
-fn latest_version(tx: &Transaction<'_>) -> Result<Option<VersionRow>, BackendError> {
-    let row: Option<(i64, String, i64, String)> = tx
-        .query_row(
-            "SELECT version, library_sha256, articles, topics FROM library_versions ORDER BY version DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .optional()?;
+fn latest_version(tx: &Tx<'_>) -> Result<Option<VersionRow>, BackendError> {
+    let row: Option<(i64, String, i64, String)> = tx.query_opt(
+        "SELECT version, library_sha256, articles, topics FROM library_versions ORDER BY version DESC LIMIT 1",
+        p![],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )?;
     Ok(row.map(|(v, sha, n, topics)| {
         (
             u64::try_from(v).unwrap_or(0),

@@ -18,12 +18,42 @@ struct Cli {
     command: Command,
 }
 
+/// Where the backend keeps everything: a SQLite file (`--db`, the default
+/// for a demo or one small force) or a PostgreSQL database
+/// (`--database-url`, for several instances behind a balancer).
+#[derive(clap::Args)]
+#[group(required = true, multiple = false)]
+struct StoreArg {
+    /// The SQLite database file (created if missing).
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// A PostgreSQL database: postgres://user[:password]@host[:port]/dbname
+    /// (the schema is created on first use).
+    #[arg(long)]
+    database_url: Option<String>,
+}
+
+impl StoreArg {
+    fn open(&self) -> Result<Backend, BackendError> {
+        match (&self.db, &self.database_url) {
+            (_, Some(url)) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Backend::open_postgres(url)
+            }
+            (_, Some(_)) => Err(BackendError::Invalid(
+                "--database-url must be a postgres:// or postgresql:// URL".into(),
+            )),
+            (Some(path), None) => Backend::open(path),
+            (None, None) => Err(BackendError::Invalid("give --db FILE or --database-url URL".into())),
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve the HTTP API until Ctrl-C.
     Serve {
-        #[arg(long)]
-        db: PathBuf,
+        #[command(flatten)]
+        store: StoreArg,
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
         /// Open connections at most (default: 4,096, or half the descriptor limit).
@@ -41,21 +71,21 @@ enum Command {
     },
     /// Replace the areas with a GeoJSON FeatureCollection (all or nothing).
     LoadAreas {
-        #[arg(long)]
-        db: PathBuf,
+        #[command(flatten)]
+        store: StoreArg,
         file: PathBuf,
     },
     /// Replace the seven authorities' boundaries with the union of each
     /// one's wards, from DIR/wards_<ONS code>.json (all or nothing).
     LoadBoundaries {
-        #[arg(long)]
-        db: PathBuf,
+        #[command(flatten)]
+        store: StoreArg,
         dir: PathBuf,
     },
     /// Create a VRP Navigator on an authority's team, or update them.
     CreateNavigator {
-        #[arg(long)]
-        db: PathBuf,
+        #[command(flatten)]
+        store: StoreArg,
         #[arg(long)]
         id: String,
         #[arg(long)]
@@ -66,8 +96,8 @@ enum Command {
     },
     /// Create an officer, or update their name and rank.
     CreateOfficer {
-        #[arg(long)]
-        db: PathBuf,
+        #[command(flatten)]
+        store: StoreArg,
         #[arg(long)]
         id: String,
         #[arg(long)]
@@ -77,8 +107,8 @@ enum Command {
     },
     /// Print a signed token.
     Token {
-        #[arg(long)]
-        db: PathBuf,
+        #[command(flatten)]
+        store: StoreArg,
         #[arg(long)]
         sub: String,
         #[arg(long)]
@@ -88,8 +118,8 @@ enum Command {
     },
     /// Draw a day's randomised assignments and print them as JSON.
     Schedule {
-        #[arg(long)]
-        db: PathBuf,
+        #[command(flatten)]
+        store: StoreArg,
         #[arg(long)]
         date: String,
         #[arg(long, default_value_t = 0.5)]
@@ -101,14 +131,14 @@ enum Command {
     /// .md file per article) as the next library version. Nothing changes
     /// if the folder matches the current version or breaks a rule.
     PublishLibrary {
-        #[arg(long)]
-        db: PathBuf,
+        #[command(flatten)]
+        store: StoreArg,
         dir: PathBuf,
     },
     /// Print the compliance CSV, or with --summary the board's figures as JSON.
     Export {
-        #[arg(long)]
-        db: PathBuf,
+        #[command(flatten)]
+        store: StoreArg,
         #[arg(long)]
         summary: bool,
         /// Only the patrols of these days (London dates, YYYY-MM-DD,
@@ -124,8 +154,8 @@ enum Command {
     /// Off by default: tiles come from another host, which then learns
     /// where patrols were.
     ReviewTiles {
-        #[arg(long)]
-        db: PathBuf,
+        #[command(flatten)]
+        store: StoreArg,
         #[arg(long, conflicts_with = "off", required_unless_present = "off")]
         template: Option<String>,
         #[arg(long)]
@@ -180,14 +210,14 @@ fn main() -> ExitCode {
 fn run(command: Command) -> Result<(), CliError> {
     match command {
         Command::Serve {
-            db,
+            store,
             addr,
             max_connections,
             max_in_flight,
             header_timeout_s,
             body_timeout_s,
         } => {
-            let backend = Backend::open(&db)?;
+            let backend = store.open()?;
             let defaults = guardian_backend::Limits::default();
             let limits = guardian_backend::Limits {
                 max_connections: max_connections.map_or(defaults.max_connections, |n| n as usize),
@@ -209,20 +239,20 @@ fn run(command: Command) -> Result<(), CliError> {
                 },
             )?;
         }
-        Command::LoadAreas { db, file } => {
+        Command::LoadAreas { store, file } => {
             let text = std::fs::read_to_string(&file).map_err(|source| CliError::Read {
                 path: file.clone(),
                 source,
             })?;
-            let n = Backend::open(&db)?.load_areas_geojson(&text)?;
+            let n = store.open()?.load_areas_geojson(&text)?;
             println!("loaded {n} areas");
         }
-        Command::LoadBoundaries { db, dir } => {
-            let version = Backend::open(&db)?.load_boundaries_from_ward_files(&dir)?;
+        Command::LoadBoundaries { store, dir } => {
+            let version = store.open()?.load_boundaries_from_ward_files(&dir)?;
             println!("loaded boundaries version {version}");
         }
         Command::CreateNavigator {
-            db,
+            store,
             id,
             name,
             authority,
@@ -232,34 +262,39 @@ fn run(command: Command) -> Result<(), CliError> {
                     "unknown authority {authority:?} (birmingham, coventry, dudley, sandwell, solihull, walsall, wolverhampton)"
                 ))
             })?;
-            Backend::open(&db)?.create_navigator(&id, &name, authority)?;
+            store.open()?.create_navigator(&id, &name, authority)?;
             println!("navigator {id} is on the {authority} team");
         }
-        Command::CreateOfficer { db, id, name, rank } => {
+        Command::CreateOfficer { store, id, name, rank } => {
             let rank = Rank::parse(&rank).ok_or_else(|| CliError::Usage(format!("unknown rank {rank:?}")))?;
-            Backend::open(&db)?.create_officer(&id, &name, rank)?;
+            store.open()?.create_officer(&id, &name, rank)?;
             println!("officer {id} is a {rank}");
         }
-        Command::Token { db, sub, role, ttl_s } => {
+        Command::Token {
+            store,
+            sub,
+            role,
+            ttl_s,
+        } => {
             let role = Role::parse(&role).ok_or_else(|| {
                 CliError::Usage(format!("unknown role {role:?} (officer, admin, navigator, supervisor)"))
             })?;
-            println!("{}", Backend::open(&db)?.issue_token(&sub, role, ttl_s)?);
+            println!("{}", store.open()?.issue_token(&sub, role, ttl_s)?);
         }
         Command::Schedule {
-            db,
+            store,
             date,
             fraction,
             seed,
         } => {
             let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d")
                 .map_err(|_| CliError::Usage(format!("date {date:?} is not YYYY-MM-DD")))?;
-            let made = Backend::open(&db)?.schedule(date, fraction, seed)?;
+            let made = store.open()?.schedule(date, fraction, seed)?;
             println!("{}", to_json(&made)?);
         }
-        Command::PublishLibrary { db, dir } => {
+        Command::PublishLibrary { store, dir } => {
             let now = chrono::Utc::now().timestamp_millis();
-            let published = Backend::open(&db)?.publish_library_dir(&dir, now)?;
+            let published = store.open()?.publish_library_dir(&dir, now)?;
             if published.published {
                 println!(
                     "published library version {}: {} articles ({} added, {} changed, {} removed)",
@@ -272,8 +307,13 @@ fn run(command: Command) -> Result<(), CliError> {
                 );
             }
         }
-        Command::Export { db, summary, from, to } => {
-            let backend = Backend::open(&db)?;
+        Command::Export {
+            store,
+            summary,
+            from,
+            to,
+        } => {
+            let backend = store.open()?;
             let rows = match (from, to) {
                 (None, None) => None,
                 (Some(f), Some(t)) => Some(backend.compliance_rows_between(f, t)?),
@@ -286,8 +326,8 @@ fn run(command: Command) -> Result<(), CliError> {
                 (Some(rows), false) => print!("{}", guardian_backend::compliance_csv_of(&rows)),
             }
         }
-        Command::ReviewTiles { db, template, off } => {
-            let backend = Backend::open(&db)?;
+        Command::ReviewTiles { store, template, off } => {
+            let backend = store.open()?;
             let template = if off { None } else { template.as_deref() };
             backend.set_review_tile_layer(template)?;
             match template {

@@ -2,8 +2,8 @@
 //! most once per record id, checked with the protocol's rules, and only by
 //! the officer whose patrol it is.
 
+use crate::sql::{Tx, p};
 use guardian_protocol::wire::{AckStatus, RECORD_FORMAT, RecordBody, RecordEnvelope};
-use rusqlite::{OptionalExtension, Transaction, params};
 
 use crate::backend::{Backend, replay};
 use crate::error::BackendError;
@@ -23,11 +23,11 @@ impl Backend {
         env.validate().map_err(|e| bad_record(e.to_string()))?;
         self.write(|tx| {
             require_officer(tx, sub)?;
-            let seen: Option<String> = tx
-                .query_row("SELECT officer_id FROM records WHERE record_id = ?1", [&env.id], |r| {
-                    r.get(0)
-                })
-                .optional()?;
+            let seen: Option<String> = tx.query_opt(
+                "SELECT officer_id FROM records WHERE record_id = ?1",
+                p![&env.id],
+                |r| r.get(0),
+            )?;
             if let Some(owner) = seen {
                 return replay(tx, sub, &owner, "record");
             }
@@ -38,11 +38,10 @@ impl Backend {
                             "a check-in must name the officer the token belongs to",
                         ));
                     }
-                    let active: Option<bool> = tx
-                        .query_row("SELECT active FROM areas WHERE area_id = ?1", [&b.area_id], |r| {
+                    let active: Option<bool> =
+                        tx.query_opt("SELECT active FROM areas WHERE area_id = ?1", p![&b.area_id], |r| {
                             r.get(0)
-                        })
-                        .optional()?;
+                        })?;
                     if active != Some(true) {
                         return Err(BackendError::refused(
                             "unknown-area",
@@ -59,7 +58,7 @@ impl Backend {
                         "INSERT INTO patrols (patrol_id, officer_id, area_id, claimed_rank,
                            assignment_id, checkin_record_id, checkin_time_ms)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                        params![
+                        p![
                             env.patrol_id,
                             sub,
                             b.area_id,
@@ -71,14 +70,12 @@ impl Backend {
                     )?;
                 }
                 RecordBody::CheckOut(b) => {
-                    let row: Option<(String, i64, Option<String>)> = tx
-                        .query_row(
-                            "SELECT officer_id, checkin_time_ms, checkout_record_id FROM patrols
+                    let row: Option<(String, i64, Option<String>)> = tx.query_opt(
+                        "SELECT officer_id, checkin_time_ms, checkout_record_id FROM patrols
                              WHERE patrol_id = ?1",
-                            [&env.patrol_id],
-                            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                        )
-                        .optional()?;
+                        p![&env.patrol_id],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    )?;
                     let Some((owner, checkin_ms, checkout)) = row else {
                         return Err(BackendError::refused(
                             "unknown-patrol",
@@ -100,7 +97,7 @@ impl Backend {
                     tx.execute(
                         "UPDATE patrols SET checkout_record_id = ?2, checkout_time_ms = ?3
                          WHERE patrol_id = ?1",
-                        params![env.patrol_id, env.id, b.time_ms],
+                        p![env.patrol_id, env.id, b.time_ms],
                     )?;
                 }
             }
@@ -109,7 +106,7 @@ impl Backend {
             tx.execute(
                 "INSERT INTO records (record_id, officer_id, patrol_id, kind, body, received_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![env.id, sub, env.patrol_id, kind, body, now],
+                p![env.id, sub, env.patrol_id, kind, body, now],
             )?;
             Ok(AckStatus::Stored)
         })
@@ -120,12 +117,10 @@ fn bad_record(reason: impl Into<String>) -> BackendError {
     BackendError::refused("bad-record", reason)
 }
 
-pub(crate) fn patrol_owner(tx: &Transaction<'_>, patrol_id: &str) -> Result<Option<String>, BackendError> {
-    Ok(tx
-        .query_row(
-            "SELECT officer_id FROM patrols WHERE patrol_id = ?1",
-            [patrol_id],
-            |r| r.get(0),
-        )
-        .optional()?)
+pub(crate) fn patrol_owner(tx: &Tx<'_>, patrol_id: &str) -> Result<Option<String>, BackendError> {
+    Ok(tx.query_opt(
+        "SELECT officer_id FROM patrols WHERE patrol_id = ?1",
+        p![patrol_id],
+        |r| r.get(0),
+    )?)
 }

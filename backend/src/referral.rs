@@ -8,13 +8,16 @@
 //! location) is ever written to a log or quoted in an error reason: logs and
 //! errors carry ids, the authority, reason codes and statuses only.
 
+use crate::sql::{DbError, Tx, p};
+
+/// Held while a referral event takes its sequence number (PostgreSQL).
+const LOCK_REFERRAL_EVENTS: i64 = 0x7265_6665_7272_616c;
 use guardian_protocol::referral::{
     Authority, REFERRAL_FORMAT, ReasonCode, ReferralReceiptWire, ReferralRecord, ReferralStatus, ReferralUpdate,
 };
 use guardian_protocol::rules::{DISPLAY_NAME, MAX_ID_LEN, check_id};
 use guardian_protocol::time::{Today, london_date};
 use guardian_protocol::wire::AckStatus;
-use rusqlite::{OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{Backend, now_ms, replay};
@@ -60,7 +63,7 @@ CREATE INDEX referral_events_officer ON referral_events (officer_id, seq);
 
 /// Creates the referral tables on first open (module-owned, versioned by a
 /// `meta` counter, beside the backend's schema).
-pub(crate) fn ensure_schema(tx: &Transaction<'_>) -> Result<(), BackendError> {
+pub(crate) fn ensure_schema(tx: &Tx<'_>) -> Result<(), BackendError> {
     crate::db::ensure_module_schema(tx, SCHEMA_KEY, SCHEMA_VERSION, SCHEMA, "referrals")
 }
 
@@ -95,7 +98,7 @@ impl Backend {
                 "INSERT INTO navigators (navigator_id, display_name, authority) VALUES (?1, ?2, ?3)
                  ON CONFLICT (navigator_id) DO UPDATE SET display_name = excluded.display_name,
                    authority = excluded.authority",
-                params![navigator_id, display_name, authority.slug()],
+                p![navigator_id, display_name, authority.slug()],
             )?;
             Ok(())
         })
@@ -121,14 +124,12 @@ impl Backend {
         let now = now_ms();
         self.write(|tx| {
             let authority = require_navigator(tx, navigator_id)?;
-            let row: Option<(String, String, i64)> = tx
-                .query_row(
-                    "SELECT officer_id, status, status_ms FROM referrals
+            let row: Option<(String, String, i64)> = tx.query_opt(
+                "SELECT officer_id, status, status_ms FROM referrals
                      WHERE referral_id = ?1 AND authority = ?2",
-                    params![referral_id, authority.slug()],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )
-                .optional()?;
+                p![referral_id, authority.slug()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?;
             let Some((officer_id, current, current_ms)) = row else {
                 return Err(BackendError::UnknownReferral(referral_id.to_string()));
             };
@@ -147,16 +148,26 @@ impl Backend {
                     to: status,
                 });
             }
-            tx.execute(
-                "UPDATE referrals SET status = ?2, status_ms = ?3 WHERE referral_id = ?1",
-                params![referral_id, status.as_str(), now],
+            // Forward only, whoever else is writing: the change applies to
+            // the status read above or not at all (another Navigator's
+            // change in between makes this transaction run again, and
+            // judge the move from the new status).
+            let changed = tx.execute(
+                "UPDATE referrals SET status = ?2, status_ms = ?3 WHERE referral_id = ?1 AND status = ?4",
+                p![referral_id, status.as_str(), now, current.as_str()],
             )?;
+            if changed == 0 {
+                return Err(DbError::Conflict.into());
+            }
             // The event's sequence number is what an officer's sync cursor
-            // counts: AUTOINCREMENT never reuses or goes back.
+            // counts: AUTOINCREMENT (an identity on PostgreSQL) never reuses
+            // or goes back, and on PostgreSQL the lock makes numbers commit
+            // in order, so a cursor never passes one still to come.
+            tx.serialise(LOCK_REFERRAL_EVENTS)?;
             tx.execute(
                 "INSERT INTO referral_events (referral_id, officer_id, navigator_id, status, time_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![referral_id, officer_id, navigator_id, status.as_str(), now],
+                p![referral_id, officer_id, navigator_id, status.as_str(), now],
             )?;
             tracing::info!(
                 referral_id,
@@ -182,7 +193,7 @@ impl Backend {
     }
 
     pub fn referral_count(&self) -> Result<i64, BackendError> {
-        self.read(|tx| Ok(tx.query_row("SELECT count(*) FROM referrals", [], |r| r.get(0))?))
+        self.read(|tx| Ok(tx.query_one("SELECT count(*) FROM referrals", p![], |r| r.get(0))?))
     }
 
     // ---- what the HTTP handlers call --------------------------------------
@@ -209,13 +220,11 @@ impl Backend {
             .ok_or_else(|| BackendError::Server("the server clock is out of range".into()))?;
         self.write(|tx| {
             require_officer(tx, sub)?;
-            let owner: Option<(String, i64)> = tx
-                .query_row(
-                    "SELECT officer_id, received_ms FROM referrals WHERE referral_id = ?1",
-                    [&rec.id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
+            let owner: Option<(String, i64)> = tx.query_opt(
+                "SELECT officer_id, received_ms FROM referrals WHERE referral_id = ?1",
+                p![&rec.id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
             if let Some((owner, received_ms)) = owner {
                 // A retry: the same body, so it passes the rules as they
                 // stood the day it first arrived (an age can change since);
@@ -241,7 +250,7 @@ impl Backend {
                 "INSERT INTO referrals (referral_id, officer_id, authority, reference, reasons,
                    created_ms, body, status, status_ms, received_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
-                params![
+                p![
                     rec.id,
                     sub,
                     authority.slug(),
@@ -267,33 +276,35 @@ impl Backend {
     pub(crate) fn my_referrals(&self, sub: &str) -> Result<Vec<ReferralReceiptWire>, BackendError> {
         self.read(|tx| {
             require_officer(tx, sub)?;
-            let mut stmt = tx.prepare_cached(
+            let rows = tx.query_all(
                 "SELECT referral_id, reference, authority, reasons, created_ms, status FROM referrals
                  WHERE officer_id = ?1 ORDER BY created_ms, referral_id",
+                p![sub],
+                |r| {
+                    Ok((
+                        r.get::<String>(0)?,
+                        r.get::<String>(1)?,
+                        r.get::<String>(2)?,
+                        r.get::<String>(3)?,
+                        r.get::<i64>(4)?,
+                        r.get::<String>(5)?,
+                    ))
+                },
             )?;
-            let rows = stmt.query_map([sub], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, i64>(4)?,
-                    r.get::<_, String>(5)?,
-                ))
-            })?;
-            rows.map(|row| {
-                let (id, reference, authority, reasons, created_ms, status) = row?;
-                let corrupt = |what: &str| BackendError::Corrupt(format!("referral {id}: bad stored {what}"));
-                Ok(ReferralReceiptWire {
-                    reasons: serde_json::from_str(&reasons).map_err(|_| corrupt("reasons"))?,
-                    status: ReferralStatus::parse(&status).ok_or_else(|| corrupt("status"))?,
-                    id,
-                    reference,
-                    authority,
-                    created_ms,
+            rows.into_iter()
+                .map(|row| {
+                    let (id, reference, authority, reasons, created_ms, status) = row;
+                    let corrupt = |what: &str| BackendError::Corrupt(format!("referral {id}: bad stored {what}"));
+                    Ok(ReferralReceiptWire {
+                        reasons: serde_json::from_str(&reasons).map_err(|_| corrupt("reasons"))?,
+                        status: ReferralStatus::parse(&status).ok_or_else(|| corrupt("status"))?,
+                        id,
+                        reference,
+                        authority,
+                        created_ms,
+                    })
                 })
-            })
-            .collect()
+                .collect()
         })
     }
 
@@ -306,68 +317,68 @@ impl Backend {
     }
 }
 
-fn require_navigator(tx: &Transaction<'_>, navigator_id: &str) -> Result<Authority, BackendError> {
-    let slug: Option<String> = tx
-        .query_row(
-            "SELECT authority FROM navigators WHERE navigator_id = ?1",
-            [navigator_id],
-            |r| r.get(0),
-        )
-        .optional()?;
+fn require_navigator(tx: &Tx<'_>, navigator_id: &str) -> Result<Authority, BackendError> {
+    let slug: Option<String> = tx.query_opt(
+        "SELECT authority FROM navigators WHERE navigator_id = ?1",
+        p![navigator_id],
+        |r| r.get(0),
+    )?;
     let slug = slug.ok_or_else(|| BackendError::UnknownNavigator(navigator_id.to_string()))?;
     Authority::parse(&slug).ok_or_else(|| BackendError::Corrupt(format!("navigator {navigator_id}: unknown authority")))
 }
 
-fn navigator_view(tx: &Transaction<'_>, authority: Authority) -> Result<Vec<NavigatorReferral>, BackendError> {
-    let mut stmt = tx.prepare_cached(
+fn navigator_view(tx: &Tx<'_>, authority: Authority) -> Result<Vec<NavigatorReferral>, BackendError> {
+    let rows = tx.query_all(
         "SELECT referral_id, body, status, status_ms, received_ms FROM referrals
          WHERE authority = ?1 ORDER BY received_ms, referral_id",
+        p![authority.slug()],
+        |r| {
+            Ok((
+                r.get::<String>(0)?,
+                r.get::<String>(1)?,
+                r.get::<String>(2)?,
+                r.get::<i64>(3)?,
+                r.get::<i64>(4)?,
+            ))
+        },
     )?;
-    let rows = stmt.query_map([authority.slug()], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, i64>(3)?,
-            r.get::<_, i64>(4)?,
-        ))
-    })?;
-    rows.map(|row| {
-        let (id, body, status, status_ms, received_ms) = row?;
-        let corrupt = |what: &str| BackendError::Corrupt(format!("referral {id}: bad stored {what}"));
-        Ok(NavigatorReferral {
-            referral: serde_json::from_str(&body).map_err(|_| corrupt("body"))?,
-            status: ReferralStatus::parse(&status).ok_or_else(|| corrupt("status"))?,
-            status_ms,
-            received_ms,
+    rows.into_iter()
+        .map(|row| {
+            let (id, body, status, status_ms, received_ms) = row;
+            let corrupt = |what: &str| BackendError::Corrupt(format!("referral {id}: bad stored {what}"));
+            Ok(NavigatorReferral {
+                referral: serde_json::from_str(&body).map_err(|_| corrupt("body"))?,
+                status: ReferralStatus::parse(&status).ok_or_else(|| corrupt("status"))?,
+                status_ms,
+                received_ms,
+            })
         })
-    })
-    .collect()
+        .collect()
 }
 
 /// The latest change sequence number, and the officer's referral status
 /// changes after `seen` in the order they happened.
 /// The latest change sequence number (0: none yet).
-pub(crate) fn latest_seq(tx: &Transaction<'_>) -> Result<i64, BackendError> {
-    Ok(tx.query_row("SELECT coalesce(max(seq), 0) FROM referral_events", [], |r| r.get(0))?)
+pub(crate) fn latest_seq(tx: &Tx<'_>) -> Result<i64, BackendError> {
+    Ok(tx.query_one("SELECT coalesce(max(seq), 0) FROM referral_events", p![], |r| r.get(0))?)
 }
 
 pub(crate) fn updates_since(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     officer_id: &str,
     seen: i64,
 ) -> Result<(i64, Vec<ReferralUpdate>), BackendError> {
     let latest = latest_seq(tx)?;
-    let mut stmt = tx.prepare_cached(
+    let rows = tx.query_all(
         "SELECT referral_id, status, time_ms FROM referral_events
          WHERE officer_id = ?1 AND seq > ?2 ORDER BY seq",
+        p![officer_id, seen],
+        |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?, r.get::<i64>(2)?)),
     )?;
-    let rows = stmt.query_map(params![officer_id, seen], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
-    })?;
     let updates = rows
+        .into_iter()
         .map(|row| {
-            let (referral_id, status, time_ms) = row?;
+            let (referral_id, status, time_ms) = row;
             let status = ReferralStatus::parse(&status)
                 .ok_or_else(|| BackendError::Corrupt(format!("referral {referral_id}: unknown event status")))?;
             Ok(ReferralUpdate {

@@ -18,12 +18,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::sql::{Tx, p};
 use chrono::{Days, NaiveDate, NaiveTime};
 use guardian_core::patrol::compliance::{ComplianceSummary, PatrolReport, WindowRule};
 use guardian_core::patrol::geofence::PreparedArea;
 use guardian_protocol::time::{london_date, london_instant};
 use guardian_protocol::wire::{RecordBody, RecordEnvelope};
-use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 
 use crate::areas::stored_area;
@@ -319,11 +319,11 @@ impl Backend {
     /// tile server where a patrol was).
     pub fn review_tile_layer(&self) -> Result<Option<String>, BackendError> {
         self.read(|tx| {
-            Ok(tx
-                .query_row("SELECT value FROM review_settings WHERE key = 'tile_layer'", [], |r| {
-                    r.get(0)
-                })
-                .optional()?)
+            Ok(tx.query_opt(
+                "SELECT value FROM review_settings WHERE key = 'tile_layer'",
+                p![],
+                |r| r.get(0),
+            )?)
         })
     }
 
@@ -338,9 +338,9 @@ impl Backend {
                 Some(t) => tx.execute(
                     "INSERT INTO review_settings (key, value) VALUES ('tile_layer', ?1)
                      ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    [t],
+                    p![t],
                 )?,
-                None => tx.execute("DELETE FROM review_settings WHERE key = 'tile_layer'", [])?,
+                None => tx.execute("DELETE FROM review_settings WHERE key = 'tile_layer'", p![])?,
             };
             Ok(())
         })
@@ -357,7 +357,7 @@ CREATE TABLE review_settings (
 ";
 
 /// The review's own table (its settings), on first open.
-pub(crate) fn ensure_schema(tx: &Transaction<'_>) -> Result<(), BackendError> {
+pub(crate) fn ensure_schema(tx: &Tx<'_>) -> Result<(), BackendError> {
     db::ensure_module_schema(tx, SCHEMA_KEY, SCHEMA_VERSION, SCHEMA, "review")
 }
 
@@ -424,25 +424,24 @@ fn london_midnight(date: NaiveDate) -> Result<i64, BackendError> {
     london_instant(date, NaiveTime::MIN).ok_or_else(|| BackendError::Invalid(format!("{date} has no London midnight")))
 }
 
-fn area_names(tx: &Transaction<'_>) -> Result<HashMap<String, AreaName>, BackendError> {
-    let mut stmt = tx.prepare("SELECT area_id, name, lpa FROM areas")?;
-    let rows = stmt.query_map([], |r| {
+fn area_names(tx: &Tx<'_>) -> Result<HashMap<String, AreaName>, BackendError> {
+    let rows = tx.query_all("SELECT area_id, name, lpa FROM areas", p![], |r| {
         Ok((
-            r.get::<_, String>(0)?,
+            r.get::<String>(0)?,
             AreaName {
                 name: r.get(1)?,
                 lpa: r.get(2)?,
             },
         ))
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    Ok(rows.into_iter().collect())
 }
 
 /// The checked-out patrols whose day is in `from..=to`, judged.
-fn judged_between(tx: &Transaction<'_>, from: NaiveDate, to: NaiveDate) -> Result<Vec<Judged>, BackendError> {
+fn judged_between(tx: &Tx<'_>, from: NaiveDate, to: NaiveDate) -> Result<Vec<Judged>, BackendError> {
     let start = london_midnight(from)?;
     let end = london_midnight(to.checked_add_days(Days::new(1)).unwrap_or(to))?;
-    let mut stmt = tx.prepare(
+    let rows = tx.query_all(
         "SELECT p.patrol_id, p.officer_id, p.area_id, p.claimed_rank, p.assignment_id,
            p.checkin_time_ms, p.checkout_time_ms, a.date
          FROM patrols p
@@ -452,25 +451,26 @@ fn judged_between(tx: &Transaction<'_>, from: NaiveDate, to: NaiveDate) -> Resul
            AND ((a.date IS NOT NULL AND a.date >= ?1 AND a.date <= ?2)
              OR (a.date IS NULL AND p.checkin_time_ms >= ?3 AND p.checkin_time_ms < ?4))
          ORDER BY p.checkin_time_ms, p.patrol_id",
+        p![from.to_string(), to.to_string(), start, end],
+        |r| {
+            Ok((
+                PatrolRow {
+                    patrol_id: r.get(0)?,
+                    officer_id: r.get(1)?,
+                    area_id: r.get(2)?,
+                    claimed_rank: r.get(3)?,
+                    assignment_id: r.get(4)?,
+                    check_in_ms: r.get(5)?,
+                    check_out_ms: r.get(6)?,
+                },
+                r.get::<Option<String>>(7)?,
+            ))
+        },
     )?;
-    let rows = stmt.query_map(params![from.to_string(), to.to_string(), start, end], |r| {
-        Ok((
-            PatrolRow {
-                patrol_id: r.get(0)?,
-                officer_id: r.get(1)?,
-                area_id: r.get(2)?,
-                claimed_rank: r.get(3)?,
-                assignment_id: r.get(4)?,
-                check_in_ms: r.get(5)?,
-                check_out_ms: r.get(6)?,
-            },
-            r.get::<_, Option<String>>(7)?,
-        ))
-    })?;
     let mut patrols = Vec::new();
     let mut days = Vec::new();
     for row in rows {
-        let (p, assigned_date) = row?;
+        let (p, assigned_date) = row;
         let (day, assignment) = match assigned_date {
             Some(d) => (
                 d.parse::<NaiveDate>()
@@ -496,29 +496,30 @@ fn judged_between(tx: &Transaction<'_>, from: NaiveDate, to: NaiveDate) -> Resul
 
 /// `(date, area) -> assignments` for the drawn days in range.
 fn assignments_between(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<HashMap<(NaiveDate, String), Vec<AssignmentLine>>, BackendError> {
-    let mut stmt = tx.prepare(
+    let rows = tx.query_all(
         "SELECT date, area_id, assignment_id, officer_id, start_ms, end_ms FROM assignments
          WHERE date >= ?1 AND date <= ?2 ORDER BY date, start_ms, assignment_id",
+        p![from.to_string(), to.to_string()],
+        |r| {
+            Ok((
+                r.get::<String>(0)?,
+                r.get::<String>(1)?,
+                AssignmentLine {
+                    assignment_id: r.get(2)?,
+                    officer_id: r.get(3)?,
+                    start_ms: r.get(4)?,
+                    end_ms: r.get(5)?,
+                },
+            ))
+        },
     )?;
-    let rows = stmt.query_map([from.to_string(), to.to_string()], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            AssignmentLine {
-                assignment_id: r.get(2)?,
-                officer_id: r.get(3)?,
-                start_ms: r.get(4)?,
-                end_ms: r.get(5)?,
-            },
-        ))
-    })?;
     let mut out: HashMap<(NaiveDate, String), Vec<AssignmentLine>> = HashMap::new();
     for row in rows {
-        let (date, area, line) = row?;
+        let (date, area, line) = row;
         let date = date
             .parse()
             .map_err(|_| BackendError::Corrupt(format!("assignment date {date:?}")))?;
@@ -779,34 +780,32 @@ struct StoredPatrol {
     assigned_date: Option<String>,
 }
 
-fn patrol_detail(tx: &Transaction<'_>, patrol_id: &str) -> Result<Option<PatrolDetail>, BackendError> {
-    let stored: Option<StoredPatrol> = tx
-        .query_row(
-            "SELECT p.patrol_id, p.officer_id, p.area_id, p.claimed_rank, p.assignment_id,
+fn patrol_detail(tx: &Tx<'_>, patrol_id: &str) -> Result<Option<PatrolDetail>, BackendError> {
+    let stored: Option<StoredPatrol> = tx.query_opt(
+        "SELECT p.patrol_id, p.officer_id, p.area_id, p.claimed_rank, p.assignment_id,
                p.checkin_time_ms, p.checkout_time_ms, a.date
              FROM patrols p
              LEFT JOIN assignments a ON a.assignment_id = p.assignment_id
                AND a.officer_id = p.officer_id AND a.area_id = p.area_id
              WHERE p.patrol_id = ?1",
-            [patrol_id],
-            |r| {
-                let out: Option<i64> = r.get(6)?;
-                Ok(StoredPatrol {
-                    row: PatrolRow {
-                        patrol_id: r.get(0)?,
-                        officer_id: r.get(1)?,
-                        area_id: r.get(2)?,
-                        claimed_rank: r.get(3)?,
-                        assignment_id: r.get(4)?,
-                        check_in_ms: r.get(5)?,
-                        check_out_ms: out.unwrap_or_default(),
-                    },
-                    checked_out: out.is_some(),
-                    assigned_date: r.get(7)?,
-                })
-            },
-        )
-        .optional()?;
+        p![patrol_id],
+        |r| {
+            let out: Option<i64> = r.get(6)?;
+            Ok(StoredPatrol {
+                row: PatrolRow {
+                    patrol_id: r.get(0)?,
+                    officer_id: r.get(1)?,
+                    area_id: r.get(2)?,
+                    claimed_rank: r.get(3)?,
+                    assignment_id: r.get(4)?,
+                    check_in_ms: r.get(5)?,
+                    check_out_ms: out.unwrap_or_default(),
+                },
+                checked_out: out.is_some(),
+                assigned_date: r.get(7)?,
+            })
+        },
+    )?;
     let Some(s) = stored else {
         return Ok(None);
     };
@@ -933,15 +932,16 @@ fn describe_window(w: &guardian_core::patrol::WindowSpec) -> String {
 /// Where the handset stood at check-in and check-out, from the records as
 /// received.
 fn recorded_points(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     patrol_id: &str,
 ) -> Result<(Option<RecordedPoint>, Option<RecordedPoint>), BackendError> {
-    let mut stmt = tx.prepare("SELECT body FROM records WHERE patrol_id = ?1")?;
-    let bodies = stmt.query_map([patrol_id], |r| r.get::<_, String>(0))?;
+    let bodies = tx.query_all("SELECT body FROM records WHERE patrol_id = ?1", p![patrol_id], |r| {
+        r.get::<String>(0)
+    })?;
     let (mut check_in, mut check_out) = (None, None);
     for body in bodies {
         let env: RecordEnvelope =
-            serde_json::from_str(&body?).map_err(|e| BackendError::Corrupt(format!("stored record: {e}")))?;
+            serde_json::from_str(&body).map_err(|e| BackendError::Corrupt(format!("stored record: {e}")))?;
         match env.body {
             RecordBody::CheckIn(b) => {
                 check_in = Some(RecordedPoint {

@@ -5,6 +5,7 @@
 //!
 //! Pure: areas, officers, a date, a fraction and a seed in; the plan out.
 
+use crate::sql::{Tx, p};
 use chrono::{NaiveDate, NaiveTime};
 use guardian_core::patrol::{Area, ThreatWindow};
 use guardian_protocol::time::london_instant;
@@ -12,7 +13,6 @@ use guardian_protocol::wire::AssignmentWire;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
-use rusqlite::{OptionalExtension, Transaction, params};
 
 use crate::areas::active_areas;
 use crate::backend::{Backend, now_ms};
@@ -155,9 +155,8 @@ impl Backend {
         let now = now_ms();
         self.write(|tx| {
             let date_s = date.to_string();
-            let exists: Option<i64> = tx
-                .query_row("SELECT 1 FROM schedules WHERE date = ?1", [&date_s], |r| r.get(0))
-                .optional()?;
+            let exists: Option<i64> =
+                tx.query_opt("SELECT 1 FROM schedules WHERE date = ?1", p![&date_s], |r| r.get(0))?;
             if exists.is_some() {
                 return Err(BackendError::AlreadyScheduled(date));
             }
@@ -169,7 +168,7 @@ impl Backend {
                 "INSERT INTO schedules (date, seed, fraction, chosen, not_chosen, created_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 // SQLite integers are signed: the seed is stored as its bits.
-                params![
+                p![
                     date_s,
                     seed as i64,
                     fraction,
@@ -178,12 +177,12 @@ impl Backend {
                     now
                 ],
             )?;
-            let mut stmt = tx.prepare(
-                "INSERT INTO assignments (assignment_id, date, area_id, officer_id, start_ms, end_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?;
             for a in &plan.assignments {
-                stmt.execute(params![a.id, date_s, a.area_id, a.officer_id, a.start_ms, a.end_ms])?;
+                tx.execute(
+                    "INSERT INTO assignments (assignment_id, date, area_id, officer_id, start_ms, end_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    p![a.id, date_s, a.area_id, a.officer_id, a.start_ms, a.end_ms],
+                )?;
             }
             db::bump(tx, KEY_ASSIGN_VERSION)?;
             Ok(plan.assignments)
@@ -198,57 +197,60 @@ impl Backend {
 
 /// The draws recorded from `from` to `to` (inclusive; open ends: all).
 pub(crate) fn runs_between(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
 ) -> Result<Vec<ScheduleRun>, BackendError> {
     // Open ends as the widest dates a `YYYY-MM-DD` column can hold.
     let from = from.map_or_else(|| "0000-00-00".to_string(), |d| d.to_string());
     let to = to.map_or_else(|| "9999-99-99".to_string(), |d| d.to_string());
-    let mut stmt = tx.prepare(
+    let rows = tx.query_all(
         "SELECT date, seed, fraction, chosen, not_chosen FROM schedules
          WHERE date >= ?1 AND date <= ?2 ORDER BY date",
+        p![from, to],
+        |r| {
+            Ok((
+                r.get::<String>(0)?,
+                r.get::<i64>(1)?,
+                r.get::<f64>(2)?,
+                r.get::<String>(3)?,
+                r.get::<String>(4)?,
+            ))
+        },
     )?;
-    let rows = stmt.query_map([from, to], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, i64>(1)?,
-            r.get::<_, f64>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, String>(4)?,
-        ))
-    })?;
-    rows.map(|row| {
-        let (date, seed, fraction, chosen, not_chosen) = row?;
-        let corrupt = |what: &str| BackendError::Corrupt(format!("schedule {date}: bad {what}"));
-        Ok(ScheduleRun {
-            date: date.parse().map_err(|_| corrupt("date"))?,
-            // Stored as its bits (SQLite integers are signed).
-            seed: seed as u64,
-            fraction,
-            chosen: serde_json::from_str(&chosen).map_err(|_| corrupt("chosen"))?,
-            not_chosen: serde_json::from_str(&not_chosen).map_err(|_| corrupt("not_chosen"))?,
+    rows.into_iter()
+        .map(|row| {
+            let (date, seed, fraction, chosen, not_chosen) = row;
+            let corrupt = |what: &str| BackendError::Corrupt(format!("schedule {date}: bad {what}"));
+            Ok(ScheduleRun {
+                date: date.parse().map_err(|_| corrupt("date"))?,
+                // Stored as its bits (SQLite integers are signed).
+                seed: seed as u64,
+                fraction,
+                chosen: serde_json::from_str(&chosen).map_err(|_| corrupt("chosen"))?,
+                not_chosen: serde_json::from_str(&not_chosen).map_err(|_| corrupt("not_chosen"))?,
+            })
         })
-    })
-    .collect()
+        .collect()
 }
 
 /// The officer's assignments, soonest first.
-pub(crate) fn assignments_of(tx: &Transaction<'_>, officer_id: &str) -> Result<Vec<AssignmentWire>, BackendError> {
-    let mut stmt = tx.prepare_cached(
+pub(crate) fn assignments_of(tx: &Tx<'_>, officer_id: &str) -> Result<Vec<AssignmentWire>, BackendError> {
+    let rows = tx.query_all(
         "SELECT assignment_id, area_id, officer_id, start_ms, end_ms FROM assignments
          WHERE officer_id = ?1 ORDER BY start_ms, assignment_id",
+        p![officer_id],
+        |r| {
+            Ok(AssignmentWire {
+                id: r.get(0)?,
+                area_id: r.get(1)?,
+                officer_id: r.get(2)?,
+                start_ms: r.get(3)?,
+                end_ms: r.get(4)?,
+            })
+        },
     )?;
-    let rows = stmt.query_map([officer_id], |r| {
-        Ok(AssignmentWire {
-            id: r.get(0)?,
-            area_id: r.get(1)?,
-            officer_id: r.get(2)?,
-            start_ms: r.get(3)?,
-            end_ms: r.get(4)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    Ok(rows)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use crate::backend::Backend;
 use crate::db::{self, KEY_REPLAYS};
 use crate::error::BackendError;
 use crate::officers::require_officer;
+use crate::sql::p;
 
 /// Counts for the end-to-end tests and the operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,15 +40,15 @@ pub struct PatrolSummary {
 impl Backend {
     pub fn stats(&self) -> Result<Stats, BackendError> {
         self.read(|tx| {
-            let count = |sql: &str| tx.query_row(sql, [], |r| r.get::<_, i64>(0));
+            let count = |sql: &str| tx.query_one(sql, p![], |r| r.get::<i64>(0));
             Ok(Stats {
                 records: count("SELECT count(*) FROM records")?,
                 patrols: count("SELECT count(*) FROM patrols")?,
                 chunks: count("SELECT count(*) FROM chunks")?,
                 fixes: count("SELECT count(*) FROM fixes")?,
                 duplicate_fixes: count(
-                    "SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM fixes
-                     GROUP BY patrol_id, mono_ns, time_ms HAVING n > 1)",
+                    "SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM (SELECT count(*) AS n FROM fixes
+                     GROUP BY patrol_id, mono_ns, time_ms HAVING count(*) > 1) AS repeated",
                 )?,
                 replays: db::counter(tx, KEY_REPLAYS)?,
                 referrals: count("SELECT count(*) FROM referrals")?,
@@ -58,22 +59,23 @@ impl Backend {
     pub(crate) fn my_patrols(&self, sub: &str) -> Result<Vec<PatrolSummary>, BackendError> {
         self.read(|tx| {
             require_officer(tx, sub)?;
-            let mut stmt = tx.prepare_cached(
+            let rows = tx.query_all(
                 "SELECT p.patrol_id, p.area_id, p.assignment_id, p.checkin_time_ms,
                    p.checkout_time_ms, (SELECT count(*) FROM fixes f WHERE f.patrol_id = p.patrol_id)
                  FROM patrols p WHERE p.officer_id = ?1 ORDER BY p.checkin_time_ms, p.patrol_id",
+                p![sub],
+                |r| {
+                    Ok(PatrolSummary {
+                        patrol_id: r.get(0)?,
+                        area_id: r.get(1)?,
+                        assignment_id: r.get(2)?,
+                        check_in_ms: r.get(3)?,
+                        check_out_ms: r.get(4)?,
+                        fixes: r.get(5)?,
+                    })
+                },
             )?;
-            let rows = stmt.query_map([sub], |r| {
-                Ok(PatrolSummary {
-                    patrol_id: r.get(0)?,
-                    area_id: r.get(1)?,
-                    assignment_id: r.get(2)?,
-                    check_in_ms: r.get(3)?,
-                    check_out_ms: r.get(4)?,
-                    fixes: r.get(5)?,
-                })
-            })?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            Ok(rows)
         })
     }
 }

@@ -352,7 +352,7 @@ fn tokens_and_roles_are_enforced_on_every_route() {
 
     // A token from another backend's key.
     let other_dir = tempfile::tempdir().expect("tempdir");
-    let other = Backend::open(&other_dir.path().join("o.db")).expect("open");
+    let other = open_store(&fresh_store(other_dir.path()));
     let foreign = other.issue_token("pc-a", Role::Officer, 60).expect("token");
     assert_error(w.get(&foreign, "/v1/sync"), 401, "unauthorized");
 
@@ -525,7 +525,7 @@ fn many_areas(n: usize) -> String {
 
 fn scheduled(seed: u64) -> (Vec<guardian_protocol::wire::AssignmentWire>, Backend) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let b = Backend::open(&dir.path().join("s.db")).expect("open");
+    let b = open_store(&fresh_store(dir.path()));
     b.load_areas_geojson(&many_areas(20)).expect("areas");
     b.create_officer("pc-1", "One", Rank::Constable).expect("officer");
     b.create_officer("pcso-2", "Two", Rank::Pcso).expect("officer");

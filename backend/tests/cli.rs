@@ -7,7 +7,7 @@ mod common;
 use std::process::{Command, Output};
 
 use common::*;
-use guardian_backend::{Backend, spawn};
+use guardian_backend::spawn;
 
 fn cli(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_guardian-backend"))
@@ -24,15 +24,15 @@ fn stdout(o: &Output) -> String {
 #[test]
 fn the_cli_administers_a_database_a_server_then_serves() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("b.db");
-    let db = db.to_str().expect("path");
+    let db = fresh_store(dir.path());
+    let db = db.as_str();
     let areas = dir.path().join("areas.geojson");
     std::fs::write(&areas, areas_json()).expect("write areas");
 
-    stdout(&cli(&["load-areas", "--db", db, areas.to_str().expect("path")]));
+    stdout(&cli(&["load-areas", store_flag(db), db, areas.to_str().expect("path")]));
     stdout(&cli(&[
         "create-officer",
-        "--db",
+        store_flag(db),
         db,
         "--id",
         "pc-a",
@@ -41,10 +41,18 @@ fn the_cli_administers_a_database_a_server_then_serves() {
         "--rank",
         "pc",
     ]));
-    let token = stdout(&cli(&["token", "--db", db, "--sub", "pc-a", "--role", "officer"]));
+    let token = stdout(&cli(&[
+        "token",
+        store_flag(db),
+        db,
+        "--sub",
+        "pc-a",
+        "--role",
+        "officer",
+    ]));
     let made = stdout(&cli(&[
         "schedule",
-        "--db",
+        store_flag(db),
         db,
         "--date",
         "2026-07-03",
@@ -55,18 +63,14 @@ fn the_cli_administers_a_database_a_server_then_serves() {
     ]));
     let made: serde_json::Value = serde_json::from_str(&made).expect("assignments JSON");
     assert_eq!(made.as_array().map(Vec::len), Some(3));
-    let csv = stdout(&cli(&["export", "--db", db]));
+    let csv = stdout(&cli(&["export", store_flag(db), db]));
     assert_eq!(csv.trim_end(), guardian_backend::CSV_HEADER);
     let summary: serde_json::Value =
-        serde_json::from_str(&stdout(&cli(&["export", "--db", db, "--summary"]))).expect("summary JSON");
+        serde_json::from_str(&stdout(&cli(&["export", store_flag(db), db, "--summary"]))).expect("summary JSON");
     assert_eq!(summary["patrols"], 0);
 
     // The server on the same file accepts the CLI's token.
-    let server = spawn(
-        Backend::open(dir.path().join("b.db").as_path()).expect("open"),
-        loopback(),
-    )
-    .expect("spawn");
+    let server = spawn(open_store(db), loopback()).expect("spawn");
     let r = reqwest::blocking::Client::new()
         .get(format!("http://{}/v1/sync", server.addr))
         .bearer_auth(token.trim())
@@ -80,16 +84,26 @@ fn the_cli_administers_a_database_a_server_then_serves() {
 #[test]
 fn bad_input_is_reported_on_stderr_with_exit_code_2() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("b.db");
-    let db = db.to_str().expect("path");
+    let db = fresh_store(dir.path());
+    let db = db.as_str();
     let bad_areas = dir.path().join("bad.geojson");
     std::fs::write(&bad_areas, "{\"type\": \"FeatureCollection\", \"features\": [{}]}").expect("write");
     let cases: [&[&str]; 7] = [
-        &["token", "--db", db, "--sub", "x", "--role", "superuser"],
-        &["token", "--db", db, "--sub", "x", "--role", "officer", "--ttl-s", "0"],
+        &["token", store_flag(db), db, "--sub", "x", "--role", "superuser"],
+        &[
+            "token",
+            store_flag(db),
+            db,
+            "--sub",
+            "x",
+            "--role",
+            "officer",
+            "--ttl-s",
+            "0",
+        ],
         &[
             "create-officer",
-            "--db",
+            store_flag(db),
             db,
             "--id",
             "x",
@@ -98,9 +112,9 @@ fn bad_input_is_reported_on_stderr_with_exit_code_2() {
             "--rank",
             "admiral",
         ],
-        &["schedule", "--db", db, "--date", "tomorrow", "--seed", "1"],
-        &["load-areas", "--db", db, "/nonexistent/areas.geojson"],
-        &["load-areas", "--db", db, bad_areas.to_str().expect("path")],
+        &["schedule", store_flag(db), db, "--date", "tomorrow", "--seed", "1"],
+        &["load-areas", store_flag(db), db, "/nonexistent/areas.geojson"],
+        &["load-areas", store_flag(db), db, bad_areas.to_str().expect("path")],
         &["no-such-command"],
     ];
     for args in cases {

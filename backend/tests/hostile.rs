@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
-use guardian_backend::{Backend, Limits, spawn_with};
+use guardian_backend::{Limits, spawn_with};
 use guardian_protocol::codec;
 use guardian_protocol::wire::{ApiError, SyncReply};
 use serde_json::{Value, json};
@@ -59,9 +59,10 @@ fn a_stored_row_that_cannot_be_judged_is_listed_never_a_500() {
     ok_json(w.chunk(&w.a, "c-1", "p-good", 1, &walk(T0 + 5_000, 400)));
     ok_json(w.record(&w.a, &check_out("rec-2", "p-good", 2, T0 + 2_010_000)));
     w.restart();
-    let conn = rusqlite::Connection::open(w.db_path()).expect("raw db");
-    conn.execute_batch(&format!(
-        "INSERT INTO patrols (patrol_id, officer_id, area_id, claimed_rank, checkin_record_id, checkin_time_ms,
+    raw_sql(
+        &w.store,
+        &format!(
+            "INSERT INTO patrols (patrol_id, officer_id, area_id, claimed_rank, checkin_record_id, checkin_time_ms,
              checkout_record_id, checkout_time_ms)
          VALUES ('p-ancient', 'pc-a', 'tgp-a', 'constable', 'r-a1', {ANCIENT}, 'r-a2', {ANCIENT}),
                 ('p-gone', 'pc-a', 'tgp-zz', 'constable', 'r-g1', {T0}, 'r-g2', {}),
@@ -71,12 +72,11 @@ fn a_stored_row_that_cannot_be_judged_is_listed_never_a_500() {
          VALUES ('p-ancient', 'c-a', 1, 0, {ANCIENT}, 0, 52.4789, -1.8985, 5.0, 'accepted'),
                 ('p-ancient', 'c-a', 1, 1, {ANCIENT} + 60000, 60000000000, 52.4789, -1.8985, 5.0, 'accepted'),
                 ('p-damaged', 'c-d', 1, 0, {T0}, 0, 52.4789, -1.8985, 5.0, 'teleported');",
-        T0 + 60_000,
-        T0 + 60_000,
-        T0 + 60_000,
-    ))
-    .expect("legacy rows");
-    drop(conn);
+            T0 + 60_000,
+            T0 + 60_000,
+            T0 + 60_000,
+        ),
+    );
 
     let r = w.get(&w.admin, "/v1/admin/compliance.csv");
     assert_eq!(r.status().as_u16(), 200);
@@ -102,8 +102,7 @@ fn a_stored_row_that_cannot_be_judged_is_listed_never_a_500() {
     // And the CLI's export exits cleanly on the same file.
     w.restart();
     let out = Command::new(env!("CARGO_BIN_EXE_guardian-backend"))
-        .args(["export", "--db"])
-        .arg(w.db_path())
+        .args(["export", store_flag(&w.store), &w.store])
         .output()
         .expect("run export");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -114,7 +113,7 @@ fn a_stored_row_that_cannot_be_judged_is_listed_never_a_500() {
 
 fn hardened(limits: Limits) -> (tempfile::TempDir, guardian_backend::ServerHandle, String) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let backend = Backend::open(&dir.path().join("backend.db")).expect("open");
+    let backend = open_store(&fresh_store(dir.path()));
     backend.load_areas_geojson(&areas_json()).expect("areas");
     backend
         .create_officer("pc-a", "PC Able", guardian_core::patrol::Rank::Constable)
@@ -282,15 +281,14 @@ impl Drop for Proc {
     }
 }
 
-fn server_process(db: &std::path::Path) -> Proc {
+fn server_process(db: &str) -> Proc {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("free port")
         .port();
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
     let child = Command::new(env!("CARGO_BIN_EXE_guardian-backend"))
-        .args(["serve", "--addr", &addr.to_string(), "--db"])
-        .arg(db)
+        .args(["serve", "--addr", &addr.to_string(), store_flag(db), db])
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("spawn server");
@@ -317,9 +315,9 @@ fn bomb() -> Vec<u8> {
 #[test]
 fn thirty_parallel_decompression_bombs_leave_memory_bounded() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("backend.db");
+    let db = fresh_store(dir.path());
     let token = {
-        let b = Backend::open(&db).expect("open");
+        let b = open_store(&db);
         b.load_areas_geojson(&areas_json()).expect("areas");
         b.create_officer("pc-a", "PC Able", guardian_core::patrol::Rank::Constable)
             .expect("officer");

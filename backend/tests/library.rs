@@ -222,15 +222,10 @@ fn library_prefs_are_idempotent_keep_the_newest_and_stay_with_their_officer() {
 #[test]
 fn the_cli_publishes_a_folder_and_reports_an_unchanged_one() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("b.db");
+    let db = fresh_store(dir.path());
     let run = |folder: &Path| {
         Command::new(env!("CARGO_BIN_EXE_guardian-backend"))
-            .args([
-                "publish-library",
-                "--db",
-                db.to_str().expect("path"),
-                folder.to_str().expect("path"),
-            ])
+            .args(["publish-library", store_flag(&db), &db, folder.to_str().expect("path")])
             .output()
             .expect("run the CLI")
     };
@@ -247,6 +242,6 @@ fn the_cli_publishes_a_folder_and_reports_an_unchanged_one() {
     let out = run(&bad);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("a.md"), "names the file");
-    let backend = guardian_backend::Backend::open(&db).expect("open");
+    let backend = open_store(&db);
     assert_eq!(backend.library_version().expect("version"), 1);
 }

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
 use common::*;
-use guardian_backend::{Backend, Role};
+use guardian_backend::Role;
 use guardian_protocol::referral::Authority;
 use guardian_protocol::referral::{
     AuthoritySource, ConsentState, ConsentWire, LocationWire, ReasonCode, ReasonWire, ReferralRecord, SubjectWire,
@@ -112,7 +112,7 @@ fn a_referrals_life_on_the_server_leaves_no_personal_data_in_the_logs() {
     tracing::subscriber::set_global_default(Capture(log.clone())).expect("the only subscriber");
 
     let w = World::new();
-    let b = Backend::open(&w.db_path()).expect("open");
+    let b = w.open_backend();
     b.create_navigator("nav-bham", "Navigator Birmingham", Authority::Birmingham)
         .expect("navigator");
     let nav = b.issue_token("nav-bham", Role::Navigator, 3600).expect("token");

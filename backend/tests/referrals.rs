@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use common::*;
-use guardian_backend::{Backend, NavigatorReferrals, Role};
+use guardian_backend::{NavigatorReferrals, Role};
 use guardian_core::referral::authority::{Authority, Boundaries, boundaries_from_ward_files};
 use guardian_protocol::referral::{
     self as rules, AuthoritySource, ConsentState, ConsentWire, LocationWire, ReasonCode, ReasonWire, ReferralRecord,
@@ -97,7 +97,7 @@ struct Teams {
 }
 
 fn teams(w: &World) -> Teams {
-    let b = Backend::open(&w.db_path()).expect("open");
+    let b = w.open_backend();
     b.create_navigator("nav-bham", "Navigator Birmingham", Authority::Birmingham)
         .expect("navigator");
     // Through the admin API, as a force would.
@@ -175,7 +175,7 @@ fn boundaries_reach_a_handset_once_per_version() {
     assert!(sync(&w, &w.a, Some("a1.s0"))["boundaries"].is_object());
 
     // A new version is sent again, to the handset that had the old one.
-    let b = Backend::open(&w.db_path()).expect("open");
+    let b = w.open_backend();
     assert_eq!(b.load_boundaries_geojson(&authorities_json()).expect("reload"), 2);
     assert!(sync(&w, &w.a, Some(&c1))["boundaries"].is_object());
 }
@@ -208,7 +208,7 @@ fn bad_boundaries_change_nothing() {
     assert_error(post(mixed.to_string()), 422, "bad-boundaries");
     assert_error(w.post(&w.a, "/v1/admin/boundaries", &json!({})), 403, "forbidden");
 
-    let b = Backend::open(&w.db_path()).expect("open");
+    let b = w.open_backend();
     assert_eq!(b.boundaries_version().expect("version"), 0);
     assert!(sync(&w, &w.a, None)["boundaries"].is_null());
 }
@@ -237,7 +237,7 @@ fn a_referral_is_stored_once_and_a_retry_is_a_duplicate() {
     let stats = w.stats();
     assert_eq!(stats["referrals"], 1);
     assert_eq!(stats["replays"], 1);
-    let b = Backend::open(&w.db_path()).expect("open");
+    let b = w.open_backend();
     assert_eq!(b.referral_count().expect("count"), 1);
     let stored = b.referrals_for(Authority::Birmingham).expect("list");
     assert_eq!(stored, vec![r], "stored as first sent");
@@ -255,7 +255,7 @@ fn a_referral_for_someone_else_or_in_another_format_is_refused() {
     r.format = 2;
     assert_error(post_referral(&w, &w.a, &r), 422, "unsupported-format");
     // An officer the force does not list.
-    let b = Backend::open(&w.db_path()).expect("open");
+    let b = w.open_backend();
     let stranger = b.issue_token("pc-z", Role::Officer, 3600).expect("token");
     assert_error(
         post_referral(&w, &stranger, &referral("ref-3", "pc-z", "birmingham")),
@@ -270,7 +270,7 @@ fn the_authority_is_stored_as_its_slug_whatever_form_was_sent() {
     let w = World::new();
     ok_json(post_referral(&w, &w.a, &referral("ref-1", "pc-a", "E08000026")));
     ok_json(post_referral(&w, &w.a, &referral("ref-2", "pc-a", "Coventry")));
-    let b = Backend::open(&w.db_path()).expect("open");
+    let b = w.open_backend();
     let stored = b.referrals_for(Authority::Coventry).expect("list");
     assert_eq!(stored.len(), 2);
     assert!(stored.iter().all(|r| r.authority == "coventry"));
@@ -373,7 +373,7 @@ fn every_broken_rule_is_a_bad_referral_that_never_quotes_the_subject() {
     let body = w.post(&w.a, "/v1/referrals", &v).text().expect("body");
     assert!(body.contains("bad-request") && !body.contains("300"), "{body}");
 
-    let b = Backend::open(&w.db_path()).expect("open");
+    let b = w.open_backend();
     assert_eq!(b.referral_count().expect("count"), 0, "nothing stored");
 }
 
@@ -503,7 +503,7 @@ fn each_role_is_refused_on_the_others_routes() {
     // Admins are not a Navigator team.
     assert_error(w.get(&w.admin, "/v1/navigator/referrals"), 403, "forbidden");
     // A navigator token for someone on no team.
-    let b = Backend::open(&w.db_path()).expect("open");
+    let b = w.open_backend();
     let nobody = b.issue_token("nav-none", Role::Navigator, 3600).expect("token");
     assert_error(w.get(&nobody, "/v1/navigator/referrals"), 403, "unknown-navigator");
     assert_error(set_status(&w, &nobody, "ref-1", "assigned"), 403, "unknown-navigator");
@@ -582,7 +582,7 @@ fn status_changes_reach_the_referring_officer_once_per_cursor() {
 
     ok_json(set_status(&w, &t.bham, "ref-1", "contacted"));
     // Library API, as the sim uses it.
-    let b = Backend::open(&w.db_path()).expect("open");
+    let b = w.open_backend();
     let closed = b
         .set_referral_status("nav-bham", "ref-1", ReferralStatus::Closed)
         .expect("close");
@@ -637,14 +637,14 @@ fn cli(args: &[&str]) -> Output {
 #[test]
 fn the_cli_loads_boundaries_and_makes_navigators() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("b.db");
-    let db_s = db.to_str().expect("path");
+    let db = fresh_store(dir.path());
+    let db_s = db.as_str();
     let wards = fixtures().join("boundaries");
-    let out = cli(&["load-boundaries", "--db", db_s, wards.to_str().expect("path")]);
+    let out = cli(&["load-boundaries", store_flag(db_s), db_s, wards.to_str().expect("path")]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let out = cli(&[
         "create-navigator",
-        "--db",
+        store_flag(db_s),
         db_s,
         "--id",
         "nav-1",
@@ -657,7 +657,7 @@ fn the_cli_loads_boundaries_and_makes_navigators() {
 
     let bad = cli(&[
         "create-navigator",
-        "--db",
+        store_flag(db_s),
         db_s,
         "--id",
         "nav-2",
@@ -667,10 +667,15 @@ fn the_cli_loads_boundaries_and_makes_navigators() {
         "leicester",
     ]);
     assert_eq!(bad.status.code(), Some(2));
-    let missing = cli(&["load-boundaries", "--db", db_s, dir.path().to_str().expect("path")]);
+    let missing = cli(&[
+        "load-boundaries",
+        store_flag(db_s),
+        db_s,
+        dir.path().to_str().expect("path"),
+    ]);
     assert_eq!(missing.status.code(), Some(2), "no ward files there");
 
-    let b = Backend::open(&db).expect("open");
+    let b = open_store(&db);
     assert_eq!(
         b.boundaries_version().expect("version"),
         1,

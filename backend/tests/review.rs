@@ -303,7 +303,7 @@ fn a_tile_layer_is_off_by_default_and_when_set_only_its_origin_is_allowed() {
         "no tiles unless the force sets them"
     );
 
-    let admin = guardian_backend::Backend::open(&w.db_path()).expect("open");
+    let admin = w.open_backend();
     assert!(
         admin
             .set_review_tile_layer(Some("http://tiles.example.org/{z}/{x}/{y}.png"))
@@ -343,28 +343,43 @@ fn the_cli_exports_one_days_figures_as_the_day_view_sums_them() {
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         String::from_utf8(o.stdout).expect("utf-8")
     };
-    let db = w.db_path();
-    let db = db.to_str().expect("path");
-    let day: Value = serde_json::from_str(&cli(&["export", "--db", db, "--summary", "--from", DAY, "--to", DAY]))
-        .expect("summary JSON");
+    let db = w.store.as_str();
+    let day: Value = serde_json::from_str(&cli(&[
+        "export",
+        store_flag(db),
+        db,
+        "--summary",
+        "--from",
+        DAY,
+        "--to",
+        DAY,
+    ]))
+    .expect("summary JSON");
     let view = ok_json(w.get(&sup, &format!("/v1/review/days?date={DAY}")));
     assert_eq!(view["overall"], day);
     assert_eq!(day["patrols"], 3);
-    let none: Value =
-        serde_json::from_str(&cli(&["export", "--db", db, "--summary", "--from", "2026-07-04"])).expect("JSON");
+    let none: Value = serde_json::from_str(&cli(&[
+        "export",
+        store_flag(db),
+        db,
+        "--summary",
+        "--from",
+        "2026-07-04",
+    ]))
+    .expect("JSON");
     assert_eq!(none["patrols"], 0);
-    let csv = cli(&["export", "--db", db, "--from", DAY]);
+    let csv = cli(&["export", store_flag(db), db, "--from", DAY]);
     assert_eq!(csv.lines().count(), 4, "header and three patrols: {csv}");
     let tiles = cli(&[
         "review-tiles",
-        "--db",
+        store_flag(db),
         db,
         "--template",
         "https://t.example.org/{z}/{x}/{y}.png",
     ]);
     assert!(tiles.contains("t.example.org"));
     let bad = std::process::Command::new(env!("CARGO_BIN_EXE_guardian-backend"))
-        .args(["review-tiles", "--db", db, "--template", "javascript:alert(1)"])
+        .args(["review-tiles", store_flag(db), db, "--template", "javascript:alert(1)"])
         .output()
         .expect("run");
     assert_eq!(bad.status.code(), Some(2), "a bad template is refused");

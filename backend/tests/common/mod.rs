@@ -4,7 +4,8 @@
 #![allow(dead_code)] // each test binary uses a different part of this
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use guardian_backend::{Backend, Role, ServerHandle, spawn};
 use guardian_core::patrol::{Fix, Rank, Verdict};
@@ -49,8 +50,62 @@ pub fn areas_json() -> String {
     .to_string()
 }
 
+/// Where a test's backend keeps its data: a SQLite file in `dir`, or, when
+/// `GUARDIAN_TEST_DATABASE_URL` names a PostgreSQL server (scripts/pg.sh
+/// starts one), a fresh database on it. The whole suite runs against
+/// either; CI runs it against both.
+pub fn fresh_store(dir: &Path) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    match std::env::var("GUARDIAN_TEST_DATABASE_URL") {
+        Ok(server) if !server.is_empty() => {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos());
+            let name = format!(
+                "t_{}_{}_{nanos}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            );
+            guardian_backend::create_postgres_database(&server, &name).expect("create a test database")
+        }
+        _ => dir
+            .join(format!("backend-{}.db", NEXT.fetch_add(1, Ordering::Relaxed)))
+            .to_str()
+            .expect("a UTF-8 temp path")
+            .to_string(),
+    }
+}
+
+/// Opens the store `fresh_store` named (again: every open sees the same data).
+pub fn open_store(store: &str) -> Backend {
+    Backend::open_url(store).expect("open the store")
+}
+
+/// The CLI's flag for `store`.
+pub fn store_flag(store: &str) -> &'static str {
+    if store.starts_with("postgres") {
+        "--database-url"
+    } else {
+        "--db"
+    }
+}
+
+/// Runs raw SQL on the store behind the backend's back (rows older code
+/// might have written).
+pub fn raw_sql(store: &str, sql: &str) {
+    if store.starts_with("postgres") {
+        let mut c = postgres::Client::connect(store, postgres::NoTls).expect("connect");
+        c.batch_execute(sql).expect("raw sql");
+    } else {
+        let c = rusqlite::Connection::open(store).expect("raw db");
+        c.execute_batch(sql).expect("raw sql");
+    }
+}
+
 pub struct World {
     pub dir: tempfile::TempDir,
+    /// The store (see [`fresh_store`]).
+    pub store: String,
     pub server: Option<ServerHandle>,
     pub base: String,
     pub http: Client,
@@ -64,13 +119,15 @@ pub struct World {
 }
 
 impl World {
-    pub fn db_path(&self) -> PathBuf {
-        self.dir.path().join("backend.db")
+    /// Another handle on the server's store, for admin calls in-process.
+    pub fn open_backend(&self) -> Backend {
+        open_store(&self.store)
     }
 
     pub fn new() -> World {
         let dir = tempfile::tempdir().expect("tempdir");
-        let backend = Backend::open(&dir.path().join("backend.db")).expect("open");
+        let store = fresh_store(dir.path());
+        let backend = open_store(&store);
         backend.load_areas_geojson(&areas_json()).expect("areas");
         backend
             .create_officer("pc-a", "PC Able", Rank::Constable)
@@ -92,6 +149,7 @@ impl World {
         let base = format!("http://{}", server.addr);
         World {
             dir,
+            store,
             server: Some(server),
             base,
             http: Client::new(),
@@ -107,7 +165,7 @@ impl World {
         if let Some(s) = self.server.take() {
             s.shutdown().expect("shutdown");
         }
-        let backend = Backend::open(&self.db_path()).expect("reopen");
+        let backend = self.open_backend();
         let server = spawn(backend, loopback()).expect("spawn");
         self.base = format!("http://{}", server.addr);
         self.server = Some(server);
