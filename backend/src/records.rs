@@ -2,7 +2,7 @@
 //! most once per record id, checked with the protocol's rules, and only by
 //! the officer whose patrol it is.
 
-use crate::sql::{Tx, p};
+use crate::sql::{DbError, Tx, p};
 use guardian_protocol::wire::{AckStatus, RECORD_FORMAT, RecordBody, RecordEnvelope};
 
 use crate::backend::{Backend, replay};
@@ -30,6 +30,23 @@ impl Backend {
             )?;
             if let Some(owner) = seen {
                 return replay(tx, sub, &owner, "record");
+            }
+            // The record's key first: a concurrent upload of the same record
+            // (a retry racing its original on another instance) waits here
+            // for the other's commit, and then this transaction runs again
+            // and answers "duplicate" — rather than reading the patrol the
+            // other stored and calling it a conflict. A refusal below rolls
+            // this row back with everything else.
+            let kind = env.kind();
+            let body = serde_json::to_string(env).map_err(|e| BackendError::Server(format!("record to JSON: {e}")))?;
+            let inserted = tx.execute(
+                "INSERT INTO records (record_id, officer_id, patrol_id, kind, body, received_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (record_id) DO NOTHING",
+                p![env.id, sub, env.patrol_id, kind, body, now],
+            )?;
+            if inserted == 0 {
+                return Err(DbError::Conflict.into());
             }
             match &env.body {
                 RecordBody::CheckIn(b) => {
@@ -101,13 +118,6 @@ impl Backend {
                     )?;
                 }
             }
-            let kind = env.kind();
-            let body = serde_json::to_string(env).map_err(|e| BackendError::Server(format!("record to JSON: {e}")))?;
-            tx.execute(
-                "INSERT INTO records (record_id, officer_id, patrol_id, kind, body, received_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                p![env.id, sub, env.patrol_id, kind, body, now],
-            )?;
             Ok(AckStatus::Stored)
         })
     }

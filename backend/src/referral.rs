@@ -246,10 +246,11 @@ impl Backend {
                 serde_json::to_string(&codes).map_err(|e| BackendError::Server(format!("reasons to JSON: {e}")))?;
             let body =
                 serde_json::to_string(&stored).map_err(|e| BackendError::Server(format!("referral to JSON: {e}")))?;
-            tx.execute(
+            let inserted = tx.execute(
                 "INSERT INTO referrals (referral_id, officer_id, authority, reference, reasons,
                    created_ms, body, status, status_ms, received_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
+                 ON CONFLICT (referral_id) DO NOTHING",
                 p![
                     rec.id,
                     sub,
@@ -262,6 +263,11 @@ impl Backend {
                     now
                 ],
             )?;
+            if inserted == 0 {
+                // Stored by a concurrent upload since the read above: run
+                // again, and answer as the retry it is.
+                return Err(DbError::Conflict.into());
+            }
             tracing::info!(
                 referral_id = rec.id.as_str(),
                 authority = authority.slug(),

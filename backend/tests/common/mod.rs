@@ -127,6 +127,35 @@ impl World {
     pub fn new() -> World {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = fresh_store(dir.path());
+        World::on(dir, store)
+    }
+
+    /// A world on a SQLite file whatever the suite runs against (to hold
+    /// the other store's answers up against).
+    pub fn on_sqlite() -> World {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = dir.path().join("sqlite.db").to_str().expect("path").to_string();
+        World::on(dir, store)
+    }
+
+    /// Another backend instance on this world's store, on its own port,
+    /// with the same tokens: what a second replica behind a balancer is.
+    pub fn second_instance(&self) -> World {
+        let server = spawn(self.open_backend(), loopback()).expect("spawn");
+        World {
+            dir: tempfile::tempdir().expect("tempdir"),
+            store: self.store.clone(),
+            base: format!("http://{}", server.addr),
+            server: Some(server),
+            http: Client::new(),
+            admin: self.admin.clone(),
+            a: self.a.clone(),
+            b: self.b.clone(),
+            c: self.c.clone(),
+        }
+    }
+
+    fn on(dir: tempfile::TempDir, store: String) -> World {
         let backend = open_store(&store);
         backend.load_areas_geojson(&areas_json()).expect("areas");
         backend
