@@ -22,8 +22,9 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use crate::db::{self, KEY_REPLAYS};
 use crate::error::BackendError;
+use crate::rate::OfficerRate;
 use crate::sql::pg::PgManager;
-use crate::sql::{DbError, Tx};
+use crate::sql::{DbError, StoreFailure, Tx};
 use crate::token::{self, Claims, Role, TokenError};
 
 /// A year: dev tokens are not meant to live longer.
@@ -35,6 +36,8 @@ const PG_ATTEMPTS: usize = 5;
 pub struct Backend {
     store: Store,
     secret: Vec<u8>,
+    /// Requests admitted per officer per second (the HTTP server sets it).
+    rate: OfficerRate,
 }
 
 pub(crate) enum Store {
@@ -68,17 +71,15 @@ impl Drop for PgPool {
     }
 }
 
-/// An error a storage operation can end in: from the database, and maybe
-/// worth running again (PostgreSQL's lost races).
-pub(crate) trait StoreFailure: From<DbError> {
-    fn retryable(&self) -> bool;
-}
-
 impl Backend {
     /// The store over an open, migrated store and its token key (`setup`
     /// makes both).
     pub(crate) fn new(store: Store, secret: Vec<u8>) -> Self {
-        Self { store, secret }
+        Self {
+            store,
+            secret,
+            rate: OfficerRate::new(u32::MAX),
+        }
     }
 }
 
@@ -163,6 +164,15 @@ impl Backend {
             exp: now_ms() / 1000 + ttl_s,
         };
         Ok(token::sign(&self.secret, &claims))
+    }
+
+    pub(crate) fn set_officer_rate(&mut self, per_s: u32) {
+        self.rate = OfficerRate::new(per_s);
+    }
+
+    /// Counts a request by `sub`; false once their share is spent.
+    pub(crate) fn admit(&self, sub: &str) -> bool {
+        self.rate.admit(sub)
     }
 
     pub(crate) fn verify_token(&self, token: &str) -> Result<Claims, TokenError> {

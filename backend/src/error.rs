@@ -8,8 +8,7 @@ use guardian_core::referral::authority::BoundaryError;
 use guardian_protocol::referral::ReferralStatus;
 use guardian_protocol::rules::FieldError;
 
-use crate::backend::StoreFailure;
-use crate::sql::DbError;
+use crate::sql::{DbError, StoreFailure};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {

@@ -23,6 +23,7 @@ mod export;
 mod http;
 mod library;
 mod officers;
+mod rate;
 mod records;
 mod referral;
 mod review;

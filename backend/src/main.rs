@@ -68,6 +68,9 @@ enum Command {
         /// Seconds a client has to send a request's whole body.
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..=3600), default_value_t = 30)]
         body_timeout_s: u64,
+        /// Requests one officer may make in a second; beyond it, 429 with Retry-After.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..), default_value_t = 1_000)]
+        per_officer_per_s: u32,
     },
     /// Replace the areas with a GeoJSON FeatureCollection (all or nothing).
     LoadAreas {
@@ -216,6 +219,7 @@ fn run(command: Command) -> Result<(), CliError> {
             max_in_flight,
             header_timeout_s,
             body_timeout_s,
+            per_officer_per_s,
         } => {
             let backend = store.open()?;
             let defaults = guardian_backend::Limits::default();
@@ -224,6 +228,7 @@ fn run(command: Command) -> Result<(), CliError> {
                 max_in_flight: max_in_flight as usize,
                 header_timeout: std::time::Duration::from_secs(header_timeout_s),
                 body_timeout: std::time::Duration::from_secs(body_timeout_s),
+                per_officer_per_s,
                 ..defaults
             };
             guardian_backend::serve_until(

@@ -254,6 +254,37 @@ fn beyond_the_requests_in_flight_the_server_sheds_with_retry_after() {
     }
 }
 
+#[test]
+fn one_officer_flooding_is_held_to_their_share_with_retry_after() {
+    let limits = Limits {
+        per_officer_per_s: 5,
+        ..Limits::default()
+    };
+    let (_dir, server, token) = hardened(limits);
+    let http = reqwest::blocking::Client::new();
+    let sync = || {
+        http.get(format!("http://{}/v1/sync", server.addr))
+            .bearer_auth(&token)
+            .send()
+            .expect("send")
+    };
+    let answers: Vec<reqwest::blocking::Response> = (0..20).map(|_| sync()).collect();
+    let limited: Vec<_> = answers.iter().filter(|r| r.status().as_u16() == 429).collect();
+    let ok = answers.iter().filter(|r| r.status().as_u16() == 200).count();
+    assert_eq!(ok + limited.len(), 20, "nothing but answers and 429s");
+    assert!(
+        ok >= 5 && !limited.is_empty(),
+        "{ok} answered, {} limited",
+        limited.len()
+    );
+    assert!(limited.iter().all(|r| r.headers().get("retry-after").is_some()));
+    // The next second brings a new share.
+    std::thread::sleep(Duration::from_millis(1_100));
+    assert_eq!(sync().status().as_u16(), 200);
+    // Health checks carry no token and are never counted.
+    assert!(healthz(server.addr));
+}
+
 // ---- 3. decompression bombs ----------------------------------------------------
 
 fn vm_hwm_kb(pid: u32) -> u64 {

@@ -51,7 +51,9 @@ fn shift(worlds: [&World; 2], officer: &str, rank: &str, token: &str, patrols: u
         for c in 0..3_u32 {
             let id = format!("{patrol}-c{c}");
             let fixes = walk(t + i64::from(c) * 120 * 5_000, 120);
-            send(&id, &|w: &World| ack(w.chunk(token, &id, &patrol, c + 1, &fixes)).status);
+            send(&id, &|w: &World| {
+                ack(w.chunk(token, &id, &patrol, c + 1, &fixes)).status
+            });
         }
         let co = check_out(&format!("{patrol}-out"), &patrol, 2, t + 3 * 120 * 5_000);
         send(&co.id, &|w: &World| ack(w.record(token, &co)).status);
@@ -96,7 +98,11 @@ fn two_instances_on_one_store_keep_every_upload_exactly_once() {
     }
     let uploads_per_handset = patrols * 5;
     assert_eq!(stored.len(), 3 * uploads_per_handset);
-    assert_eq!(answered, 4 * uploads_per_handset, "the raced handset's uploads were each sent twice");
+    assert_eq!(
+        answered,
+        4 * uploads_per_handset,
+        "the raced handset's uploads were each sent twice"
+    );
     let not_once: Vec<_> = stored.iter().filter(|(_, n)| **n != 1).collect();
     assert!(not_once.is_empty(), "each upload stored exactly once: {not_once:?}");
 
@@ -108,7 +114,10 @@ fn two_instances_on_one_store_keep_every_upload_exactly_once() {
         assert_eq!(s["chunks"], 3 * patrols * 3);
         assert_eq!(s["fixes"], 3 * patrols * 3 * 120);
         assert_eq!(s["duplicate_fixes"], 0);
-        assert_eq!(s["replays"], uploads_per_handset, "one duplicate answer per raced upload");
+        assert_eq!(
+            s["replays"], uploads_per_handset,
+            "one duplicate answer per raced upload"
+        );
     }
 }
 
@@ -122,7 +131,10 @@ fn upload_a_day(w: &World) {
     ok_json(w.record(&w.c, &check_in("c-in", "p-short", "pcso-c", "tgp-a", "constable", T0)));
     ok_json(w.chunk(&w.c, "c-c1", "p-short", 1, &walk(T0, 10 * 12 + 1)));
     ok_json(w.record(&w.c, &check_out("c-out", "p-short", 2, T0 + 10 * 60_000)));
-    ok_json(w.record(&w.b, &check_in("b-in", "p-window", "pc-b", "tgp-b", "constable", T0 + 7_200_000)));
+    ok_json(w.record(
+        &w.b,
+        &check_in("b-in", "p-window", "pc-b", "tgp-b", "constable", T0 + 7_200_000),
+    ));
     ok_json(w.chunk(&w.b, "b-c1", "p-window", 1, &walk(T0 + 7_200_000, 30 * 12)));
     ok_json(w.record(&w.b, &check_out("b-out", "p-window", 2, T0 + 7_200_000 + 30 * 60_000)));
     ok_json(w.record(&w.b, &check_in("b-in2", "p-open", "pc-b", "tgp-a", "constable", T0)));

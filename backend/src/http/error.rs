@@ -32,6 +32,15 @@ impl ApiFailure {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", reason)
     }
 
+    /// 429: this officer's share of requests for this second is spent.
+    pub fn rate_limited() -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "too many requests for this officer; try again shortly",
+        )
+    }
+
     pub fn forbidden(reason: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, "forbidden", reason)
     }
@@ -101,6 +110,14 @@ impl IntoResponse for ApiFailure {
             reason: self.reason,
             fields: self.fields,
         };
-        (self.status, axum::Json(body)).into_response()
+        let mut resp = (self.status, axum::Json(body)).into_response();
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            // A new second brings a new share.
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
+        resp
     }
 }

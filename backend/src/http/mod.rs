@@ -260,6 +260,9 @@ fn authorize_any(backend: &Backend, headers: &HeaderMap, roles: &[Role]) -> Resu
         TokenError::Expired => ApiFailure::unauthorized("the token has expired"),
         TokenError::Malformed | TokenError::BadSignature => ApiFailure::unauthorized("the token is not valid"),
     })?;
+    if !backend.admit(&claims.sub) {
+        return Err(ApiFailure::rate_limited());
+    }
     if !roles.contains(&claims.role) {
         let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
         return Err(ApiFailure::forbidden(format!(
@@ -614,7 +617,7 @@ pub fn spawn(backend: Backend, addr: SocketAddr) -> Result<ServerHandle, Backend
 }
 
 /// [`spawn`] with these limits.
-pub fn spawn_with(backend: Backend, addr: SocketAddr, limits: Limits) -> Result<ServerHandle, BackendError> {
+pub fn spawn_with(mut backend: Backend, addr: SocketAddr, limits: Limits) -> Result<ServerHandle, BackendError> {
     let listener = std::net::TcpListener::bind(addr)?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
@@ -624,6 +627,7 @@ pub fn spawn_with(backend: Backend, addr: SocketAddr, limits: Limits) -> Result<
         .enable_all()
         .build()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    backend.set_officer_rate(limits.per_officer_per_s);
     let app = router(Arc::new(backend));
     let thread = std::thread::Builder::new()
         .name("guardian-backend-server".into())
@@ -653,6 +657,8 @@ pub fn serve_until(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), BackendError> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let mut backend = backend;
+    backend.set_officer_rate(limits.per_officer_per_s);
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         on_listening(listener.local_addr()?);

@@ -50,6 +50,9 @@ pub struct Limits {
     pub max_requests_per_connection: usize,
     /// What a shed request is told to wait.
     pub retry_after: Duration,
+    /// Requests one officer (a token's subject) may make in a second;
+    /// beyond it, 429 with `Retry-After`.
+    pub per_officer_per_s: u32,
 }
 
 impl Default for Limits {
@@ -63,6 +66,11 @@ impl Default for Limits {
             body_timeout: Duration::from_secs(30),
             max_requests_per_connection: 1_000,
             retry_after: Duration::from_secs(2),
+            // Above a handset draining a week's backlog one request at a
+            // time even over loopback (the tests and the simulator do, at
+            // ~500 a second); the in-flight cap guards the total, this one
+            // keeps a single stolen or runaway token from taking all of it.
+            per_officer_per_s: 1_000,
         }
     }
 }

@@ -58,6 +58,12 @@ impl DbError {
     }
 }
 
+/// An error a storage operation can end in: from the database, and maybe
+/// worth running again (PostgreSQL's lost races).
+pub(crate) trait StoreFailure: From<DbError> {
+    fn retryable(&self) -> bool;
+}
+
 /// Builds a `&[Value]` parameter list: `p![a, b, c]`.
 macro_rules! p {
     () => { &[] as &[$crate::sql::Value] };
