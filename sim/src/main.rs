@@ -8,6 +8,7 @@ mod library;
 mod referral;
 mod replay;
 mod seed;
+mod storm;
 mod torture;
 mod track;
 
@@ -152,6 +153,37 @@ enum Command {
         seconds: u64,
     },
     /// Measure the figures the design targets and print them.
+    /// The reconnect storm: N handsets, each with a backlog of M minutes of
+    /// patrol, all released at once against a backend; prints the drain
+    /// time, throughput, latency, answers, duplicates and losses.
+    Load {
+        /// Simulated handsets.
+        #[arg(long)]
+        handsets: usize,
+        /// Minutes of 1 Hz patrol track each handset holds.
+        #[arg(long)]
+        backlog_minutes: u32,
+        /// A backend already serving (needs --admin-token).
+        #[arg(long, required_unless_present_any = ["serve_db", "serve_database_url"])]
+        backend: Option<String>,
+        /// An admin token for --backend (to create the storm's officers).
+        #[arg(long, requires = "backend")]
+        admin_token: Option<String>,
+        /// The --backend server's process id, to report its peak memory.
+        #[arg(long, requires = "backend")]
+        server_pid: Option<u32>,
+        /// Instead of --backend: start guardian-backend on this SQLite file.
+        #[arg(long, conflicts_with_all = ["backend", "serve_database_url"])]
+        serve_db: Option<PathBuf>,
+        /// Instead of --backend: start guardian-backend on this PostgreSQL database.
+        #[arg(long, conflicts_with = "backend")]
+        serve_database_url: Option<String>,
+        #[arg(long, default_value_t = 20_261_130)]
+        seed: u64,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     Bench {
         /// Print one JSON object.
         #[arg(long)]
@@ -309,6 +341,56 @@ fn main() -> ExitCode {
         }),
         Command::Shift { hours, backend, token } => bench::shift(hours, backend.zip(token))
             .map(|v| println!("{}", serde_json::to_string(&v).unwrap_or_default())),
+        Command::Load {
+            handsets,
+            backlog_minutes,
+            backend,
+            admin_token,
+            server_pid,
+            serve_db,
+            serve_database_url,
+            seed,
+            json,
+        } => {
+            let target = match (backend, serve_db, serve_database_url) {
+                (Some(url), None, None) => match admin_token {
+                    Some(admin_token) => Ok(storm::Target::External {
+                        url,
+                        admin_token,
+                        server_pid,
+                    }),
+                    None => Err(force::input("--admin-token", "--backend needs an admin token")),
+                },
+                (None, Some(db), None) => Ok(storm::Target::Serve {
+                    store: db.to_string_lossy().into_owned(),
+                }),
+                (None, None, Some(url)) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                    Ok(storm::Target::Serve { store: url })
+                }
+                (None, None, Some(_)) => Err(force::input(
+                    "--serve-database-url",
+                    "must be a postgres:// or postgresql:// URL",
+                )),
+                _ => Err(force::input(
+                    "load",
+                    "give one of --backend, --serve-db, --serve-database-url",
+                )),
+            };
+            target
+                .and_then(|t| storm::run(t, handsets, backlog_minutes, seed))
+                .and_then(|f| {
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&f).unwrap_or_default());
+                    } else {
+                        storm::print_human(&f);
+                    }
+                    if f.duplicates_stored + f.records_lost + f.fixes_lost > 0 {
+                        Err(force::input("storm", "records were lost or stored twice"))
+                    } else {
+                        Ok(())
+                    }
+                })
+        }
         Command::Torture {
             kills,
             power_cuts,

@@ -196,7 +196,7 @@ async fn scheduler<H: Host>(
 
 /// Exponential from 2 s to 5 min, with full jitter so a fleet of handsets
 /// coming back into signal together does not hammer the server in step.
-fn new_backoff() -> impl Iterator<Item = Duration> {
+pub fn new_backoff() -> impl Iterator<Item = Duration> {
     backon::ExponentialBuilder::default()
         .with_min_delay(Duration::from_secs(2))
         .with_max_delay(Duration::from_secs(300))
