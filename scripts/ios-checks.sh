@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# What CI can check of the iOS shell on Linux, where there is no Swift
+# compiler and no Apple SDK (ios-shell/README.md says what only a Mac
+# checks). Assumes scripts/bindings.sh has run: it reads the generated
+# Swift bindings in $CARGO_TARGET_DIR/bindings/swift/.
+#
+#   (a) parse: every .swift file in ios-shell/ and the generated
+#       guardian_ffi.swift parses with tree-sitter's Swift grammar;
+#   (b) names: every bindings name the shell uses (types, members, enum
+#       cases, functions, argument labels) exists in the generated Swift,
+#       both read with the same parser (ios-shell/checks/swiftcheck.js);
+#   (c) C: the generated header, as the module its modulemap declares,
+#       compiles with clang -fmodules -Wall -Wextra -Werror (as C and as
+#       Objective-C `@import`, the way Swift's importer loads it).
+#
+#   bash scripts/ios-checks.sh              the checks
+#   bash scripts/ios-checks.sh --self-test  the checks, then proof that each
+#                                           fails on a broken input
+#
+# Installs what a fresh machine lacks: node/npm and clang from Debian if
+# missing, and the pinned npm packages (ios-shell/checks/package-lock.json,
+# --ignore-scripts: both ship prebuilt N-API binaries for linux-x64, so
+# nothing is compiled or downloaded at install) under the target directory.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+SWIFT_OUT="$TARGET/bindings/swift"
+TOOLS="$TARGET/ios-checks"
+CHECKS="$ROOT/ios-shell/checks"
+SELF_TEST=false
+[ "${1:-}" = --self-test ] && SELF_TEST=true
+start=$(date +%s.%N)
+
+apt_updated=false
+need() { # need COMMAND DEBIAN-PACKAGE...
+    command -v "$1" >/dev/null && return
+    echo "ios-checks: installing ${*:2} (no $1 here)"
+    if ! $apt_updated; then
+        apt-get update -qq
+        apt_updated=true
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${@:2}" >/dev/null
+}
+need node nodejs
+need npm npm
+need clang clang
+
+# The pinned grammar, reinstalled only when the lock file changes.
+mkdir -p "$TOOLS"
+stamp="$TOOLS/installed.sha256"
+want=$(sha256sum "$CHECKS/package-lock.json" | cut -d' ' -f1)
+if [ ! -d "$TOOLS/node_modules/tree-sitter-swift" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    cp "$CHECKS/package.json" "$CHECKS/package-lock.json" "$TOOLS/"
+    (cd "$TOOLS" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+    echo "$want" > "$stamp"
+fi
+export NODE_PATH="$TOOLS/node_modules"
+if ! node -e 'new (require("tree-sitter"))().setLanguage(require("tree-sitter-swift"))' 2>/dev/null; then
+    echo "ios-checks: the prebuilt tree-sitter binaries do not load on $(uname -sm) with node $(node --version)" >&2
+    exit 1
+fi
+
+for f in guardian_ffi.swift guardian_ffiFFI.h guardian_ffiFFI.modulemap; do
+    if [ ! -f "$SWIFT_OUT/$f" ]; then
+        echo "ios-checks: $SWIFT_OUT/$f is missing: run scripts/bindings.sh first" >&2
+        exit 1
+    fi
+done
+
+shell_files() {
+    find "$ROOT/ios-shell" -name '*.swift' -not -path '*/.build/*' -not -path '*/build/*' \
+        -not -path '*/Sources/GuardianFFI/*' | sort
+}
+
+# (a) and (b): swiftcheck FILES... [--bindings B]
+swiftcheck() {
+    node "$CHECKS/swiftcheck.js" --platform "$CHECKS/platform-names.txt" "$@"
+}
+
+# (c): header_check DIR-WITH-HEADER-AND-MODULEMAP
+header_check() {
+    local dir=$1 work
+    work=$(mktemp -d)
+    printf '#include "guardian_ffiFFI.h"\nint main(void) { return 0; }\n' > "$work/check.c"
+    printf '@import guardian_ffiFFI;\nint main(void) { return 0; }\n' > "$work/check.m"
+    local flags=(-fsyntax-only -Wall -Wextra -Werror -fmodules -fmodules-cache-path="$work/cache"
+        -fmodule-map-file="$dir/guardian_ffiFFI.modulemap" -I "$dir")
+    local rc=0
+    clang -std=c11 "${flags[@]}" "$work/check.c" || rc=1
+    [ $rc = 0 ] && { clang -x objective-c "${flags[@]}" "$work/check.m" || rc=1; }
+    rm -rf "$work"
+    return $rc
+}
+
+mapfile -t files < <(shell_files)
+echo "== (a)+(b) parse ${#files[@]} shell files and the bindings; check the names the shell uses"
+swiftcheck --bindings "$SWIFT_OUT/guardian_ffi.swift" "${files[@]}"
+echo "== (c) the C header and modulemap compile with clang (modules on, -Wall -Wextra -Werror)"
+header_check "$SWIFT_OUT"
+echo "clang: guardian_ffiFFI.h as module guardian_ffiFFI: clean"
+
+if $SELF_TEST; then
+    echo "== self-test: each check must fail on a broken input"
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+    passed=0 failed=0
+    expect_failure() { # NAME EXPECTED-TEXT COMMAND...
+        local name=$1 expected=$2 out
+        shift 2
+        if out=$("$@" 2>&1); then
+            echo "self-test FAIL: $name: the check passed"
+            failed=$((failed + 1))
+        elif ! grep -qF -- "$expected" <<<"$out"; then
+            echo "self-test FAIL: $name: failed without saying \"$expected\":"
+            echo "$out" | tail -5
+            failed=$((failed + 1))
+        else
+            echo "self-test ok: $name caught: $(grep -F -m1 -- "$expected" <<<"$out")"
+            passed=$((passed + 1))
+        fi
+    }
+    core="$ROOT/ios-shell/Sources/GuardianKit/Core.swift"
+    # Every other shell file, so the mutant is read in full context.
+    others=()
+    for f in "${files[@]}"; do [ "$f" = "$core" ] || others+=("$f"); done
+    mutant() { # NAME SED-EXPRESSION: Core.swift with one change
+        mkdir -p "$work/$1"
+        sed "$2" "$core" > "$work/$1/Core.swift"
+        if cmp -s "$core" "$work/$1/Core.swift"; then
+            echo "self-test: the mutation $1 changed nothing" >&2
+            exit 1
+        fi
+    }
+
+    # (a) a Swift file that does not parse
+    mkdir -p "$work/parse"
+    printf 'struct Broken {\n    func f( -> Int { return 1 }\n}\n' > "$work/parse/Broken.swift"
+    expect_failure "(a) a broken Swift file" "parse:" swiftcheck "$work/parse/Broken.swift"
+    # (a) the generated bindings, damaged
+    head -c 20000 "$SWIFT_OUT/guardian_ffi.swift" > "$work/parse/guardian_ffi.swift"
+    expect_failure "(a) truncated bindings" "parse:" swiftcheck "$work/parse/guardian_ffi.swift"
+
+    # (b) a method the bindings' Guardian does not have
+    mutant method 's/ffi\.checkIn(areaId:/ffi.checkInNow(areaId:/'
+    expect_failure "(b) a call to a non-existent method" "Guardian.checkInNow is not in the generated bindings" \
+        swiftcheck --bindings "$SWIFT_OUT/guardian_ffi.swift" "$work/method/Core.swift" "${others[@]}"
+    # (b) a free function the bindings do not export
+    mutant function 's/patrolStatusText(status: status)/patrolStatusWords(status: status)/'
+    expect_failure "(b) a call to a non-existent function" "patrolStatusWords(…) is not in the bindings" \
+        swiftcheck --bindings "$SWIFT_OUT/guardian_ffi.swift" "$work/function/Core.swift" "${others[@]}"
+    # (b) a right name with a wrong argument label
+    mutant label 's/ffi\.libraryOpenArticle(articleId: id)/ffi.libraryOpenArticle(id: id)/'
+    expect_failure "(b) a wrong argument label" "does not match the bindings'" \
+        swiftcheck --bindings "$SWIFT_OUT/guardian_ffi.swift" "$work/label/Core.swift" "${others[@]}"
+    # (b) a record field the bindings do not have
+    mutant field 's/public static func text(for status: PatrolStatus) -> PatrolStatusText {/public static func text(for status: PatrolStatus) -> PatrolStatusText {\n        _ = status.minutesLeft/'
+    expect_failure "(b) a non-existent record field" "PatrolStatus.minutesLeft is not in the generated bindings" \
+        swiftcheck --bindings "$SWIFT_OUT/guardian_ffi.swift" "$work/field/Core.swift" "${others[@]}"
+    # (b) an error case the bindings do not have
+    mkdir -p "$work/case"
+    sed 's/case StoreError.Corrupt(let message)/case StoreError.Damaged(let message)/' \
+        "$ROOT/ios-shell/App/Handset.swift" > "$work/case/Handset.swift"
+    case_others=()
+    for f in "${files[@]}"; do [[ "$f" == */App/Handset.swift ]] || case_others+=("$f"); done
+    expect_failure "(b) a non-existent error case" "StoreError.Damaged is not a case in the generated bindings" \
+        swiftcheck --bindings "$SWIFT_OUT/guardian_ffi.swift" "$work/case/Handset.swift" "${case_others[@]}"
+
+    # (c) a header that does not compile, one that only warns, and a
+    # modulemap naming another module
+    for kind in syntax warning modulemap; do
+        mkdir -p "$work/h-$kind"
+        cp "$SWIFT_OUT/guardian_ffiFFI.h" "$SWIFT_OUT/guardian_ffiFFI.modulemap" "$work/h-$kind/"
+    done
+    printf '\nvoid guardian_broken(int a\n' >> "$work/h-syntax/guardian_ffiFFI.h"
+    expect_failure "(c) a broken header" "error:" header_check "$work/h-syntax"
+    printf '\nstatic inline int guardian_warns(void) { int unused; return 0; }\n' >> "$work/h-warning/guardian_ffiFFI.h"
+    expect_failure "(c) a header that warns (-Werror)" "-Werror" header_check "$work/h-warning"
+    sed -i 's/module guardian_ffiFFI/module guardian_ffiFFI_renamed/' "$work/h-modulemap/guardian_ffiFFI.modulemap"
+    expect_failure "(c) a modulemap without the module" "error:" header_check "$work/h-modulemap"
+
+    echo "self-test: $passed passed, $failed failed"
+    [ "$failed" = 0 ] || exit 1
+fi
+
+awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "ios-checks: done in %.1f s\n", e - s }'
