@@ -25,7 +25,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
-SWIFT_OUT="$TARGET/bindings/swift"
+SWIFT_OUT="${SWIFT_BINDINGS_DIR:-$TARGET/bindings/swift}"
 TOOLS="$TARGET/ios-checks"
 CHECKS="$ROOT/ios-shell/checks"
 SELF_TEST=false
@@ -136,10 +136,10 @@ if $SELF_TEST; then
     # (a) a Swift file that does not parse
     mkdir -p "$work/parse"
     printf 'struct Broken {\n    func f( -> Int { return 1 }\n}\n' > "$work/parse/Broken.swift"
-    expect_failure "(a) a broken Swift file" "parse:" swiftcheck "$work/parse/Broken.swift"
+    expect_failure "(a) a broken Swift file" "parse/Broken.swift:" swiftcheck "$work/parse/Broken.swift"
     # (a) the generated bindings, damaged
     head -c 20000 "$SWIFT_OUT/guardian_ffi.swift" > "$work/parse/guardian_ffi.swift"
-    expect_failure "(a) truncated bindings" "parse:" swiftcheck "$work/parse/guardian_ffi.swift"
+    expect_failure "(a) truncated bindings" "parse/guardian_ffi.swift:" swiftcheck "$work/parse/guardian_ffi.swift"
 
     # (b) a method the bindings' Guardian does not have
     mutant method 's/ffi\.checkIn(areaId:/ffi.checkInNow(areaId:/'

@@ -46,7 +46,8 @@ struct AssignmentsView: View {
         guard let core = handset.core else { return }
         do {
             assignments = try await core.todaysAssignments()
-            areas = Dictionary(uniqueKeysWithValues: await core.areas().map { ($0.id, $0) })
+            let known = await core.areas()
+            areas = Dictionary(uniqueKeysWithValues: known.map { ($0.id, $0) })
             error = nil
         } catch {
             self.error = describe(error)

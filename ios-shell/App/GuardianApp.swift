@@ -6,8 +6,9 @@ import GuardianKit
 import SwiftUI
 import UIKit
 
+@MainActor
 final class AppDelegate: NSObject, UIApplicationDelegate {
-    let handset = MainActor.assumeIsolated { Handset() }
+    let handset = Handset()
 
     func application(
         _ application: UIApplication,

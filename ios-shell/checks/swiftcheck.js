@@ -26,7 +26,9 @@
 // The grammar rejects `#if … #endif` inside a type body, which the generated
 // bindings use: directive lines are blanked (kept as empty lines, so line
 // numbers hold) before parsing. Both branches are then read, which for
-// declarations only adds names.
+// declarations only adds names. Nor does it know the empty tuple `()` as an
+// expression: a closure `{ () }` is read as `{ Void() }`, the same value;
+// nor `nonisolated(unsafe)`, read as `nonisolated`. Nothing else is changed.
 'use strict';
 
 const fs = require('fs');
@@ -41,7 +43,12 @@ function blankDirectives(text) {
     return text
         .split('\n')
         .map((line) => (/^\s*#(if|elseif|else|endif)\b/.test(line) ? '' : line))
-        .join('\n');
+        .join('\n')
+        // The grammar has no empty-tuple expression; the bindings' callback
+        // glue returns one from a closure (`{ () }`). `Void()` is the same value.
+        .replace(/\{\s*\(\)\s*\}/g, '{ Void() }')
+        // Nor Swift 5.10's `nonisolated(unsafe)` (on the bindings' globals).
+        .replace(/\bnonisolated\(unsafe\)/g, 'nonisolated');
 }
 
 function parseFile(file) {
@@ -99,6 +106,7 @@ class Index {
     constructor() {
         this.types = new Map(); // name -> {members: Map, inherits: []}
         this.funcs = new Map(); // name -> [{params, ret}]
+        this.declared = new Set(); // types declared (not only extended)
     }
     type(name) {
         if (!this.types.has(name)) this.types.set(name, { members: new Map(), inherits: [] });
@@ -156,10 +164,13 @@ function returnType(fn) {
     return null;
 }
 
+/** An identifier's name: `open` and open are the same name. */
+const bare = (text) => text.replace(/^`|`$/g, '');
+
 function declName(decl) {
     const name = decl.childForFieldName('name');
     if (!name) return null;
-    return name.type === 'user_type' ? typeRef(name).name : name.text;
+    return name.type === 'user_type' ? typeRef(name).name : bare(name.text);
 }
 
 /** Indexes the declarations in `tree` into `index`; returns the shell's own names. */
@@ -167,11 +178,31 @@ function collect(tree, index, own) {
     function body(decl) {
         return decl.namedChildren.find((c) => /(class|enum_class|protocol)_body$/.test(c.type));
     }
-    function visitType(decl, outer) {
+    // Of the bindings, only what the shell could see: public or open
+    // declarations, the members of public protocols, the cases of public
+    // enums. Extensions of Foundation types there (Data, NSLock) add no
+    // bindings type.
+    function visible(decl, inherited) {
+        if (own) return true;
+        const mods = decl.namedChildren.find((c) => c.type === 'modifiers');
+        const vis = mods ? mods.namedChildren.filter((c) => c.type === 'visibility_modifier').map((c) => c.text) : [];
+        if (vis.some((v) => v.startsWith('public') || v.startsWith('open'))) return true;
+        if (vis.length) return false;
+        return inherited;
+    }
+    function visitType(decl, outer, inherited) {
         const name = declName(decl);
         if (!name) return;
+        const kind = decl.childForFieldName('declaration_kind');
+        const isExtension = kind && kind.text === 'extension';
+        const pub = visible(decl, false);
+        if (!isExtension && !pub) return;
         const t = index.type(name);
+        if (!isExtension) index.declared.add(name);
         if (own) own.types.add(name);
+        // Members of a public protocol or enum are public; of a public
+        // extension too; elsewhere they say so themselves.
+        const membersPublic = decl.type === 'protocol_declaration' || (isExtension && pub);
         for (const inh of kids(decl, 'inheritance_specifier')) {
             const r = typeRef(named(inh)[0]);
             if (r) t.inherits.push(r.name);
@@ -181,9 +212,10 @@ function collect(tree, index, own) {
         }
         const b = body(decl);
         if (!b) return;
-        for (const m of b.namedChildren) visitMember(name, m);
+        for (const m of b.namedChildren) visitMember(name, m, membersPublic);
     }
-    function visitMember(typeName, m) {
+    function visitMember(typeName, m, membersPublic) {
+        if (m.type !== 'enum_entry' && !visible(m, membersPublic)) return;
         switch (m.type) {
             case 'property_declaration':
             case 'protocol_property_declaration': {
@@ -198,7 +230,7 @@ function collect(tree, index, own) {
             case 'function_declaration':
             case 'protocol_function_declaration': {
                 const n = m.childForFieldName('name');
-                if (n) index.addMember(typeName, n.text, { kind: 'func', params: params(m), ret: returnType(m) });
+                if (n) index.addMember(typeName, bare(n.text), { kind: 'func', params: params(m), ret: returnType(m) });
                 break;
             }
             case 'init_declaration':
@@ -209,7 +241,7 @@ function collect(tree, index, own) {
                 for (const c of m.children) {
                     if (c.type === 'simple_identifier') {
                         current = { kind: 'case', params: [], ret: { name: typeName } };
-                        index.addMember(typeName, c.text, current);
+                        index.addMember(typeName, bare(c.text), current);
                     } else if (c.type === 'enum_type_parameters' && current) {
                         current.params = caseParams(c);
                     }
@@ -218,21 +250,23 @@ function collect(tree, index, own) {
             }
             case 'class_declaration':
             case 'protocol_declaration':
-                visitType(m, typeName);
+                visitType(m, typeName, membersPublic);
                 break;
             default:
                 break;
         }
     }
     for (const top of tree.rootNode.namedChildren) {
-        if (top.type === 'class_declaration' || top.type === 'protocol_declaration') visitType(top, null);
+        if (top.type === 'class_declaration' || top.type === 'protocol_declaration') visitType(top, null, false);
         else if (top.type === 'typealias_declaration') {
             const n = declName(top);
-            if (n) {
+            if (n && visible(top, false)) {
                 index.type(n);
+                index.declared.add(n);
                 if (own) own.types.add(n);
             }
         } else if (top.type === 'function_declaration') {
+            if (!visible(top, false)) continue;
             const n = top.childForFieldName('name');
             if (!n) continue;
             if (!index.funcs.has(n.text)) index.funcs.set(n.text, []);
@@ -248,6 +282,8 @@ function collect(tree, index, own) {
 
 // Members every Swift type of a kind has, which the bindings do not spell out.
 const IMPLICIT = new Set(['self', 'init', 'hashValue', 'hash', 'allCases', 'localizedDescription', 'description', 'debugDescription', 'rawValue']);
+
+const OPTIONAL = new Set(['none', 'some', 'map', 'flatMap']);
 
 // ---- the check ----
 
@@ -285,6 +321,11 @@ function main(argv) {
             .filter(Boolean)
             .flatMap((l) => l.split(/\s+/)),
     );
+    for (const n of platform) {
+        if (bindings.declared.has(n) || bindings.funcs.has(n)) {
+            problems.push(`${platformFile}: ${n} is a bindings name: it is checked against the bindings, not listed`);
+        }
+    }
     const shell = new Index();
     const own = { types: new Set(), funcs: new Set(), values: new Set() };
     for (const p of shellParsed) collect(p.tree, shell, own);
@@ -295,7 +336,7 @@ function main(argv) {
         stats.names.add(what);
     };
 
-    const isBindingType = (n) => bindings.types.has(n) && !own.types.has(n);
+    const isBindingType = (n) => bindings.declared.has(n) && !own.types.has(n);
     function member(typeName, name) {
         const found = [];
         for (const idx of [bindings, shell]) {
@@ -326,7 +367,7 @@ function main(argv) {
         for (const id of tree.rootNode.descendantsOfType('type_identifier')) {
             const n = id.text;
             if (own.types.has(n)) continue;
-            if (bindings.types.has(n)) {
+            if (bindings.declared.has(n)) {
                 ok(`type ${n}`);
                 continue;
             }
@@ -366,9 +407,12 @@ function main(argv) {
                     const id = c.namedChildren.find((k) => k.type === 'simple_identifier');
                     if (id && id.text === name) found = { type: typeRef(c.namedChildren.find((k) => k.type !== 'simple_identifier')) };
                 } else if (c.type === 'simple_identifier' && c.text === name && (container.type === 'if_statement' || container.type === 'guard_statement')) {
-                    // `if let name = value`: the value is the next named node.
+                    // `if let name = value`: the value is the next named node;
+                    // `if let name {` unwraps the outer `name`.
+                    const eq = children[i + 1] && children[i + 1].type === '=';
                     const next = children.slice(i + 1).find((k) => k.isNamed);
-                    if (next) found = { init: next, unwrap: true };
+                    if (eq && next) found = { init: next, unwrap: true };
+                    else found = { shorthand: container, unwrap: true };
                 } else if (c.type === 'pattern' && (container.type === 'if_statement' || container.type === 'guard_statement' || container.type === 'for_statement')) {
                     const id = c.childForFieldName('bound_identifier') || c.namedChildren.find((k) => k.type === 'simple_identifier');
                     if (id && id.text === name) {
@@ -391,14 +435,20 @@ function main(argv) {
                 if (n.type === 'lambda_literal') {
                     const ftype = n.childForFieldName('type');
                     const params = ftype ? ftype.descendantsOfType('lambda_parameter') : [];
-                    for (const p of params) {
+                    for (const [i, p] of params.entries()) {
                         const id = p.namedChildren.find((k) => k.type === 'simple_identifier');
-                        if (id && id.text === name) return { type: typeRef(p.namedChildren.find((k) => k.type !== 'simple_identifier')) };
+                        if (!id || id.text !== name) continue;
+                        const declared = typeRef(p.namedChildren.find((k) => k.type !== 'simple_identifier'));
+                        return declared ? { type: declared } : i === 0 ? { elementOf: n } : {};
                     }
                 }
                 const scopeLike = ['statements', 'function_declaration', 'init_declaration', 'if_statement', 'guard_statement', 'for_statement', 'source_file', 'computed_property', 'function_body'];
                 if (!scopeLike.includes(n.type)) continue;
                 const found = declaredIn(n, name, n.type === 'statements' || n.type === 'source_file' ? prev : null);
+                if (found && found.shorthand) {
+                    const outer = lookup(found.shorthand, name);
+                    return outer && { ...outer, unwrap: true };
+                }
                 if (found) return found;
             }
             return null;
@@ -414,8 +464,27 @@ function main(argv) {
                 depth.delete(expr.id);
             }
         }
+        // `ForEach(xs) { x in }`, `xs.map { x in }`: x is an element of xs.
+        const ELEMENTWISE = new Set(['map', 'compactMap', 'flatMap', 'filter', 'forEach', 'first', 'contains', 'sorted', 'removeAll', 'allSatisfy', 'min', 'max']);
+        function elementOf(lambda) {
+            let call = lambda.parent;
+            while (call && call.type !== 'call_expression' && ['call_suffix', 'value_argument', 'value_arguments'].includes(call.type)) call = call.parent;
+            if (!call || call.type !== 'call_expression') return null;
+            const callee = named(call)[0];
+            let seq = null;
+            if (callee.type === 'simple_identifier' && (callee.text === 'ForEach' || callee.text === 'List')) {
+                const first = call.descendantsOfType('value_argument')[0];
+                seq = first && first.childForFieldName('value');
+            } else if (callee.type === 'navigation_expression') {
+                const name = callee.childForFieldName('suffix')?.childForFieldName('suffix');
+                if (name && ELEMENTWISE.has(name.text)) seq = callee.childForFieldName('target');
+            }
+            const t = seq ? typeOf(seq) : null;
+            return t && t.array ? { name: t.name } : null;
+        }
         function resolved(decl) {
             if (!decl) return null;
+            if (decl.elementOf) return elementOf(decl.elementOf);
             let t = decl.type || (decl.init ? typeOf(decl.init) : null);
             if (!t) return null;
             if (decl.element) t = t.array ? { name: t.name } : null;
@@ -431,7 +500,7 @@ function main(argv) {
                     }
                     const d = lookup(expr, expr.text);
                     if (d) return resolved(d);
-                    if (bindings.types.has(expr.text) || own.types.has(expr.text)) return { name: expr.text, meta: true };
+                    if (bindings.declared.has(expr.text) || own.types.has(expr.text)) return { name: expr.text, meta: true };
                     return null;
                 }
                 case 'self_expression': {
@@ -461,7 +530,7 @@ function main(argv) {
                 case 'call_expression': {
                     const callee = named(expr)[0];
                     if (callee.type === 'simple_identifier') {
-                        if (bindings.types.has(callee.text) || own.types.has(callee.text)) return { name: callee.text };
+                        if (bindings.declared.has(callee.text) || own.types.has(callee.text)) return { name: callee.text };
                         const f = (bindings.funcs.get(callee.text) || shell.funcs.get(callee.text) || [])[0];
                         return f ? f.ret : null;
                     }
@@ -481,7 +550,7 @@ function main(argv) {
 
         function labelsOf(call) {
             const suffix = kids(call, 'call_suffix')[0];
-            const args = suffix ? suffix.descendantsOfType('value_argument').filter((a) => a.parent.parent === suffix) : [];
+            const args = suffix ? suffix.descendantsOfType('value_argument').filter((a) => a.parent.parent.id === suffix.id) : [];
             const trailing = suffix ? kids(suffix, 'lambda_literal').length : 0;
             return {
                 labels: args.map((a) => {
@@ -530,6 +599,11 @@ function main(argv) {
                 continue;
             }
             if (IMPLICIT.has(name.text)) continue;
+            // `Urgency?.none` is Optional<Urgency>'s; `value.map` on an
+            // optional value (not `value?.member`) is Optional's too.
+            const chained = nav.children.some((c) => c.type === '?');
+            if (target.meta && chained) continue;
+            if (!target.meta && target.optional && !chained && OPTIONAL.has(name.text)) continue;
             const m = bindingMember(target.name, name.text);
             if (!m.length) {
                 report(name, `${target.name}.${name.text} is not in the generated bindings`);
@@ -586,6 +660,7 @@ function finish(problems, stats) {
                 `${stats.unresolved} member uses on values whose type the checker cannot follow (not checked)`,
         );
     }
+    if (stats && process.env.SWIFTCHECK_LIST) console.log([...stats.names].sort().join('\n'));
     for (const p of problems) console.log(p);
     if (problems.length) {
         console.log(`swiftcheck: ${problems.length} problem(s)`);
