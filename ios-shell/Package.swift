@@ -19,7 +19,10 @@ let package = Package(
     ],
     targets: [
         .binaryTarget(name: "guardian_ffiFFI", path: "build/GuardianFFI.xcframework"),
-        .target(name: "GuardianFFI", dependencies: ["guardian_ffiFFI"], path: "Sources/GuardianFFI"),
+        .target(
+            name: "GuardianFFI", dependencies: ["guardian_ffiFFI"], path: "Sources/GuardianFFI",
+            exclude: ["README.md"]
+        ),
         .target(name: "GuardianKit", dependencies: ["GuardianFFI"], path: "Sources/GuardianKit"),
         .testTarget(name: "GuardianKitTests", dependencies: ["GuardianKit"], path: "Tests/GuardianKitTests"),
     ]

@@ -120,17 +120,19 @@ if $SELF_TEST; then
             passed=$((passed + 1))
         fi
     }
-    core="$ROOT/ios-shell/Sources/GuardianKit/Core.swift"
-    # Every other shell file, so the mutant is read in full context.
-    others=()
-    for f in "${files[@]}"; do [ "$f" = "$core" ] || others+=("$f"); done
-    mutant() { # NAME SED-EXPRESSION: Core.swift with one change
-        mkdir -p "$work/$1"
-        sed "$2" "$core" > "$work/$1/Core.swift"
-        if cmp -s "$core" "$work/$1/Core.swift"; then
-            echo "self-test: the mutation $1 changed nothing" >&2
+    # mutant NAME FILE SED-EXPRESSION EXPECTED-TEXT: FILE with one change,
+    # read with every other shell file, must fail saying EXPECTED-TEXT.
+    mutant() {
+        local name=$1 file="$ROOT/ios-shell/$2" expr=$3 expected=$4 rest=()
+        mkdir -p "$work/$name"
+        sed "$expr" "$file" > "$work/$name/$(basename "$file")"
+        if cmp -s "$file" "$work/$name/$(basename "$file")"; then
+            echo "self-test: the mutation $name changed nothing in $file" >&2
             exit 1
         fi
+        for f in "${files[@]}"; do [ "$f" = "$file" ] || rest+=("$f"); done
+        expect_failure "(b) $name" "$expected" \
+            swiftcheck --bindings "$SWIFT_OUT/guardian_ffi.swift" "$work/$name/$(basename "$file")" "${rest[@]}"
     }
 
     # (a) a Swift file that does not parse
@@ -141,30 +143,21 @@ if $SELF_TEST; then
     head -c 20000 "$SWIFT_OUT/guardian_ffi.swift" > "$work/parse/guardian_ffi.swift"
     expect_failure "(a) truncated bindings" "parse/guardian_ffi.swift:" swiftcheck "$work/parse/guardian_ffi.swift"
 
-    # (b) a method the bindings' Guardian does not have
-    mutant method 's/ffi\.checkIn(areaId:/ffi.checkInNow(areaId:/'
-    expect_failure "(b) a call to a non-existent method" "Guardian.checkInNow is not in the generated bindings" \
-        swiftcheck --bindings "$SWIFT_OUT/guardian_ffi.swift" "$work/method/Core.swift" "${others[@]}"
-    # (b) a free function the bindings do not export
-    mutant function 's/patrolStatusText(status: status)/patrolStatusWords(status: status)/'
-    expect_failure "(b) a call to a non-existent function" "patrolStatusWords(…) is not in the bindings" \
-        swiftcheck --bindings "$SWIFT_OUT/guardian_ffi.swift" "$work/function/Core.swift" "${others[@]}"
-    # (b) a right name with a wrong argument label
-    mutant label 's/ffi\.libraryOpenArticle(articleId: id)/ffi.libraryOpenArticle(id: id)/'
-    expect_failure "(b) a wrong argument label" "does not match the bindings'" \
-        swiftcheck --bindings "$SWIFT_OUT/guardian_ffi.swift" "$work/label/Core.swift" "${others[@]}"
-    # (b) a record field the bindings do not have
-    mutant field 's/public static func text(for status: PatrolStatus) -> PatrolStatusText {/public static func text(for status: PatrolStatus) -> PatrolStatusText {\n        _ = status.minutesLeft/'
-    expect_failure "(b) a non-existent record field" "PatrolStatus.minutesLeft is not in the generated bindings" \
-        swiftcheck --bindings "$SWIFT_OUT/guardian_ffi.swift" "$work/field/Core.swift" "${others[@]}"
-    # (b) an error case the bindings do not have
-    mkdir -p "$work/case"
-    sed 's/case StoreError.Corrupt(let message)/case StoreError.Damaged(let message)/' \
-        "$ROOT/ios-shell/App/Handset.swift" > "$work/case/Handset.swift"
-    case_others=()
-    for f in "${files[@]}"; do [[ "$f" == */App/Handset.swift ]] || case_others+=("$f"); done
-    expect_failure "(b) a non-existent error case" "StoreError.Damaged is not a case in the generated bindings" \
-        swiftcheck --bindings "$SWIFT_OUT/guardian_ffi.swift" "$work/case/Handset.swift" "${case_others[@]}"
+    # (b) names the bindings do not have, each used the way the shell uses names
+    mutant "a non-existent method" Sources/GuardianKit/Core.swift \
+        's/ffi\.checkIn(areaId:/ffi.checkInNow(areaId:/' "Guardian.checkInNow is not in the generated bindings"
+    mutant "a non-existent function" Sources/GuardianKit/Core.swift \
+        's/patrolStatusText(status: status)/patrolStatusWords(status: status)/' "patrolStatusWords(…) is not in the bindings"
+    mutant "a wrong argument label" Sources/GuardianKit/Core.swift \
+        's/ffi\.libraryOpenArticle(articleId: id)/ffi.libraryOpenArticle(id: id)/' "does not match the bindings'"
+    mutant "a non-existent record field" App/PatrolView.swift \
+        's/status\.inAreaNow/status.insideNow/' "PatrolStatus.insideNow is not in the generated bindings"
+    mutant "a non-existent type" App/ReferralView.swift \
+        's/@State private var route: RoutePreview?/@State private var route: RoutingPreview?/' "type RoutingPreview is not in the bindings"
+    mutant "a non-existent error case" App/Handset.swift \
+        's/case StoreError.Corrupt(let message)/case StoreError.Damaged(let message)/' "StoreError.Damaged is not a case"
+    mutant "a non-existent enum case" Sources/GuardianKit/Connectivity.swift \
+        's/case \.warn:/case .warning:/' ".warning is not a case of LogLevel"
 
     # (c) a header that does not compile, one that only warns, and a
     # modulemap naming another module

@@ -626,6 +626,23 @@ function main(argv) {
             }
         }
 
+        // `switch value { case .planChanged(let plan): … }` on a bindings enum.
+        for (const sw of tree.rootNode.descendantsOfType('switch_statement')) {
+            const subject = named(sw)[0];
+            const t = typeOf(subject);
+            if (!t || t.array || t.meta || !isBindingType(t.name)) continue;
+            for (const pat of sw.descendantsOfType('switch_pattern')) {
+                if (pat.parent.parent.id !== sw.id) continue;
+                for (const p of kids(pat, 'pattern')) {
+                    const first = named(p)[0];
+                    if (!first || first.type !== 'simple_identifier' || !p.text.trim().startsWith('.')) continue;
+                    if (t.optional && OPTIONAL.has(first.text)) continue;
+                    if (bindingMember(t.name, first.text).some((x) => x.kind === 'case')) ok(`${t.name}.${first.text}`);
+                    else report(first, `.${first.text} is not a case of ${t.name} in the generated bindings`);
+                }
+            }
+        }
+
         // Free calls, and initialisers of bindings types.
         for (const call of tree.rootNode.descendantsOfType('call_expression')) {
             const callee = named(call)[0];
