@@ -40,7 +40,7 @@ need() { # need COMMAND DEBIAN-PACKAGE...
         apt-get update -qq
         apt_updated=true
     fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${@:2}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${@:2}" >/dev/null
 }
 need node nodejs
 need npm npm
