@@ -390,7 +390,11 @@ function main(argv) {
             for (let i = 0; i < children.length; i++) {
                 const c = children[i];
                 if (before && c.startIndex > before.startIndex) break;
-                if (c.type === 'property_declaration') {
+                if (c.type === 'guard_statement' && container.type !== 'guard_statement') {
+                    // `guard let x = …` binds x for the statements after it.
+                    const g = declaredIn(c, name, null);
+                    if (g) found = g.shorthand ? { ...g, shorthand: container } : g;
+                } else if (c.type === 'property_declaration') {
                     for (const p of kids(c, 'pattern')) {
                         const id = p.childForFieldName('bound_identifier');
                         if (id && id.text === name) {
