@@ -50,7 +50,7 @@ struct AssignmentsView: View {
             areas = Dictionary(uniqueKeysWithValues: known.map { ($0.id, $0) })
             error = nil
         } catch {
-            self.error = describe(error)
+            self.error = handset.explain(error)
         }
     }
 }

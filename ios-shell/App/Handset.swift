@@ -176,6 +176,21 @@ final class Handset: ObservableObject {
         BackgroundSync.schedule()
     }
 
+    /// The officer's words for a failed call. A damaged store, whichever
+    /// call found it, becomes the recovery screen.
+    func explain(_ error: Error) -> String {
+        switch error {
+        case PatrolError.StorageDamaged(let message), SyncError.StorageDamaged(let message),
+            LibraryError.StorageDamaged(let message):
+            phase = .problem(.damaged(message))
+        case ReferralError.StorageDamaged(let reason):
+            phase = .problem(.damaged(reason))
+        default:
+            break
+        }
+        return describe(error)
+    }
+
     // MARK: events and state
 
     private func listen(to core: Core) {
@@ -243,7 +258,7 @@ final class Handset: ObservableObject {
         do {
             _ = try await core.syncNow()
         } catch {
-            notice = describe(error)
+            notice = explain(error)
         }
         await refresh()
     }

@@ -44,7 +44,7 @@ struct LibraryView: View {
         do {
             topics = try await core.topics()
         } catch {
-            self.error = describe(error)
+            self.error = handset.explain(error)
         }
     }
 
@@ -54,7 +54,7 @@ struct LibraryView: View {
             results = try await core.search(query)
             error = nil
         } catch {
-            self.error = describe(error)
+            self.error = handset.explain(error)
         }
     }
 }
@@ -116,7 +116,7 @@ struct ArticleScreen: View {
         do {
             article = try await core.openArticle(id: articleId)
         } catch {
-            self.error = describe(error)
+            self.error = handset.explain(error)
         }
     }
 
@@ -126,7 +126,7 @@ struct ArticleScreen: View {
             _ = try await core.setBookmark(articleId: current.id, !current.bookmarked)
             article = try await core.openArticle(id: articleId)
         } catch {
-            self.error = describe(error)
+            self.error = handset.explain(error)
         }
     }
 }

@@ -70,7 +70,7 @@ struct PatrolView: View {
             try await handset.checkIn(areaId: areaId)
             error = nil
         } catch {
-            self.error = describe(error)
+            self.error = handset.explain(error)
         }
     }
 
@@ -81,7 +81,7 @@ struct PatrolView: View {
             report = try await handset.checkOut()
             error = nil
         } catch {
-            self.error = describe(error)
+            self.error = handset.explain(error)
         }
     }
 }

@@ -188,7 +188,7 @@ struct ReferralView: View {
             default: break
             }
         } catch {
-            message = describe(error)
+            message = handset.explain(error)
         }
     }
 
@@ -199,7 +199,7 @@ struct ReferralView: View {
             draftId = try await core.saveDraft(id: draftId, form: typed)
             return true
         } catch {
-            message = describe(error)
+            message = handset.explain(error)
             return false
         }
     }
@@ -216,7 +216,7 @@ struct ReferralView: View {
             problems = fields
             message = "The draft is saved on this phone."
         } catch {
-            message = describe(error)
+            message = handset.explain(error)
         }
     }
 
@@ -228,7 +228,7 @@ struct ReferralView: View {
             form.location = fix
             route = await core.routeReferral(latitude: fix.lat, longitude: fix.lon)
         } catch {
-            message = describe(error)
+            message = handset.explain(error)
         }
     }
 }

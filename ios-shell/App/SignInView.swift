@@ -37,7 +37,7 @@ struct SignInView: View {
             try await handset.signIn(token: token)
             error = nil
         } catch {
-            self.error = describe(error)
+            self.error = handset.explain(error)
         }
     }
 }
