@@ -19,6 +19,7 @@
 
 uniffi::setup_scaffolding!();
 
+mod display;
 mod error;
 mod foreign;
 mod guardian;
@@ -28,6 +29,7 @@ mod recovery;
 mod referral;
 mod types;
 
+pub use display::{PatrolStatusText, patrol_status_text};
 pub use error::{LibraryError, PatrolError, ReferralError, StoreError, SyncError};
 pub use foreign::{AuthError, EventListener, GuardianEvent, TokenProvider};
 pub use guardian::{Guardian, GuardianConfig};

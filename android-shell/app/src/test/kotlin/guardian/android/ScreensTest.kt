@@ -1,0 +1,96 @@
+package guardian.android
+
+import android.app.Activity
+import android.app.Application
+import android.content.Intent
+import android.graphics.Bitmap
+import android.graphics.Canvas
+import android.graphics.Color
+import android.view.View
+import android.widget.Button
+import android.widget.LinearLayout
+import org.robolectric.RuntimeEnvironment
+import java.io.File
+import kotlinx.coroutines.runBlocking
+import org.junit.After
+import org.junit.AfterClass
+import org.junit.Assert.assertTrue
+import org.junit.Before
+import org.junit.BeforeClass
+import org.junit.Test
+import org.junit.runner.RunWith
+import org.robolectric.Robolectric
+import org.robolectric.RobolectricTestRunner
+import org.robolectric.annotation.Config
+import org.robolectric.annotation.GraphicsMode
+
+/**
+ * Every screen drawn for real (Robolectric's native graphics: Android's
+ * own renderer, on the host) into target/screens/NAME.png, with the core's
+ * data from a real force: for a reviewer to look at, and a check that each
+ * screen inflates and lays out.
+ */
+@RunWith(RobolectricTestRunner::class)
+@Config(sdk = [35], application = TestApp::class, qualifiers = "w360dp-h760dp-xhdpi")
+@GraphicsMode(GraphicsMode.Mode.NATIVE)
+class ScreensTest {
+    private lateinit var app: Application
+
+    @Before
+    fun setUp() {
+        Keys.current = SoftwareWrappingKey()
+        Keys.backendUrl = force.url
+        app = RuntimeEnvironment.getApplication()
+        runBlocking { app.handset.signIn(force.token()) }
+    }
+
+    @After
+    fun close() = app.handset.close()
+
+    private fun <T : Activity> shoot(name: String, type: Class<T>, intent: Intent? = null, before: (T) -> Unit = {}): T {
+        val activity = Robolectric.buildActivity(type, intent ?: Intent(app, type)).setup().visible().get()
+        before(activity)
+        waitFor("$name to draw", 5) { true }
+        val root: View = activity.window.decorView
+        val bitmap = Bitmap.createBitmap(root.width, root.height, Bitmap.Config.ARGB_8888)
+        val canvas = Canvas(bitmap)
+        canvas.drawColor(Color.WHITE)
+        root.draw(canvas)
+        Paths.screens.mkdirs()
+        val file = File(Paths.screens, "$name.png")
+        file.outputStream().use { bitmap.compress(Bitmap.CompressFormat.PNG, 100, it) }
+        assertTrue("$name.png was drawn", file.length() > 2_000)
+        return activity
+    }
+
+    @Test
+    fun `every screen draws`() {
+        shoot("sign-in", SignInActivity::class.java)
+        shoot("assignments", AssignmentsActivity::class.java)
+        shoot("patrol", PatrolActivity::class.java, Intent(app, PatrolActivity::class.java).putExtra(PatrolActivity.EXTRA_AREA, "trk-garmin"))
+        shoot("referral-errors", ReferralActivity::class.java) { form ->
+            form.findViewById<Button>(R.id.submit).performClick()
+            waitFor("the core's verdict") { form.findViewById<android.widget.TextView>(R.id.summary).text.isNotEmpty() }
+        }
+        val library = shoot("library", LibraryActivity::class.java)
+        val first = library.findViewById<LinearLayout>(R.id.rows).getChildAt(0)
+        first.performClick()
+        val article = org.robolectric.Shadows.shadowOf(app).nextStartedActivity
+        shoot("article", ArticleActivity::class.java, article)
+        app.handset.guardianOrNull()!!.librarySetBookmark(article.getStringExtra(ArticleActivity.EXTRA_ARTICLE)!!, true)
+        shoot("bookmarks", BookmarksActivity::class.java)
+        shoot("problem-key-lost", ProblemActivity::class.java, ProblemActivity.intent(app, Problem.UNREADABLE, null))
+    }
+
+    companion object {
+        lateinit var force: Force
+
+        @JvmStatic @BeforeClass
+        fun startForce() {
+            force = Force.start()
+        }
+
+        @JvmStatic @AfterClass
+        fun stopForce() = force.close()
+    }
+}
