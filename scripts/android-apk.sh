@@ -27,19 +27,20 @@ mkdir -p "$out/dex"
 
 # 1. Resources, R.java and the classes: the same Maven build as the tests
 #    (generate-sources runs link-resources.sh into target/android).
-mvn -q -B compile -Dguardian.target="$TARGET"
+mvn -q -B -Dstyle.color=never compile -Dguardian.target="$TARGET"
 # What the app ships besides its own classes (android-all is provided by the phone).
-mvn -q -B dependency:build-classpath -Dmdep.includeScope=runtime -Dmdep.outputFile="$out/runtime.classpath" >/dev/null
-mvn -q -B dependency:copy -Dartifact="com.android.tools:r8:$R8_VERSION" -DoutputDirectory="$out/tools" >/dev/null
-mvn -q -B dependency:copy -Dartifact="org.robolectric:android-all:15-robolectric-14663667-2" -DoutputDirectory="$out/tools" >/dev/null
+mvn -q -B -Dstyle.color=never dependency:build-classpath -DincludeScope=runtime -Dmdep.outputFile="$out/runtime.classpath" >/dev/null
+mvn -q -B -Dstyle.color=never dependency:copy -Dartifact="com.android.tools:r8:$R8_VERSION" -DoutputDirectory="$out/tools" >/dev/null
+mvn -q -B -Dstyle.color=never dependency:copy -Dartifact="org.robolectric:android-all:15-robolectric-14663667-2" -DoutputDirectory="$out/tools" >/dev/null
 android_jar="$out/tools/android-all-15-robolectric-14663667-2.jar"
 
 # 2. Dex. JNA's jar carries desktop natives (and AWT glue) the phone never
 #    loads; D8 dexes its classes (a Gradle build uses JNA's aar instead).
-IFS=: read -r -a jars < "$out/runtime.classpath"
+IFS=: read -r -a jars < "$out/runtime.classpath" || true
+jar cf "$out/app.jar" -C target/classes .
 java -cp "$out/tools/r8-$R8_VERSION.jar" com.android.tools.r8.D8 \
     --release --min-api 31 --lib "$android_jar" --output "$out/dex" \
-    target/classes "${jars[@]}" 2> "$out/d8.log" || { cat "$out/d8.log" >&2; exit 1; }
+    "$out/app.jar" "${jars[@]}" 2> "$out/d8.log" || { cat "$out/d8.log" >&2; exit 1; }
 
 # 3. The APK: linked resources + dex, aligned, signed with a debug key.
 cp target/android/resources.ap_ "$out/unsigned.apk"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Links the app's resources with aapt2 the way the Android Gradle Plugin
 # would, for the builds that run without it (the Maven/Robolectric build and
-# build-apk.sh):
+# scripts/android-apk.sh):
 #
 #   OUT/AndroidManifest.xml  the source manifest with its package, SDK levels
 #                            and version put in (AGP's manifest merge does this

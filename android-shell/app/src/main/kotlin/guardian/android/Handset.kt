@@ -173,21 +173,27 @@ class Handset(
         SyncJobService.schedule(context)
     }
 
-    /** Connectivity → the core's online flag; going online starts a pass. */
+    /**
+     * Connectivity → the core's online flag; going online starts a pass.
+     * The default-network callback: losing it means offline until Android
+     * names a new default (onAvailable).
+     */
     private fun watchNetwork(g: Guardian) {
         val cm = context.getSystemService(ConnectivityManager::class.java)
-        val callback = object : ConnectivityManager.NetworkCallback() {
-            override fun onAvailable(network: Network) = report(true)
-            override fun onLost(network: Network) = report(cm.activeNetwork != null)
-            private fun report(online: Boolean) {
-                try {
-                    g.setOnline(online)
-                } catch (e: SyncException) {
-                    Log.w(TAG, "setOnline: ${e.javaClass.simpleName}")
-                }
+        fun report(online: Boolean) {
+            try {
+                g.setOnline(online)
+            } catch (e: SyncException) {
+                Log.w(TAG, "setOnline: ${e.javaClass.simpleName}")
             }
         }
+        val callback = object : ConnectivityManager.NetworkCallback() {
+            override fun onAvailable(network: Network) = report(true)
+            override fun onLost(network: Network) = report(false)
+        }
         cm.registerDefaultNetworkCallback(callback)
+        // Android calls back at once when a network is up; say where things stand now either way.
+        report(cm.activeNetwork != null)
         network = callback
     }
 
@@ -231,8 +237,17 @@ class Handset(
     companion object {
         const val TAG = "Guardian"
 
-        /** The core's logs (never personal data: see bindings/src/log.rs) to logcat. */
-        fun forwardLogs() = setLogSink(object : LogSink {
+        @Volatile private var forwarding = false
+
+        /** The core's logs (never personal data: see bindings/src/log.rs) to logcat, once per process. */
+        @Synchronized
+        fun forwardLogs() {
+            if (forwarding) return
+            forwarding = true
+            setLogSink(logcat, LogLevel.INFO)
+        }
+
+        private val logcat = object : LogSink {
             override fun log(record: LogRecord) {
                 val text = "${record.target}: ${record.message}"
                 when (record.level) {
@@ -242,6 +257,6 @@ class Handset(
                     else -> Log.d(TAG, text)
                 }
             }
-        }, LogLevel.INFO)
+        }
     }
 }

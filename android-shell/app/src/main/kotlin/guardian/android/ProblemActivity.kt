@@ -18,6 +18,7 @@ class ProblemActivity : Activity() {
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
         setContentView(R.layout.activity_problem)
+        fitSystemBars(this)
         val problem = Problem.valueOf(intent.getStringExtra(EXTRA_PROBLEM) ?: Problem.STORAGE.name)
         findViewById<TextView>(R.id.title).setText(problem.title)
         findViewById<TextView>(R.id.body).setText(problem.body)

@@ -1,6 +1,7 @@
 package guardian.android
 
 import android.os.Bundle
+import android.view.View
 import android.widget.ArrayAdapter
 import android.widget.Button
 import android.widget.CheckBox
@@ -78,6 +79,7 @@ class ReferralActivity : Screen() {
         }
         findViewById<Button>(R.id.save).setOnClickListener { save()?.let { say(getString(R.string.referral_saved)) } }
         findViewById<Button>(R.id.submit).setOnClickListener { submit() }
+        showErrors(emptyList())
     }
 
     override fun onSaveInstanceState(outState: Bundle) {
@@ -129,7 +131,13 @@ class ReferralActivity : Screen() {
             val view = errorViews.firstOrNull { (name, _) -> e.field == name || e.field.startsWith("$name.") }?.second
             if (view == null) other += e.message else byView.getOrPut(view) { mutableListOf() } += e.message
         }
-        for ((_, id) in errorViews) findViewById<TextView>(id).text = byView[id]?.joinToString("\n") ?: ""
+        for ((_, id) in errorViews) {
+            val text = byView[id]?.joinToString("\n")
+            findViewById<TextView>(id).apply {
+                this.text = text ?: ""
+                visibility = if (text == null) View.GONE else View.VISIBLE
+            }
+        }
         val summary = findViewById<TextView>(R.id.summary)
         summary.text = if (errors.isEmpty()) "" else (listOf(getString(R.string.referral_errors, errors.size)) + other).joinToString("\n")
     }

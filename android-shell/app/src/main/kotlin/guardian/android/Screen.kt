@@ -4,6 +4,7 @@ import android.app.Activity
 import android.content.Intent
 import android.view.LayoutInflater
 import android.view.View
+import android.view.WindowInsets
 import android.widget.LinearLayout
 import android.widget.TextView
 import java.time.Instant
@@ -14,6 +15,18 @@ import kotlinx.coroutines.MainScope
 import kotlinx.coroutines.cancel
 import uniffi.guardian_ffi.Guardian
 import uniffi.guardian_ffi.GuardianEvent
+
+/**
+ * Android 15 draws apps edge to edge (targetSdk 35): the screens keep
+ * clear of the status and navigation bars and the keyboard themselves.
+ */
+fun fitSystemBars(activity: Activity) {
+    activity.findViewById<View>(android.R.id.content).setOnApplyWindowInsetsListener { v, insets ->
+        val bars = insets.getInsets(WindowInsets.Type.systemBars() or WindowInsets.Type.displayCutout() or WindowInsets.Type.ime())
+        v.setPadding(bars.left, bars.top, bars.right, bars.bottom)
+        WindowInsets.CONSUMED
+    }
+}
 
 /**
  * What every screen shares: the open core (or the problem screen when it
@@ -33,6 +46,11 @@ abstract class Screen : Activity() {
             finish()
             null
         }
+    }
+
+    override fun onContentChanged() {
+        super.onContentChanged()
+        fitSystemBars(this)
     }
 
     /** Draws the screen from the core. Called on resume and on every core event. */

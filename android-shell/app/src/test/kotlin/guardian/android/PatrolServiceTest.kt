@@ -25,7 +25,9 @@ import org.robolectric.RobolectricTestRunner
 import org.robolectric.Shadows.shadowOf
 import org.robolectric.android.controller.ServiceController
 import org.robolectric.annotation.Config
+import org.robolectric.annotation.GraphicsMode
 import uniffi.guardian_ffi.GeofenceKind
+import uniffi.guardian_ffi.GuardianEvent
 import uniffi.guardian_ffi.patrolStatusText
 
 /**
@@ -36,12 +38,16 @@ import uniffi.guardian_ffi.patrolStatusText
  */
 @RunWith(RobolectricTestRunner::class)
 @Config(sdk = [35], application = TestApp::class)
+// One Robolectric sandbox for every class (ScreensTest needs native
+// graphics): the generated bindings and the native library are loaded once.
+@GraphicsMode(GraphicsMode.Mode.NATIVE)
 class PatrolServiceTest {
     private val area = "trk-garmin"
     private lateinit var app: Application
     private lateinit var lm: LocationManager
     private lateinit var provider: String
     private val services = mutableListOf<ServiceController<PatrolService>>()
+    private val planEvents = mutableListOf<GuardianEvent.PlanChanged>()
 
     @Before
     fun signIn() {
@@ -58,6 +64,7 @@ class PatrolServiceTest {
         provider = PatrolService.provider(lm)
         shadowOf(lm).setProviderEnabled(provider, true)
         runBlocking { assertNotNull(app.handset.signIn(force.token())) }
+        app.handset.subscribe { if (it is GuardianEvent.PlanChanged) planEvents += it }
     }
 
     @After
@@ -152,8 +159,11 @@ class PatrolServiceTest {
         assertTrue(after.report.fixesAccepted > before.report.fixesAccepted)
         // The notification shows the core's words for the same figures.
         assertEquals(patrolStatusText(after).headline, notificationText())
-        // The service asks the OS for what the core's plan says now.
-        val plan = g.samplingPlan()
+        // The service asks the OS for what the core's plan says: it changed as the walk went on.
+        val plans = planEvents.map { it.plan }
+        assertTrue("the plan changed more than once: $plans", plans.size > 1)
+        assertTrue(plans.any { it.intervalMs > 1000L })
+        val plan = plans.last()
         assertEquals(plan, service.get().following)
         val asked = shadowOf(lm).getLocationRequests(provider).last()
         assertEquals(plan.intervalMs, asked.intervalMillis)

@@ -25,6 +25,7 @@ import org.robolectric.Robolectric
 import org.robolectric.RobolectricTestRunner
 import org.robolectric.Shadows.shadowOf
 import org.robolectric.annotation.Config
+import org.robolectric.annotation.GraphicsMode
 import org.robolectric.shadow.api.Shadow
 import uniffi.guardian_ffi.Authority
 import uniffi.guardian_ffi.Consent
@@ -37,6 +38,9 @@ import uniffi.guardian_ffi.Urgency
 /** Connectivity, background sync, the referral form and the lost-key screen, against the real core and force. */
 @RunWith(RobolectricTestRunner::class)
 @Config(sdk = [35], application = TestApp::class)
+// One Robolectric sandbox for every class (ScreensTest needs native
+// graphics): the generated bindings and the native library are loaded once.
+@GraphicsMode(GraphicsMode.Mode.NATIVE)
 class ShellTest {
     private lateinit var app: Application
 
