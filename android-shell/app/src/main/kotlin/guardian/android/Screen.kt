@@ -56,7 +56,15 @@ abstract class Screen : Activity() {
     /** Draws the screen from the core. Called on resume and on every core event. */
     protected open fun refresh() = Unit
 
-    protected open fun onCoreEvent(event: GuardianEvent) = refresh()
+    protected open fun onCoreEvent(event: GuardianEvent) {
+        // The force erased this handset: nothing is left to show but sign-in.
+        if (event is GuardianEvent.Wiped && this !is SignInActivity) {
+            open<SignInActivity>()
+            finish()
+        } else {
+            refresh()
+        }
+    }
 
     override fun onResume() {
         super.onResume()
