@@ -6,6 +6,8 @@ import android.app.job.JobScheduler
 import android.content.Intent
 import android.net.ConnectivityManager
 import android.net.Network
+import android.content.pm.PackageManager
+import android.view.View
 import android.widget.Button
 import android.widget.EditText
 import android.widget.TextView
@@ -145,6 +147,23 @@ class ShellTest {
         // A fresh store opens with a fresh key; the officer signs in again.
         assertFalse(app.handset.signedIn)
         signIn()
+    }
+
+    @Test
+    fun `refused location is explained, offers Settings and starts no tracking`() {
+        signIn()
+        val screen = Robolectric.buildActivity(
+            PatrolActivity::class.java,
+            Intent(app, PatrolActivity::class.java).putExtra(PatrolActivity.EXTRA_AREA, "trk-garmin"),
+        ).setup().get()
+        screen.findViewById<Button>(R.id.check_in).performClick()
+        val asked = shadowOf(screen).lastRequestedPermission
+        assertTrue(android.Manifest.permission.ACCESS_FINE_LOCATION in asked.requestedPermissions)
+        screen.onRequestPermissionsResult(asked.requestCode, asked.requestedPermissions, intArrayOf(PackageManager.PERMISSION_DENIED))
+        assertEquals(View.VISIBLE, screen.findViewById<TextView>(R.id.permission_why).visibility)
+        assertEquals(app.getString(R.string.permission_refused), screen.findViewById<TextView>(R.id.permission_why).text.toString())
+        assertEquals(View.VISIBLE, screen.findViewById<Button>(R.id.open_settings).visibility)
+        assertEquals(null, shadowOf(app).nextStartedService)
     }
 
     @Test
