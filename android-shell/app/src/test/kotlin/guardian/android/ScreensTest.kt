@@ -23,6 +23,7 @@ import org.robolectric.Robolectric
 import org.robolectric.RobolectricTestRunner
 import org.robolectric.annotation.Config
 import org.robolectric.annotation.GraphicsMode
+import uniffi.guardian_ffi.GeofenceKind
 
 /**
  * Every screen drawn for real (Robolectric's native graphics: Android's
@@ -67,7 +68,18 @@ class ScreensTest {
     fun `every screen draws`() {
         shoot("sign-in", SignInActivity::class.java)
         shoot("assignments", AssignmentsActivity::class.java)
+        shoot("patrol-before-check-in", PatrolActivity::class.java, Intent(app, PatrolActivity::class.java).putExtra(PatrolActivity.EXTRA_AREA, "trk-garmin"))
+        // Twenty minutes into a patrol on a real track (straight to the core: the service has its own tests).
+        val g = app.handset.guardianOrNull()!!
+        val fixes = gpxLocations("garmin-activity.gpx", "gps").map { it.toFix() }
+        var i = 0
+        while (g.ingestFix(fixes[i]).events.none { it.kind == GeofenceKind.ARRIVED }) i++
+        runBlocking {
+            g.checkIn("trk-garmin", fixes[i])
+            g.ingestFixes(fixes.subList(i + 1, fixes.size).takeWhile { it.timeMs - fixes[i].timeMs < 20 * 60_000 })
+        }
         shoot("patrol", PatrolActivity::class.java, Intent(app, PatrolActivity::class.java).putExtra(PatrolActivity.EXTRA_AREA, "trk-garmin"))
+        shoot("assignments-open-patrol", AssignmentsActivity::class.java)
         shoot("referral-errors", ReferralActivity::class.java) { form ->
             form.findViewById<Button>(R.id.submit).performClick()
             waitFor("the core's verdict") { form.findViewById<android.widget.TextView>(R.id.summary).text.isNotEmpty() }
