@@ -11,13 +11,11 @@ import android.widget.TextView
 import org.robolectric.RuntimeEnvironment
 import kotlinx.coroutines.runBlocking
 import org.junit.After
-import org.junit.AfterClass
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertNotNull
 import org.junit.Assert.assertNull
 import org.junit.Assert.assertTrue
 import org.junit.Before
-import org.junit.BeforeClass
 import org.junit.Test
 import org.junit.runner.RunWith
 import org.robolectric.Robolectric
@@ -199,17 +197,5 @@ class PatrolServiceTest {
         val service = startService(null)
         assertTrue(shadowOf(service.get()).isStoppedBySelf)
         assertNull(app.handset.guardianOrNull()!!.patrolStatus())
-    }
-
-    companion object {
-        lateinit var force: Force
-
-        @JvmStatic @BeforeClass
-        fun startForce() {
-            force = Force.start()
-        }
-
-        @JvmStatic @AfterClass
-        fun stopForce() = force.close()
     }
 }

@@ -13,10 +13,8 @@ import org.robolectric.RuntimeEnvironment
 import java.io.File
 import kotlinx.coroutines.runBlocking
 import org.junit.After
-import org.junit.AfterClass
 import org.junit.Assert.assertTrue
 import org.junit.Before
-import org.junit.BeforeClass
 import org.junit.Test
 import org.junit.runner.RunWith
 import org.robolectric.Robolectric
@@ -57,8 +55,8 @@ class ScreensTest {
         val canvas = Canvas(bitmap)
         canvas.drawColor(Color.WHITE)
         root.draw(canvas)
-        Paths.screens.mkdirs()
-        val file = File(Paths.screens, "$name.png")
+        screens.mkdirs()
+        val file = File(screens, "$name.png")
         file.outputStream().use { bitmap.compress(Bitmap.CompressFormat.PNG, 100, it) }
         assertTrue("$name.png was drawn", file.length() > 2_000)
         return activity
@@ -92,17 +90,5 @@ class ScreensTest {
         app.handset.guardianOrNull()!!.librarySetBookmark(article.getStringExtra(ArticleActivity.EXTRA_ARTICLE)!!, true)
         shoot("bookmarks", BookmarksActivity::class.java)
         shoot("problem-key-lost", ProblemActivity::class.java, ProblemActivity.intent(app, Problem.UNREADABLE, null))
-    }
-
-    companion object {
-        lateinit var force: Force
-
-        @JvmStatic @BeforeClass
-        fun startForce() {
-            force = Force.start()
-        }
-
-        @JvmStatic @AfterClass
-        fun stopForce() = force.close()
     }
 }

@@ -14,13 +14,11 @@ import android.widget.TextView
 import org.robolectric.RuntimeEnvironment
 import kotlinx.coroutines.runBlocking
 import org.junit.After
-import org.junit.AfterClass
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
 import org.junit.Assert.assertNotNull
 import org.junit.Assert.assertTrue
 import org.junit.Before
-import org.junit.BeforeClass
 import org.junit.Test
 import org.junit.runner.RunWith
 import org.robolectric.Robolectric
@@ -174,17 +172,5 @@ class ShellTest {
         waitFor("sign-in") { screen.isFinishing }
         assertEquals(AssignmentsActivity::class.java.name, shadowOf(app).nextStartedActivity.component!!.className)
         assertTrue(app.handset.signedIn)
-    }
-
-    companion object {
-        lateinit var force: Force
-
-        @JvmStatic @BeforeClass
-        fun startForce() {
-            force = Force.start()
-        }
-
-        @JvmStatic @AfterClass
-        fun stopForce() = force.close()
     }
 }
