@@ -8,7 +8,6 @@ import android.location.Location
 import android.location.LocationManager
 import android.widget.Button
 import android.widget.TextView
-import org.robolectric.RuntimeEnvironment
 import kotlinx.coroutines.runBlocking
 import org.junit.After
 import org.junit.Assert.assertEquals
@@ -49,9 +48,7 @@ class PatrolServiceTest {
 
     @Before
     fun signIn() {
-        Keys.current = SoftwareWrappingKey()
-        Keys.backendUrl = force.url
-        app = RuntimeEnvironment.getApplication()
+        app = freshApp()
         shadowOf(app).grantPermissions(
             Manifest.permission.ACCESS_FINE_LOCATION,
             Manifest.permission.ACCESS_COARSE_LOCATION,

@@ -9,7 +9,6 @@ import android.graphics.Color
 import android.view.View
 import android.widget.Button
 import android.widget.LinearLayout
-import org.robolectric.RuntimeEnvironment
 import java.io.File
 import kotlinx.coroutines.runBlocking
 import org.junit.After
@@ -37,9 +36,7 @@ class ScreensTest {
 
     @Before
     fun setUp() {
-        Keys.current = SoftwareWrappingKey()
-        Keys.backendUrl = force.url
-        app = RuntimeEnvironment.getApplication()
+        app = freshApp()
         runBlocking { app.handset.signIn(force.token()) }
     }
 

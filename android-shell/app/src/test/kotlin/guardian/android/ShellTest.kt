@@ -11,7 +11,6 @@ import android.view.View
 import android.widget.Button
 import android.widget.EditText
 import android.widget.TextView
-import org.robolectric.RuntimeEnvironment
 import kotlinx.coroutines.runBlocking
 import org.junit.After
 import org.junit.Assert.assertEquals
@@ -46,9 +45,7 @@ class ShellTest {
 
     @Before
     fun setUp() {
-        Keys.current = SoftwareWrappingKey()
-        Keys.backendUrl = force.url
-        app = RuntimeEnvironment.getApplication()
+        app = freshApp()
     }
 
     @After

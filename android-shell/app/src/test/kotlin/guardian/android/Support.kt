@@ -45,6 +45,13 @@ class TestApp : GuardianApp() {
     override fun backendUrl(): String = Keys.backendUrl
 }
 
+/** The app for one test: a fresh keystore, the run's force. */
+fun freshApp(): android.app.Application {
+    Keys.current = SoftwareWrappingKey()
+    Keys.backendUrl = force.url
+    return org.robolectric.RuntimeEnvironment.getApplication()
+}
+
 object Keys {
     var current = SoftwareWrappingKey()
     var backendUrl = "http://127.0.0.1:9"
