@@ -76,32 +76,34 @@ class PatrolService : Service() {
     }
 
     override fun onStartCommand(intent: Intent?, flags: Int, startId: Int): Int {
+        // Foreground first, whatever follows: Android gives a started FGS a few seconds.
+        if (!goForeground(getString(R.string.notification_starting), getString(R.string.patrol_finding_location))) {
+            finish()
+            return START_NOT_STICKY
+        }
         val g = handset.guardianOrNull()
         if (g == null) {
-            stopSelf()
+            finish()
             return START_NOT_STICKY
         }
         guardian = g
-        // Always foreground first: Android gives a started FGS five seconds.
-        goForeground(getString(R.string.notification_starting), getString(R.string.patrol_finding_location))
         when (intent?.action) {
             ACTION_CHECK_IN -> pendingCheckIn = intent.getStringExtra(EXTRA_AREA)
             ACTION_CHECK_OUT -> pendingCheckOut = true
             // null: restarted by the OS after a kill (START_STICKY), or resumed by the app.
         }
-        val open = g.patrolStatus()
-        if (open == null && pendingCheckIn == null) {
+        if (g.patrolStatus() == null && pendingCheckIn == null) {
             Log.i(Handset.TAG, "no open patrol: tracking stops")
             finish()
             return START_NOT_STICKY
         }
-        if (subscription == null) subscription = handset.subscribe(::onEvent)
         if (!hasLocationPermission()) {
+            // Android 12 and 13 let the service start without it; nothing would be heard.
             handset.announce(getString(R.string.permission_location_why))
-            pendingCheckIn = null
-            if (open == null) finish()
-            return START_STICKY
+            finish()
+            return START_NOT_STICKY
         }
+        if (subscription == null) subscription = handset.subscribe(::onEvent)
         follow(g.samplingPlan())
         refreshNotification()
         lastFix?.let { fixes.post { tryPending(it) } }
@@ -204,8 +206,20 @@ class PatrolService : Service() {
         getSystemService(NotificationManager::class.java).notify(NOTIFICATION_ID, notification(status.areaName, text.headline))
     }
 
-    private fun goForeground(title: String, text: String) {
+    /**
+     * False when Android refuses: a location FGS needs the location
+     * permission (Android 14+), and some background starts are not allowed.
+     */
+    private fun goForeground(title: String, text: String): Boolean = try {
         startForeground(NOTIFICATION_ID, notification(title, text), ServiceInfo.FOREGROUND_SERVICE_TYPE_LOCATION)
+        true
+    } catch (e: SecurityException) {
+        handset.announce(getString(R.string.permission_location_why))
+        false
+    } catch (e: IllegalStateException) {
+        // ForegroundServiceStartNotAllowedException: the next time the app is opened resumes tracking.
+        Log.w(Handset.TAG, "tracking could not start: ${e.javaClass.simpleName}")
+        false
     }
 
     private fun notification(title: String, text: String): Notification {
