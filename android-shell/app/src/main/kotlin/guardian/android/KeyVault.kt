@@ -24,9 +24,12 @@ interface WrappingKey {
  * travels to a new phone, which is what [KeyLostException] is for.
  */
 class KeystoreWrappingKey(private val alias: String = "guardian-db-key-wrap") : WrappingKey {
-    override fun get(): SecretKey? {
+    override fun get(): SecretKey? = try {
         val store = KeyStore.getInstance("AndroidKeyStore").apply { load(null) }
-        return store.getKey(alias, null) as SecretKey?
+        store.getKey(alias, null) as SecretKey?
+    } catch (e: GeneralSecurityException) {
+        // UnrecoverableKeyException and the like: the key is there but cannot be used.
+        throw KeyLostException("the keystore cannot give the key that protects Guardian's data", e)
     }
 
     override fun create(): SecretKey {
