@@ -8,6 +8,7 @@ import android.net.ConnectivityManager
 import android.net.Network
 import android.content.pm.PackageManager
 import android.view.View
+import android.webkit.WebView
 import android.widget.Button
 import android.widget.EditText
 import android.widget.TextView
@@ -159,6 +160,23 @@ class ShellTest {
         assertEquals(app.getString(R.string.permission_refused), screen.findViewById<TextView>(R.id.permission_why).text.toString())
         assertEquals(View.VISIBLE, screen.findViewById<Button>(R.id.open_settings).visibility)
         assertEquals(null, shadowOf(app).nextStartedService)
+    }
+
+    @Test
+    fun `an article is the core's sanitised HTML in a WebView with JavaScript and file access off`() {
+        signIn()
+        val g = app.handset.guardianOrNull()!!
+        val id = g.librarySearch("trauma", 5u).hits.first().id
+        val screen = Robolectric.buildActivity(
+            ArticleActivity::class.java,
+            Intent(app, ArticleActivity::class.java).putExtra(ArticleActivity.EXTRA_ARTICLE, id),
+        ).setup().get()
+        val web = screen.findViewById<WebView>(R.id.body)
+        assertFalse(web.settings.javaScriptEnabled)
+        assertFalse(web.settings.allowFileAccess)
+        assertFalse(web.settings.allowContentAccess)
+        assertTrue(web.settings.blockNetworkLoads)
+        assertEquals(g.libraryArticle(id).html, shadowOf(web).lastLoadDataWithBaseURL.data)
     }
 
     @Test
