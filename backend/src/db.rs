@@ -147,6 +147,11 @@ pub fn open(path: &Path) -> Result<Connection, BackendError> {
 ///   handset deletes its copy on our ack, so a lost ack-ed row is lost data.
 /// - `foreign_keys=ON`: references are enforced, not decorative.
 /// - `busy_timeout`: the CLI may write while a server holds the file.
+/// - `temp_store=FILE`: the SQLCipher build keeps temporary tables and sort
+///   spills in memory (right on a phone, where they would otherwise land
+///   unencrypted on disk); on the server a sort over every stored fix (the
+///   duplicate count in the stats) took it past 2 GB after a reconnect
+///   storm. Spills go to a temporary file instead.
 fn apply_pragmas(conn: &Connection) -> Result<(), BackendError> {
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
@@ -155,7 +160,8 @@ fn apply_pragmas(conn: &Connection) -> Result<(), BackendError> {
     conn.execute_batch(
         "PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;
-         PRAGMA busy_timeout = 5000;",
+         PRAGMA busy_timeout = 5000;
+         PRAGMA temp_store = FILE;",
     )?;
     Ok(())
 }

@@ -9,21 +9,7 @@ use serde_json::json;
 #[test]
 fn a_compliant_and_a_non_compliant_patrol_give_the_boards_figures() {
     let w = World::new();
-    // PC Able: 40 minutes walking inside tgp-a (no windows: any time counts).
-    ok_json(w.record(&w.a, &check_in("a-in", "p-good", "pc-a", "tgp-a", "constable", T0)));
-    let fixes = walk(T0, 40 * 12 + 1);
-    // Two chunks, the second uploaded first: the track is ordered by seq.
-    ok_json(w.chunk(&w.a, "a-c2", "p-good", 2, &fixes[300..]));
-    ok_json(w.chunk(&w.a, "a-c1", "p-good", 1, &fixes[..300]));
-    ok_json(w.record(&w.a, &check_out("a-out", "p-good", 3, T0 + 40 * 60_000)));
-
-    // PCSO Charlie claims to be a constable; 10 minutes is too short anyway.
-    ok_json(w.record(&w.c, &check_in("c-in", "p-short", "pcso-c", "tgp-a", "constable", T0)));
-    ok_json(w.chunk(&w.c, "c-c1", "p-short", 1, &walk(T0, 10 * 12 + 1)));
-    ok_json(w.record(&w.c, &check_out("c-out", "p-short", 2, T0 + 10 * 60_000)));
-
-    // Still open: not judged yet.
-    ok_json(w.record(&w.b, &check_in("b-in", "p-open", "pc-b", "tgp-a", "constable", T0)));
+    compliant_short_and_open(&w);
 
     let summary = ok_json(w.get(&w.admin, "/v1/admin/compliance/summary"));
     assert_eq!(summary["patrols"], 2);

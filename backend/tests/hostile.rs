@@ -113,7 +113,10 @@ fn a_stored_row_that_cannot_be_judged_is_listed_never_a_500() {
 
 fn hardened(limits: Limits) -> (tempfile::TempDir, guardian_backend::ServerHandle, String) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let backend = open_store(&fresh_store(dir.path()));
+    // Always a SQLite file: these tests count the process's descriptors, and
+    // the store plays no part in them (a PostgreSQL pool's sockets, opened
+    // by tests running beside them, would blur the count).
+    let backend = open_store(dir.path().join("hardened.db").to_str().expect("path"));
     backend.load_areas_geojson(&areas_json()).expect("areas");
     backend
         .create_officer("pc-a", "PC Able", guardian_core::patrol::Rank::Constable)

@@ -533,14 +533,30 @@ async fn provision(
 }
 
 async fn post_json(http: &reqwest::Client, url: &str, token: &str, body: &Value) -> Result<Value, SimError> {
-    let r = http
-        .post(url)
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .map_err(|e| input("backend", e))?;
-    answer(r).await
+    // Provisioning is one admin's token: it honours the server's per-officer
+    // rate and shedding like any client, waiting as long as it is told.
+    for _ in 0..20 {
+        let r = http
+            .post(url)
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| input("backend", e))?;
+        let status = r.status().as_u16();
+        if status == 429 || status == 503 {
+            let wait = r
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .unwrap_or(1);
+            tokio::time::sleep(Duration::from_secs(wait.clamp(1, 30))).await;
+            continue;
+        }
+        return answer(r).await;
+    }
+    Err(input("backend", format!("{url}: still refused after 20 tries")))
 }
 
 async fn get_json(http: &reqwest::Client, url: &str, token: &str) -> Result<Value, SimError> {

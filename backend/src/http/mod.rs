@@ -609,6 +609,13 @@ impl Drop for ServerHandle {
     }
 }
 
+/// Threads running database work at once. The store takes one writer
+/// (SQLite) or a pool's worth (PostgreSQL) anyway; more threads would only
+/// hold more request bodies and allocator arenas while they wait (tokio's
+/// default, 512, let a reconnect storm take the server past 2 GB). Requests
+/// beyond them wait in the queue, which the in-flight limit bounds.
+const BLOCKING_THREADS: usize = 32;
+
 /// Binds `addr` (port 0 picks one), then serves on a new thread with its
 /// own tokio runtime, with the default [`Limits`]. Returns once the socket
 /// is listening.
@@ -623,6 +630,7 @@ pub fn spawn_with(mut backend: Backend, addr: SocketAddr, limits: Limits) -> Res
     let addr = listener.local_addr()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .max_blocking_threads(BLOCKING_THREADS)
         .thread_name("guardian-backend")
         .enable_all()
         .build()?;
@@ -656,7 +664,10 @@ pub fn serve_until(
     on_listening: impl FnOnce(SocketAddr),
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), BackendError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(BLOCKING_THREADS)
+        .enable_all()
+        .build()?;
     let mut backend = backend;
     backend.set_officer_rate(limits.per_officer_per_s);
     runtime.block_on(async move {

@@ -341,6 +341,22 @@ pub fn walk(start_ms: i64, n: usize) -> Vec<StoredFix> {
         .collect()
 }
 
+/// The board's three cases: PC Able 40 minutes walking inside `tgp-a` (no
+/// windows: any time counts; two chunks, the second uploaded first — the
+/// track is ordered by seq), PCSO Charlie claiming to be a constable for a
+/// too-short 10 minutes, and PC Baker's patrol still open (not judged).
+pub fn compliant_short_and_open(w: &World) {
+    ok_json(w.record(&w.a, &check_in("a-in", "p-good", "pc-a", "tgp-a", "constable", T0)));
+    let fixes = walk(T0, 40 * 12 + 1);
+    ok_json(w.chunk(&w.a, "a-c2", "p-good", 2, &fixes[300..]));
+    ok_json(w.chunk(&w.a, "a-c1", "p-good", 1, &fixes[..300]));
+    ok_json(w.record(&w.a, &check_out("a-out", "p-good", 3, T0 + 40 * 60_000)));
+    ok_json(w.record(&w.c, &check_in("c-in", "p-short", "pcso-c", "tgp-a", "constable", T0)));
+    ok_json(w.chunk(&w.c, "c-c1", "p-short", 1, &walk(T0, 10 * 12 + 1)));
+    ok_json(w.record(&w.c, &check_out("c-out", "p-short", 2, T0 + 10 * 60_000)));
+    ok_json(w.record(&w.b, &check_in("b-in", "p-open", "pc-b", "tgp-a", "constable", T0)));
+}
+
 /// Asserts a 200 and returns the JSON body.
 pub fn ok_json(r: Response) -> Value {
     let status = r.status();

@@ -73,6 +73,57 @@ pub struct Figures {
     pub plan: handset::PlanFigures,
     #[serde(flatten)]
     pub handset: handset::HandsetFigures,
+    /// A reconnect storm at bench size on SQLite (`guardian-sim load` runs
+    /// the full one); absent when guardian-backend is not built beside
+    /// this binary.
+    #[serde(flatten)]
+    pub storm: Option<StormBench>,
+}
+
+/// `storm_*`: the reconnect storm, against a `guardian-backend` process.
+#[derive(Debug, Serialize)]
+pub struct StormBench {
+    pub storm_store: String,
+    pub storm_handsets: usize,
+    pub storm_backlog_minutes: u32,
+    pub storm_fixes: u64,
+    pub storm_drain_s: f64,
+    pub storm_server_fixes_per_s: f64,
+    pub storm_p50_ms: f64,
+    pub storm_p99_ms: f64,
+    /// Answers 503 (shed) during the storm.
+    pub storm_shed: u64,
+    pub storm_duplicates: i64,
+    pub storm_lost: i64,
+    pub storm_peak_server_rss_mb: Option<f64>,
+}
+
+fn storm_bench(quick: bool) -> Result<Option<StormBench>, SimError> {
+    let dir = tempfile::tempdir().map_err(|e| crate::force::input("tempdir", e))?;
+    let store = dir.path().join("storm.db").to_string_lossy().into_owned();
+    let (handsets, minutes) = if quick { (100, 30) } else { (500, 60) };
+    let f = match crate::storm::run(crate::storm::Target::Serve { store }, handsets, minutes, 2026) {
+        Ok(f) => f,
+        Err(e) if e.to_string().starts_with("guardian-backend: not beside") => {
+            eprintln!("bench: reconnect storm skipped: {e}");
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
+    Ok(Some(StormBench {
+        storm_store: f.store,
+        storm_handsets: f.handsets,
+        storm_backlog_minutes: f.backlog_minutes,
+        storm_fixes: f.fixes_uploaded,
+        storm_drain_s: round3(f.drain_s),
+        storm_server_fixes_per_s: f.server_fixes_per_s.round(),
+        storm_p50_ms: round3(f.p50_ms),
+        storm_p99_ms: round3(f.p99_ms),
+        storm_shed: f.answers.get("503").copied().unwrap_or(0),
+        storm_duplicates: f.duplicates_stored,
+        storm_lost: f.records_lost + f.fixes_lost,
+        storm_peak_server_rss_mb: f.peak_server_rss_mb.map(round3),
+    }))
 }
 
 /// Library full-text search through the handset API.
@@ -108,6 +159,7 @@ pub fn run(quick: bool) -> Result<Figures, SimError> {
         seed: 2026,
         quiet: true,
     })?;
+    let storm = storm_bench(quick)?;
     Ok(Figures {
         ingest_fixes_per_s: ingest.round(),
         raw_sqlite_rows_per_s: raw.round(),
@@ -138,6 +190,7 @@ pub fn run(quick: bool) -> Result<Figures, SimError> {
         torture_duplicated: torture.duplicated + torture.drafts_lost,
         torture_integrity_failures: torture.integrity_failures,
         search,
+        storm,
         plan,
         handset,
     })
@@ -921,7 +974,23 @@ pub fn print_human(f: &Figures) {
         f.torture_duplicated,
         f.torture_integrity_failures
     );
-    println!("  [ -- ] reconnect storm not measured yet (issue 13: 2,000 handsets, 4 h backlog each)");
+    match &f.storm {
+        Some(s) => println!(
+            "  [{}] reconnect storm {:>10.1} s to drain {} handsets × {} min ({} fixes) on {}: {:.0} fixes/s, p99 {:.0} ms, {} shed, {} lost, {} duplicated (target 0; `guardian-sim load`)",
+            mark(s.storm_lost + s.storm_duplicates == 0),
+            s.storm_drain_s,
+            s.storm_handsets,
+            s.storm_backlog_minutes,
+            s.storm_fixes,
+            s.storm_store,
+            s.storm_server_fixes_per_s,
+            s.storm_p99_ms,
+            s.storm_shed,
+            s.storm_lost,
+            s.storm_duplicates
+        ),
+        None => println!("  [ -- ] reconnect storm not run: build guardian-backend beside this binary"),
+    }
     print_search(&f.search);
     let h = &f.handset;
     println!(
