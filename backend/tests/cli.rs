@@ -88,7 +88,27 @@ fn bad_input_is_reported_on_stderr_with_exit_code_2() {
     let db = db.as_str();
     let bad_areas = dir.path().join("bad.geojson");
     std::fs::write(&bad_areas, "{\"type\": \"FeatureCollection\", \"features\": [{}]}").expect("write");
-    let cases: [&[&str]; 7] = [
+    let cases: [&[&str]; 9] = [
+        &[
+            "token",
+            "--database-url",
+            "mysql://x",
+            "--sub",
+            "x",
+            "--role",
+            "officer",
+        ],
+        &[
+            "token",
+            "--db",
+            "b.db",
+            "--database-url",
+            "postgres://x",
+            "--sub",
+            "x",
+            "--role",
+            "officer",
+        ],
         &["token", store_flag(db), db, "--sub", "x", "--role", "superuser"],
         &[
             "token",
