@@ -33,12 +33,19 @@ const SAFE_SCHEMES: [&str; 5] = ["https", "http", "mailto", "tel", "article"];
 /// before the scheme is read; no scheme (a relative path) is refused too,
 /// because an offline article has no base to resolve it against.
 pub fn is_safe_url(url: &str) -> bool {
-    let cleaned: String = url.chars().filter(|c| !c.is_whitespace() && !c.is_control()).collect();
+    let cleaned = clean_url(url);
     let Some((scheme, rest)) = cleaned.split_once(':') else {
         return false;
     };
     let scheme = scheme.to_ascii_lowercase();
     SAFE_SCHEMES.contains(&scheme.as_str()) && !rest.is_empty()
+}
+
+/// `url` without whitespace or control characters: what [`is_safe_url`]
+/// judges, and so exactly what a link may point at (a DEL before the
+/// scheme was once judged without it and emitted with it, percent-encoded).
+fn clean_url(url: &str) -> String {
+    url.chars().filter(|c| !c.is_whitespace() && !c.is_control()).collect()
 }
 
 /// Renders `md` to sanitised HTML (see the module notes).
@@ -55,12 +62,13 @@ pub fn render_html(md: &str) -> String {
             title,
             id,
         }) => {
+            let dest_url = clean_url(&dest_url);
             let safe = is_safe_url(&dest_url);
             dropped_links.push(!safe);
             safe.then(|| {
                 Event::Start(Tag::Link {
                     link_type,
-                    dest_url: CowStr::from(dest_url.trim().to_string()),
+                    dest_url: CowStr::from(dest_url),
                     title,
                     id,
                 })
@@ -187,6 +195,15 @@ mod tests {
         assert!(html.contains("<a href=\"article:aces\">ACEs</a>"), "{html}");
         assert!(html.contains("href=\"https://www.west-midlands.police.uk\""), "{html}");
         assert!(html.contains("href=\"tel:101\""), "{html}");
+    }
+
+    #[test]
+    fn a_link_points_exactly_where_it_was_judged_safe() {
+        // Found by the fuzzer: a DEL before the scheme was judged without it
+        // and written with it (percent-encoded), so the href was not the
+        // URL that had been checked.
+        let html = render_html("[ok](\u{7f}https://example.org)");
+        assert!(html.contains("<a href=\"https://example.org\">ok</a>"), "{html}");
     }
 
     #[test]
