@@ -153,6 +153,10 @@ pub fn open(path: &Path) -> Result<Connection, BackendError> {
 ///   duplicate count in the stats) took it past 2 GB after a reconnect
 ///   storm. Spills go to a temporary file instead.
 fn apply_pragmas(conn: &Connection) -> Result<(), BackendError> {
+    // First: switching a new file to WAL takes its lock, and two processes
+    // (or instances) opening it at once must wait for each other, not fail
+    // "database is locked" (found by the instances test).
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(BackendError::Corrupt(format!("journal mode stayed {mode}")));
@@ -160,7 +164,6 @@ fn apply_pragmas(conn: &Connection) -> Result<(), BackendError> {
     conn.execute_batch(
         "PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;
-         PRAGMA busy_timeout = 5000;
          PRAGMA temp_store = FILE;",
     )?;
     Ok(())
