@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use crate::sql::{Tx, p};
+use crate::sql::{DbError, Row, Tx, p};
 use chrono::{DateTime, SecondsFormat};
 use guardian_core::patrol::compliance::{self, ComplianceSummary, PatrolFacts, PatrolReport, TrackPoint, WindowRule};
 use guardian_core::patrol::geofence::PreparedArea;
@@ -43,23 +43,30 @@ pub(crate) struct PatrolRow {
     pub(crate) check_out_ms: i64,
 }
 
+impl PatrolRow {
+    /// A checked-out patrol from `patrol_id, officer_id, area_id,
+    /// claimed_rank, assignment_id, checkin_time_ms, checkout_time_ms`, the
+    /// first seven columns of every query that judges patrols.
+    pub(crate) fn read(r: &Row) -> Result<Self, DbError> {
+        Ok(PatrolRow {
+            patrol_id: r.get(0)?,
+            officer_id: r.get(1)?,
+            area_id: r.get(2)?,
+            claimed_rank: r.get(3)?,
+            assignment_id: r.get(4)?,
+            check_in_ms: r.get(5)?,
+            check_out_ms: r.get(6)?,
+        })
+    }
+}
+
 pub fn rows(tx: &Tx<'_>) -> Result<Vec<ExportRow>, BackendError> {
     let patrols: Vec<PatrolRow> = tx.query_all(
         "SELECT patrol_id, officer_id, area_id, claimed_rank, assignment_id, checkin_time_ms,
                checkout_time_ms FROM patrols WHERE checkout_time_ms IS NOT NULL
              ORDER BY checkin_time_ms, patrol_id",
         p![],
-        |r| {
-            Ok(PatrolRow {
-                patrol_id: r.get(0)?,
-                officer_id: r.get(1)?,
-                area_id: r.get(2)?,
-                claimed_rank: r.get(3)?,
-                assignment_id: r.get(4)?,
-                check_in_ms: r.get(5)?,
-                check_out_ms: r.get(6)?,
-            })
-        },
+        PatrolRow::read,
     )?;
     Ok(judge_rows(tx, patrols))
 }

@@ -452,20 +452,7 @@ fn judged_between(tx: &Tx<'_>, from: NaiveDate, to: NaiveDate) -> Result<Vec<Jud
              OR (a.date IS NULL AND p.checkin_time_ms >= ?3 AND p.checkin_time_ms < ?4))
          ORDER BY p.checkin_time_ms, p.patrol_id",
         p![from.to_string(), to.to_string(), start, end],
-        |r| {
-            Ok((
-                PatrolRow {
-                    patrol_id: r.get(0)?,
-                    officer_id: r.get(1)?,
-                    area_id: r.get(2)?,
-                    claimed_rank: r.get(3)?,
-                    assignment_id: r.get(4)?,
-                    check_in_ms: r.get(5)?,
-                    check_out_ms: r.get(6)?,
-                },
-                r.get::<Option<String>>(7)?,
-            ))
-        },
+        |r| Ok((PatrolRow::read(r)?, r.get::<Option<String>>(7)?)),
     )?;
     let mut patrols = Vec::new();
     let mut days = Vec::new();

@@ -620,7 +620,8 @@ impl Drop for ServerChild {
     }
 }
 
-fn backend_binary() -> Result<PathBuf, SimError> {
+/// `guardian-backend` beside this binary, which `Target::Serve` starts.
+pub fn backend_binary() -> Result<PathBuf, SimError> {
     let exe = std::env::current_exe().map_err(|e| input("guardian-backend", e))?;
     let bin = exe
         .parent()

@@ -102,14 +102,11 @@ fn storm_bench(quick: bool) -> Result<Option<StormBench>, SimError> {
     let dir = tempfile::tempdir().map_err(|e| crate::force::input("tempdir", e))?;
     let store = dir.path().join("storm.db").to_string_lossy().into_owned();
     let (handsets, minutes) = if quick { (100, 30) } else { (500, 60) };
-    let f = match crate::storm::run(crate::storm::Target::Serve { store }, handsets, minutes, 2026) {
-        Ok(f) => f,
-        Err(e) if e.to_string().starts_with("guardian-backend: not beside") => {
-            eprintln!("bench: reconnect storm skipped: {e}");
-            return Ok(None);
-        }
-        Err(e) => return Err(e),
-    };
+    if let Err(e) = crate::storm::backend_binary() {
+        eprintln!("bench: reconnect storm skipped: {e}");
+        return Ok(None);
+    }
+    let f = crate::storm::run(crate::storm::Target::Serve { store }, handsets, minutes, 2026)?;
     Ok(Some(StormBench {
         storm_store: f.store,
         storm_handsets: f.handsets,
