@@ -158,6 +158,9 @@ if $SELF_TEST; then
         's/case StoreError.Corrupt(let message)/case StoreError.Damaged(let message)/' "StoreError.Damaged is not a case"
     mutant "a non-existent enum case" Sources/GuardianKit/Connectivity.swift \
         's/case \.warn:/case .warning:/' ".warning is not a case of LogLevel"
+    mutant "allCases of a type that is not CaseIterable" App/ReferralView.swift \
+        's/ForEach(Authority\.allCases/ForEach(Fix.allCases/' \
+        "is not CaseIterable in the generated bindings"
 
     # (c) a header that does not compile, one that only warns, and a
     # modulemap naming another module

@@ -47,6 +47,7 @@ def test_a_patrol_syncs_to_the_force_and_is_judged_alike_on_both_sides(force, tm
     plan = h.sampling_plan()
     assert plan.reason == g.PlanReason.NO_FIX_YET and plan.interval_ms == 1000
     assert plan.precision == g.Precision.HIGH and plan.distance_filter_m == 0
+    assert plan.overdue_after_ms == 1000 + 30_000 + 1, "the interval, the core's grace, then overdue"
     arrived_at = None
     for i, fix in enumerate(fixes):
         outcome = h.ingest_fix(fix)

@@ -255,6 +255,9 @@ pub struct SamplingPlan {
     /// Deliver a fix only after moving this far (0: every interval).
     pub distance_filter_m: f64,
     pub reason: PlanReason,
+    /// No fix this long after the last: ask for the plan again. None while
+    /// a distance filter makes silence expected.
+    pub overdue_after_ms: Option<i64>,
 }
 
 /// Which minutes a verdict was judged on.

@@ -88,7 +88,7 @@ struct ReferralView: View {
                 if let why = route?.needsChoice { Text(why) }
                 Picker("Navigator team", selection: $form.authorityChoice) {
                     Text("Choose from the location").tag(Authority?.none)
-                    ForEach(Core.authorities, id: \.self) { authority in
+                    ForEach(Authority.allCases, id: \.self) { authority in
                         Text(Core.name(of: authority)).tag(Authority?.some(authority))
                     }
                 }

@@ -281,7 +281,7 @@ function collect(tree, index, own) {
 }
 
 // Members every Swift type of a kind has, which the bindings do not spell out.
-const IMPLICIT = new Set(['self', 'init', 'hashValue', 'hash', 'allCases', 'localizedDescription', 'description', 'debugDescription', 'rawValue']);
+const IMPLICIT = new Set(['self', 'init', 'hashValue', 'hash', 'localizedDescription', 'description', 'debugDescription', 'rawValue']);
 
 const OPTIONAL = new Set(['none', 'some', 'map', 'flatMap']);
 
@@ -603,6 +603,13 @@ function main(argv) {
                 continue;
             }
             if (IMPLICIT.has(name.text)) continue;
+            // `allCases` is Swift's, but only where the bindings conform.
+            if (name.text === 'allCases' && target.meta) {
+                const t = bindings.types.get(target.name);
+                if (t && t.inherits.includes('CaseIterable')) ok(`${target.name}.allCases`);
+                else report(name, `${target.name}.allCases: ${target.name} is not CaseIterable in the generated bindings`);
+                continue;
+            }
             // `Urgency?.none` is Optional<Urgency>'s; `value.map` on an
             // optional value (not `value?.member`) is Optional's too.
             const chained = nav.children.some((c) => c.type === '?');

@@ -809,7 +809,14 @@ fn the_shell_hears_the_plan_change_and_an_overdue_fix_turns_it_dense() {
     let now = h.g.sampling_plan();
     assert_eq!(Some(&now), plans.last());
     assert!(now.expects_fixes());
-    // No fix for ten minutes: the asked-for fix is overdue.
-    h.clock.set(fix(40, INSIDE).time_ms + 600_000);
+    // The plan says when its fix is overdue, and at that moment the core's
+    // answer turns dense: the shell's timer needs nothing of its own.
+    let overdue = now
+        .overdue_after_ms
+        .expect("a plan without a distance filter is owed fixes");
+    let last = fix(39, INSIDE).time_ms;
+    h.clock.set(last + overdue - 1);
+    assert_eq!(h.g.sampling_plan(), now);
+    h.clock.set(last + overdue);
     assert_eq!(h.g.sampling_plan().reason, PlanReason::AfterGap);
 }

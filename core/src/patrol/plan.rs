@@ -122,6 +122,12 @@ pub struct SamplingPlan {
     /// Deliver a fix only after moving this far (0: every interval).
     pub distance_filter_m: f64,
     pub reason: PlanReason,
+    /// If no fix has come this long after the last, the shell asks the core
+    /// for its plan again (the phone is in a tunnel, or the OS stopped
+    /// delivering), and the core answers with a denser one. None when
+    /// silence is expected: a distance filter holds fixes back.
+    #[serde(default)]
+    pub overdue_after_ms: Option<i64>,
 }
 
 impl SamplingPlan {
@@ -230,13 +236,24 @@ impl PlanPolicy {
         plan.interval_ms.saturating_add(self.late_grace_ms)
     }
 
-    fn dense(&self, reason: PlanReason) -> SamplingPlan {
-        SamplingPlan {
-            interval_ms: self.dense_interval_ms,
-            precision: Precision::High,
-            distance_filter_m: 0.0,
+    /// Every plan is made here, so each says when its fix is overdue.
+    fn plan(&self, interval_ms: i64, precision: Precision, distance_filter_m: f64, reason: PlanReason) -> SamplingPlan {
+        let mut plan = SamplingPlan {
+            interval_ms,
+            precision,
+            distance_filter_m,
             reason,
+            overdue_after_ms: None,
+        };
+        if plan.expects_fixes() {
+            // The first moment past the allowance, as `Planner::at` judges.
+            plan.overdue_after_ms = Some(self.allowance_ms(&plan).saturating_add(1));
         }
+        plan
+    }
+
+    fn dense(&self, reason: PlanReason) -> SamplingPlan {
+        self.plan(self.dense_interval_ms, Precision::High, 0.0, reason)
     }
 
     /// The plan for a fix's situation. `speed_mps` is over ground, if known;
@@ -259,41 +276,41 @@ impl PlanPolicy {
                 return self.dense(PlanReason::Fast);
             }
             let to_band_ms = (view.edge_m - self.edge_band_m) / pace * 1_000.0;
-            return SamplingPlan {
-                interval_ms: step_within(to_band_ms, self.steady_min_ms, self.steady_max_ms),
-                precision: Precision::High,
-                distance_filter_m: 0.0,
-                reason: PlanReason::SteadyInside,
-            };
+            return self.plan(
+                step_within(to_band_ms, self.steady_min_ms, self.steady_max_ms),
+                Precision::High,
+                0.0,
+                PlanReason::SteadyInside,
+            );
         }
         if view.outside_m <= self.approach_m {
             if fast {
                 return self.dense(PlanReason::Fast);
             }
-            return SamplingPlan {
-                interval_ms: self.approach_interval_ms,
-                precision: Precision::High,
-                distance_filter_m: self.approach_filter_m,
-                reason: PlanReason::Approaching,
-            };
+            return self.plan(
+                self.approach_interval_ms,
+                Precision::High,
+                self.approach_filter_m,
+                PlanReason::Approaching,
+            );
         }
         // Further out: the next fix must come before the officer could be
         // in the approach band at this speed.
         let to_band_ms = (view.outside_m - self.approach_m) / pace * 1_000.0;
         if view.patrol_open {
-            return SamplingPlan {
-                interval_ms: step_within(to_band_ms, self.approach_interval_ms, self.travel_interval_ms),
-                precision: Precision::High,
-                distance_filter_m: self.travel_filter_m,
-                reason: PlanReason::Travelling,
-            };
+            return self.plan(
+                step_within(to_band_ms, self.approach_interval_ms, self.travel_interval_ms),
+                Precision::High,
+                self.travel_filter_m,
+                PlanReason::Travelling,
+            );
         }
-        SamplingPlan {
-            interval_ms: step_within(to_band_ms, self.approach_interval_ms, self.far_interval_ms),
-            precision: Precision::Balanced,
-            distance_filter_m: self.far_filter_m,
-            reason: PlanReason::FarAway,
-        }
+        self.plan(
+            step_within(to_band_ms, self.approach_interval_ms, self.far_interval_ms),
+            Precision::Balanced,
+            self.far_filter_m,
+            PlanReason::FarAway,
+        )
     }
 }
 
@@ -361,17 +378,16 @@ impl Planner {
         w.opt(self.recover_until_ns, Writer::int);
     }
 
-    pub fn load(r: &mut Reader<'_>) -> Option<Self> {
-        let plan = SamplingPlan {
-            interval_ms: r.int()?,
-            precision: if r.flag()? {
-                Precision::High
-            } else {
-                Precision::Balanced
-            },
-            distance_filter_m: r.float()?,
-            reason: PlanReason::parse(r.word()?)?,
+    /// `policy` is the one the planner was saved under (the saved tally is
+    /// refused under any other), so the overdue time is made again from it.
+    pub fn load(r: &mut Reader<'_>, policy: &PlanPolicy) -> Option<Self> {
+        let interval_ms = r.int()?;
+        let precision = if r.flag()? {
+            Precision::High
+        } else {
+            Precision::Balanced
         };
+        let plan = policy.plan(interval_ms, precision, r.float()?, PlanReason::parse(r.word()?)?);
         Some(Self {
             plan,
             last_delivered: r.opt(Mark::load)?,

@@ -191,7 +191,7 @@ impl PatrolTally {
             return None;
         }
         let tracker = AreaTracker::load(&mut r)?;
-        let planner = Planner::load(&mut r)?;
+        let planner = Planner::load(&mut r, &policies.plan)?;
         let seq = r.uint()?;
         let prev = r.opt(|r| {
             Some(Prev {

@@ -30,13 +30,3 @@ public enum Clock {
         return f.string(from: Date(timeIntervalSince1970: TimeInterval(ms) / 1000))
     }
 }
-
-extension Core {
-    /// The Navigator teams, for the referral form's choice. (The bindings'
-    /// `Authority` is not `CaseIterable`; a core export of this list would
-    /// remove it from the shell.)
-    public static let authorities: [Authority] = [
-        Authority.birmingham, Authority.coventry, Authority.dudley, Authority.sandwell,
-        Authority.solihull, Authority.walsall, Authority.wolverhampton,
-    ]
-}

@@ -10,9 +10,9 @@
 // to `desiredAccuracy`, the distance filter to `distanceFilter`. Core
 // Location has no request interval, so fixes that come sooner than
 // `intervalMs` after the last one handed over are not handed over (they
-// cost nothing more: the radio is on either way). When a fix the plan
-// asked for is overdue the tracker asks the core again, as the core's
-// documentation says; the core then answers with a denser plan.
+// cost nothing more: the radio is on either way). When no fix has come
+// for the plan's `overdueAfterMs` the tracker asks the core again, as the
+// core's documentation says; the core then answers with a denser plan.
 //
 // Each fix carries a monotonic time: CLOCK_MONOTONIC (which on Darwin keeps
 // counting through sleep, like Android's elapsedRealtimeNanos) at delivery,
@@ -39,9 +39,6 @@ public final class PatrolTracker: NSObject, CLLocationManagerDelegate, @unchecke
     /// "last fix" line) and each permission change.
     public var onFix: ((Fix) -> Void)?
     public var onPermission: ((Permission) -> Void)?
-
-    /// A grace past the plan's interval before a fix counts as overdue.
-    static let overdueGraceSeconds: TimeInterval = 5
 
     /// Create on the main thread: Core Location calls its delegate on the
     /// thread that made the manager.
@@ -139,9 +136,10 @@ public final class PatrolTracker: NSObject, CLLocationManagerDelegate, @unchecke
 
     private func armOverdueTimer() {
         overdue?.invalidate()
-        guard running, let plan, plan.distanceFilterM <= 0 else { return }
-        let after = TimeInterval(plan.intervalMs) / 1000 + Self.overdueGraceSeconds
-        overdue = Timer.scheduledTimer(withTimeInterval: after, repeats: false) { [weak self, core] _ in
+        // The core says when its fix is overdue (never, under a distance
+        // filter); at that moment its answer is a denser plan.
+        guard running, let after = plan?.overdueAfterMs else { return }
+        overdue = Timer.scheduledTimer(withTimeInterval: TimeInterval(after) / 1000, repeats: false) { [weak self, core] _ in
             Task {
                 let plan = await core.samplingPlan()
                 await MainActor.run { self?.apply(plan) }

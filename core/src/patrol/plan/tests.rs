@@ -164,8 +164,11 @@ fn an_overdue_fix_turns_the_plan_dense_but_silence_under_a_distance_filter_does_
     planner.observe(&p, &at(0, 52.48), true, Some(&view(true, 100.0, 0.0)));
     let asked = planner.plan();
     assert_eq!(asked.interval_ms, 20_000);
-    assert_eq!(planner.at(&p, T0 + 49_000), asked);
-    assert_eq!(planner.at(&p, T0 + 51_000).reason, PlanReason::AfterGap);
+    // The plan tells the shell the moment it must ask again: the same
+    // moment the core's answer changes.
+    assert_eq!(asked.overdue_after_ms, Some(50_001));
+    assert_eq!(planner.at(&p, T0 + 50_000), asked);
+    assert_eq!(planner.at(&p, T0 + 50_001).reason, PlanReason::AfterGap);
 
     let mut idle = Planner::new(&p);
     let far = View {
@@ -174,6 +177,7 @@ fn an_overdue_fix_turns_the_plan_dense_but_silence_under_a_distance_filter_does_
     };
     idle.observe(&p, &at(0, 52.48), true, Some(&far));
     assert!(!idle.plan().expects_fixes());
+    assert_eq!(idle.plan().overdue_after_ms, None);
     // An hour without moving 50 m: no fix is owed.
     assert_eq!(idle.at(&p, T0 + 3_600_000).reason, PlanReason::FarAway);
     let next = idle.observe(&p, &at(3_600, 52.48), true, Some(&far));

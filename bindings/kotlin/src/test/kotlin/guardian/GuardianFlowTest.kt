@@ -56,6 +56,7 @@ class GuardianFlowTest {
                     assertEquals(PlanReason.NO_FIX_YET, firstPlan.reason)
                     assertEquals(1000L, firstPlan.intervalMs)
                     assertEquals(Precision.HIGH, firstPlan.precision)
+                    assertEquals(31_001L, firstPlan.overdueAfterMs)
                     var arrivedAt = -1
                     for ((i, fix) in fixes.withIndex()) {
                         val out = h.ingestFix(fix)

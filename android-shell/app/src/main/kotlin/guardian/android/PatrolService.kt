@@ -35,7 +35,8 @@ import uniffi.guardian_ffi.patrolStatusText
 /**
  * The patrol's foreground service (type `location`). It asks the OS for
  * fixes at the rate and accuracy of the core's [SamplingPlan] (and asks
- * again whenever the core sends `PlanChanged`), hands every fix to the
+ * again whenever the core sends `PlanChanged`, or when no fix has come for
+ * the plan's `overdueAfterMs`), hands every fix to the
  * core, and keeps a notification with the area and minutes in area.
  *
  * Check-in and check-out go through here, with a fresh fix from the same
@@ -66,6 +67,13 @@ class PatrolService : Service() {
     @Volatile private var lastFix: Fix? = null
 
     private val listener = LocationListener { location -> onLocation(location) }
+
+    /** No fix for as long as the plan allows: the core is asked again (its answer is then dense). */
+    private val overdueCheck = Runnable {
+        val g = guardian ?: return@Runnable
+        follow(g.samplingPlan())
+        armOverdue()
+    }
 
     override fun onBind(intent: Intent?): IBinder? = null
 
@@ -131,6 +139,7 @@ class PatrolService : Service() {
         try {
             lm.requestLocationUpdates(provider(lm), request, Executor { fixes.post(it) }, listener)
             requested = plan
+            armOverdue()
         } catch (e: SecurityException) {
             handset.announce(getString(R.string.permission_location_why))
         }
@@ -148,7 +157,17 @@ class PatrolService : Service() {
             return
         }
         tryPending(fix)
-        main.post { refreshNotification() }
+        main.post {
+            armOverdue()
+            refreshNotification()
+        }
+    }
+
+    /** On the main thread: the core's plan says when its next fix is overdue (never, under a distance filter). */
+    private fun armOverdue() {
+        main.removeCallbacks(overdueCheck)
+        val after = requested?.overdueAfterMs ?: return
+        main.postDelayed(overdueCheck, after)
     }
 
     /** A check-in or check-out waiting for a fix: done with this one. */
@@ -244,12 +263,14 @@ class PatrolService : Service() {
     private fun finish() {
         getSystemService(LocationManager::class.java).removeUpdates(listener)
         requested = null
+        main.removeCallbacks(overdueCheck)
         stopForeground(STOP_FOREGROUND_REMOVE)
         stopSelf()
     }
 
     override fun onDestroy() {
         getSystemService(LocationManager::class.java).removeUpdates(listener)
+        main.removeCallbacks(overdueCheck)
         subscription?.close()
         scope.cancel()
         fixThread.quitSafely()

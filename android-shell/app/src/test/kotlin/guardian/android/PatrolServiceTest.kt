@@ -165,6 +165,28 @@ class PatrolServiceTest {
     }
 
     @Test
+    fun `when the asked-for fix is overdue the service asks the core again and follows its dense plan`() {
+        val (service, rest) = checkIn()
+        // Walk on until the core asks for sparse fixes with no distance filter (steady inside).
+        val sparse = rest.asSequence().map { deliver(it); service.get().following }
+            .firstOrNull { it != null && it.intervalMs > 1000L && it.overdueAfterMs != null }
+        assertNotNull("the walk reached a sparse plan that expects fixes", sparse)
+        val asked = shadowOf(lm).getLocationRequests(provider).last()
+        assertEquals(sparse!!.intervalMs, asked.intervalMillis)
+
+        // The GPS goes quiet. Just before the plan's overdue time nothing is asked…
+        val main = shadowOf(android.os.Looper.getMainLooper())
+        main.idleFor(java.time.Duration.ofMillis(sparse.overdueAfterMs!! - 1))
+        assertEquals(sparse, service.get().following)
+        // …at it the service asks the core, whose answer is dense, and the OS is asked for that.
+        main.idleFor(java.time.Duration.ofMillis(1))
+        val now = service.get().following!!
+        assertEquals(uniffi.guardian_ffi.PlanReason.AFTER_GAP, now.reason)
+        assertEquals(1000L, now.intervalMs)
+        assertEquals(1000L, shadowOf(lm).getLocationRequests(provider).last().intervalMillis)
+    }
+
+    @Test
     fun `a killed and recreated service resumes the open patrol`() {
         val (service, rest) = checkIn()
         val g0 = app.handset.guardianOrNull()!!
