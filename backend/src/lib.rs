@@ -53,6 +53,6 @@ pub use review::{
 pub use schedule::{DEFAULT_WINDOW, ScheduleRun};
 pub use setup::PG_POOL_SIZE;
 pub use sql::DbError;
-pub use sql::pg::create_database as create_postgres_database;
+pub use sql::pg::{connect as connect_postgres, create_database as create_postgres_database};
 pub use stats::{PatrolSummary, Stats};
 pub use token::{Claims, Role};

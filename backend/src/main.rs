@@ -28,7 +28,9 @@ struct StoreArg {
     #[arg(long)]
     db: Option<PathBuf>,
     /// A PostgreSQL database: postgres://user[:password]@host[:port]/dbname
-    /// (the schema is created on first use).
+    /// (the schema is created on first use). TLS as `?sslmode=` says
+    /// (prefer by default), the server's certificate always verified:
+    /// against `&sslrootcert=CA.pem`, or the public roots.
     #[arg(long)]
     database_url: Option<String>,
 }

@@ -88,7 +88,7 @@ fn bad_input_is_reported_on_stderr_with_exit_code_2() {
     let db = db.as_str();
     let bad_areas = dir.path().join("bad.geojson");
     std::fs::write(&bad_areas, "{\"type\": \"FeatureCollection\", \"features\": [{}]}").expect("write");
-    let cases: [&[&str]; 9] = [
+    let cases: [&[&str]; 10] = [
         &[
             "token",
             "--database-url",
@@ -136,6 +136,16 @@ fn bad_input_is_reported_on_stderr_with_exit_code_2() {
         &["load-areas", store_flag(db), db, "/nonexistent/areas.geojson"],
         &["load-areas", store_flag(db), db, bad_areas.to_str().expect("path")],
         &["no-such-command"],
+        // A CA file that is not there: refused before any connection.
+        &[
+            "token",
+            "--database-url",
+            "postgres://x@127.0.0.1:1/db?sslmode=require&sslrootcert=/nonexistent/ca.pem",
+            "--sub",
+            "x",
+            "--role",
+            "officer",
+        ],
     ];
     for args in cases {
         let o = cli(args);
@@ -143,4 +153,7 @@ fn bad_input_is_reported_on_stderr_with_exit_code_2() {
         assert!(!o.stderr.is_empty(), "{args:?} says why on stderr");
         assert!(o.stdout.is_empty(), "{args:?}");
     }
+    let o = cli(cases[9]);
+    let said = String::from_utf8_lossy(&o.stderr);
+    assert!(said.contains("sslrootcert /nonexistent/ca.pem"), "{said}");
 }

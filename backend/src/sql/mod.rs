@@ -26,10 +26,13 @@ pub(crate) use value::{Row, ToValue, Value};
 pub enum DbError {
     #[error("{0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("{0}")]
+    #[error("{}", postgres_message(.0))]
     Postgres(#[from] postgres::Error),
     #[error("no database connection: {0}")]
     Pool(#[from] r2d2::Error),
+    /// The URL's TLS settings cannot be used (a CA file missing or empty).
+    #[error("database TLS: {0}")]
+    Tls(String),
     #[error("column {column}: {problem}")]
     Type { column: usize, problem: String },
     #[error("the query returned no row")]
@@ -38,6 +41,18 @@ pub enum DbError {
     /// the transaction again.
     #[error("the row changed while this transaction ran")]
     Conflict,
+}
+
+/// rust-postgres's own text is only the kind ("db error", "error
+/// performing TLS handshake"): the server's message or the cause is what
+/// tells an operator what is wrong.
+fn postgres_message(e: &postgres::Error) -> String {
+    use std::error::Error as _;
+    match (e.as_db_error(), e.source()) {
+        (Some(db), _) => format!("{} ({})", db.message(), db.code().code()),
+        (None, Some(cause)) => format!("{e}: {cause}"),
+        (None, None) => e.to_string(),
+    }
 }
 
 impl DbError {

@@ -8,13 +8,27 @@
 //!
 //! The SQL is written once in SQLite's spelling; here `?N` becomes `$N`
 //! and the schema's column types become PostgreSQL's.
+//!
+//! TLS: the URL's `sslmode` as rust-postgres reads it (`disable`, `prefer`
+//! — the default — or `require`), always with the server's certificate
+//! verified: against the certificates in the file the URL's `sslrootcert`
+//! names (as libpq spells it), or the public roots when it names none.
+//! Unlike libpq, `prefer` and `require` never accept a certificate nobody
+//! vouches for: a database that holds patrol evidence is not reached
+//! through whoever answers on its address.
 
 use std::collections::HashMap;
 use std::error::Error;
 
+use std::path::Path;
+use std::sync::Arc;
+
 use bytes::BytesMut;
+use postgres::Statement;
 use postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
-use postgres::{NoTls, Statement};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::{DbError, Row, Value};
 
@@ -28,14 +42,96 @@ pub(crate) struct PgConn {
     prepared: HashMap<String, Statement>,
 }
 
-pub(crate) struct PgManager {
+/// A database to connect to: the URL's settings and the TLS it implies.
+pub(crate) struct Target {
     config: postgres::Config,
+    tls: MakeRustlsConnect,
+}
+
+impl Target {
+    pub(crate) fn parse(url: &str) -> Result<Self, DbError> {
+        let (url, rootcert) = take_rootcert(url)?;
+        Ok(Self {
+            config: url.parse()?,
+            tls: MakeRustlsConnect::new(tls_config(rootcert.as_deref())?),
+        })
+    }
+
+    fn connect(&self) -> Result<postgres::Client, postgres::Error> {
+        self.config.connect(self.tls.clone())
+    }
+}
+
+/// The URL without `sslrootcert` (rust-postgres refuses parameters it does
+/// not know), and that file's path, percent-decoded.
+fn take_rootcert(url: &str) -> Result<(String, Option<String>), DbError> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_owned(), None));
+    };
+    let mut rootcert = None;
+    let mut kept = Vec::new();
+    for pair in query.split('&') {
+        match pair.strip_prefix("sslrootcert=") {
+            Some(path) => {
+                let path = percent_encoding::percent_decode_str(path)
+                    .decode_utf8()
+                    .map_err(|_| DbError::Tls("sslrootcert is not UTF-8 once decoded".into()))?;
+                if path.is_empty() || rootcert.replace(path.into_owned()).is_some() {
+                    return Err(DbError::Tls("give sslrootcert once, with a file's path".into()));
+                }
+            }
+            None => kept.push(pair),
+        }
+    }
+    let url = if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    Ok((url, rootcert))
+}
+
+fn tls_config(rootcert: Option<&str>) -> Result<rustls::ClientConfig, DbError> {
+    let mut roots = rustls::RootCertStore::empty();
+    match rootcert {
+        Some(path) => {
+            let bad = |e: &dyn std::fmt::Display| DbError::Tls(format!("sslrootcert {path}: {e}"));
+            let certs = CertificateDer::pem_file_iter(Path::new(path))
+                .map_err(|e| bad(&e))?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| bad(&e))?;
+            for cert in certs {
+                roots.add(cert).map_err(|e| bad(&e))?;
+            }
+            if roots.is_empty() {
+                return Err(bad(&"no certificate in the file"));
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    Ok(
+        rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| DbError::Tls(e.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    )
+}
+
+/// A client on the database `url` names, outside any pool (set-up, tests).
+pub fn connect(url: &str) -> Result<postgres::Client, DbError> {
+    Ok(Target::parse(url)?.connect()?)
+}
+
+pub(crate) struct PgManager {
+    target: Target,
 }
 
 impl PgManager {
     pub(crate) fn new(url: &str) -> Result<Self, DbError> {
-        let config: postgres::Config = url.parse()?;
-        Ok(Self { config })
+        Ok(Self {
+            target: Target::parse(url)?,
+        })
     }
 }
 
@@ -45,7 +141,7 @@ impl r2d2::ManageConnection for PgManager {
 
     fn connect(&self) -> Result<PgConn, postgres::Error> {
         Ok(PgConn {
-            client: self.config.connect(NoTls)?,
+            client: self.target.connect()?,
             prepared: HashMap::new(),
         })
     }
@@ -213,7 +309,7 @@ pub fn create_database(admin_url: &str, name: &str) -> Result<String, DbError> {
         return Err(bad("the server URL has no scheme"));
     };
     let authority = rest.split_once('/').map_or(rest, |(a, _)| a);
-    let mut client = admin_url.parse::<postgres::Config>()?.connect(NoTls)?;
+    let mut client = connect(admin_url)?;
     client.batch_execute(&format!("CREATE DATABASE \"{name}\""))?;
     Ok(match query {
         Some(q) => format!("{scheme}://{authority}/{name}?{q}"),
@@ -281,6 +377,64 @@ impl<'a> FromSql<'a> for Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sslrootcert_is_taken_out_of_the_url_and_decoded() {
+        let (url, ca) =
+            take_rootcert("postgres://u@h:5432/db?sslmode=require&sslrootcert=/etc/ca%20dir/ca.pem").expect("parses");
+        assert_eq!(url, "postgres://u@h:5432/db?sslmode=require");
+        assert_eq!(ca.as_deref(), Some("/etc/ca dir/ca.pem"));
+        assert!(
+            url.parse::<postgres::Config>().is_ok(),
+            "what is left is rust-postgres's"
+        );
+        let (url, ca) = take_rootcert("postgres://u@h/db?sslrootcert=ca.pem").expect("parses");
+        assert_eq!((url.as_str(), ca.as_deref()), ("postgres://u@h/db", Some("ca.pem")));
+        let (url, ca) = take_rootcert("postgres://u@h/db").expect("parses");
+        assert_eq!((url.as_str(), ca), ("postgres://u@h/db", None));
+    }
+
+    #[test]
+    fn a_useless_ca_setting_is_refused_before_any_connection() {
+        let dir = tempfile::tempdir().expect("dir");
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "no certificate here\n").expect("write");
+        let not_a_cert = dir.path().join("bad.pem");
+        std::fs::write(
+            &not_a_cert,
+            "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
+        )
+        .expect("write");
+        for (url, says) in [
+            ("postgres://u@h/db?sslrootcert=".to_owned(), "give sslrootcert once"),
+            (
+                "postgres://u@h/db?sslrootcert=a.pem&sslrootcert=b.pem".to_owned(),
+                "give sslrootcert once",
+            ),
+            ("postgres://u@h/db?sslrootcert=%FF".to_owned(), "not UTF-8"),
+            (
+                format!(
+                    "postgres://u@h/db?sslrootcert={}",
+                    dir.path().join("missing.pem").display()
+                ),
+                "missing.pem",
+            ),
+            (
+                format!("postgres://u@h/db?sslrootcert={}", empty.display()),
+                "no certificate in the file",
+            ),
+            (
+                format!("postgres://u@h/db?sslrootcert={}", not_a_cert.display()),
+                "bad.pem",
+            ),
+        ] {
+            match Target::parse(&url) {
+                Err(DbError::Tls(e)) => assert!(e.contains(says), "{url}: {e}"),
+                Err(e) => panic!("{url}: not a TLS error: {e}"),
+                Ok(_) => panic!("{url}: accepted"),
+            }
+        }
+    }
 
     #[test]
     fn placeholders_change_outside_quotes_only() {

@@ -94,7 +94,7 @@ pub fn store_flag(store: &str) -> &'static str {
 /// might have written).
 pub fn raw_sql(store: &str, sql: &str) {
     if store.starts_with("postgres") {
-        let mut c = postgres::Client::connect(store, postgres::NoTls).expect("connect");
+        let mut c = guardian_backend::connect_postgres(store).expect("connect");
         c.batch_execute(sql).expect("raw sql");
     } else {
         let c = rusqlite::Connection::open(store).expect("raw db");
