@@ -14,8 +14,8 @@
 //! verified: against the certificates in the file the URL's `sslrootcert`
 //! names (as libpq spells it), or the public roots when it names none.
 //! Unlike libpq, `prefer` and `require` never accept a certificate nobody
-//! vouches for: a database that holds patrol evidence is not reached
-//! through whoever answers on its address.
+//! vouches for. Only `require` also refuses a server that declines TLS:
+//! production URLs should say it (README).
 
 use std::collections::HashMap;
 use std::error::Error;

@@ -52,6 +52,7 @@ class PatrolService : Service() {
     private var guardian: Guardian? = null
     private var subscription: AutoCloseable? = null
     private var requested: SamplingPlan? = null
+    private var destroyed = false
 
     /** The plan the OS was last asked for (null when not tracking). */
     val following: SamplingPlan? get() = requested
@@ -70,6 +71,7 @@ class PatrolService : Service() {
 
     /** No fix for as long as the plan allows: the core is asked again (its answer is then dense). */
     private val overdueCheck = Runnable {
+        if (destroyed) return@Runnable
         val g = guardian ?: return@Runnable
         follow(g.samplingPlan())
         armOverdue()
@@ -129,7 +131,7 @@ class PatrolService : Service() {
 
     /** Asks the OS for fixes as the core's plan says (only when it changed). */
     private fun follow(plan: SamplingPlan) {
-        if (plan == requested || !hasLocationPermission()) return
+        if (destroyed || plan == requested || !hasLocationPermission()) return
         val lm = getSystemService(LocationManager::class.java)
         lm.removeUpdates(listener)
         val request = LocationRequest.Builder(plan.intervalMs)
@@ -166,6 +168,7 @@ class PatrolService : Service() {
     /** On the main thread: the core's plan says when its next fix is overdue (never, under a distance filter). */
     private fun armOverdue() {
         main.removeCallbacks(overdueCheck)
+        if (destroyed) return
         val after = requested?.overdueAfterMs ?: return
         main.postDelayed(overdueCheck, after)
     }
@@ -270,6 +273,10 @@ class PatrolService : Service() {
 
     override fun onDestroy() {
         getSystemService(LocationManager::class.java).removeUpdates(listener)
+        // Fixes still queued on the fix thread and posts already made must
+        // neither re-arm the overdue check nor ask the OS for fixes again.
+        destroyed = true
+        requested = null
         main.removeCallbacks(overdueCheck)
         subscription?.close()
         scope.cancel()
