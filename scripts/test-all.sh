@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo fmt --all --check
 # The import rules written in core/src/lib.rs and backend/src/lib.rs.
-python3 scripts/layers.py
+python3 scripts/layers.py --self-test
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace
 # The same backend suite again on PostgreSQL (Debian's server, a throwaway

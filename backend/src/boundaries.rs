@@ -22,8 +22,6 @@ pub(crate) const KEY_BOUNDARIES_VERSION: &str = "boundaries_version";
 // This module's tables are its own, created on first open and versioned by a
 // `meta` counter (as the library's are), so they sit beside the backend's
 // schema without changing its version.
-const SCHEMA_KEY: &str = "boundaries_schema";
-const SCHEMA_VERSION: i64 = 1;
 const SCHEMA: &str = "
 CREATE TABLE boundary_sets (
     version   INTEGER PRIMARY KEY,
@@ -32,10 +30,14 @@ CREATE TABLE boundary_sets (
 );
 ";
 
-/// Creates the boundaries table on first open.
-pub(crate) fn ensure_schema(tx: &Tx<'_>) -> Result<(), BackendError> {
-    crate::db::ensure_module_schema(tx, SCHEMA_KEY, SCHEMA_VERSION, SCHEMA, "boundaries")
-}
+/// This module's tables and their versions (see [`crate::db::Schema`]).
+pub(crate) const TABLES: crate::db::Schema = crate::db::Schema {
+    name: "boundaries",
+    stored: crate::db::Stored::Meta("boundaries_schema"),
+    first: &[SCHEMA],
+    fresh: &[SCHEMA],
+    upgrades: &[],
+};
 
 impl Backend {
     /// Replaces the authorities' boundaries with `text` (a FeatureCollection

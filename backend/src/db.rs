@@ -14,10 +14,6 @@ use rusqlite::{Connection, OpenFlags};
 use crate::error::BackendError;
 use crate::sql::{Dialect, Tx, p};
 
-/// The backend's own schema version: 1 the tables below, 2 the counters
-/// moved out of `meta` into a table a single statement can bump.
-pub const VERSION: i64 = 2;
-
 /// Every table the backend owns. `areas` keeps every area ever loaded
 /// (`active` = in the current set) so that an old patrol can still be judged
 /// against the polygon it was patrolled in after the set changes.
@@ -169,49 +165,138 @@ fn apply_pragmas(conn: &Connection) -> Result<(), BackendError> {
     Ok(())
 }
 
-/// Brings the backend's tables to [`VERSION`], one step at a time, inside
-/// the opening transaction (IMMEDIATE on SQLite, under [`LOCK_SCHEMA`] on
-/// PostgreSQL); refuses a newer schema.
-pub(crate) fn migrate(tx: &Tx<'_>) -> Result<(), BackendError> {
-    tx.serialise(LOCK_SCHEMA)?;
-    let mut version = stored_version(tx)?;
-    if version > VERSION {
-        return Err(BackendError::Corrupt(format!(
-            "database schema version {version} is newer than this backend ({VERSION})"
-        )));
-    }
-    while version < VERSION {
-        match version {
-            0 => {
-                tx.execute_batch(SCHEMA)?;
-                tx.execute_batch(COUNTERS)?;
-                version = VERSION;
-            }
-            1 => {
-                tx.execute_batch(COUNTERS)?;
-                for key in V1_COUNTERS {
-                    let value = meta_counter(tx, key)?;
-                    if value != 0 {
-                        tx.execute("INSERT INTO counters (key, value) VALUES (?1, ?2)", p![key, value])?;
-                    }
-                    tx.execute("DELETE FROM meta WHERE key = ?1", p![key])?;
-                }
-                version = 2;
-            }
-            v => return Err(BackendError::Corrupt(format!("no migration from schema version {v}"))),
+/// The backend's own tables: version 1 [`SCHEMA`], version 2 added the
+/// counters table and moved the counters into it.
+pub(crate) const TABLES: Schema = Schema {
+    name: "backend",
+    stored: Stored::Header,
+    first: &[SCHEMA],
+    fresh: &[SCHEMA, COUNTERS],
+    upgrades: &[counters_out_of_meta],
+};
+
+/// Version 1 → 2.
+fn counters_out_of_meta(tx: &Tx<'_>) -> Result<(), BackendError> {
+    tx.execute_batch(COUNTERS)?;
+    for key in V1_COUNTERS {
+        let value = meta_counter(tx, key)?;
+        if value != 0 {
+            tx.execute("INSERT INTO counters (key, value) VALUES (?1, ?2)", p![key, value])?;
         }
-        set_stored_version(tx, version)?;
+        tx.execute("DELETE FROM meta WHERE key = ?1", p![key])?;
     }
     Ok(())
 }
 
+/// One set of tables and its history: what a new database gets, and the
+/// steps that bring an older one forward. The backend's tables are one; each
+/// module that owns tables declares its own (the modules version
+/// independently, so adding a column to one touches no other).
+///
+/// Rules for changing one: never edit `first` or an upgrade that has
+/// shipped; add an upgrade and change `fresh` to match. A test builds every
+/// earlier version from `first` and the upgrades before it, upgrades it, and
+/// checks it equals a fresh database table by table, column by column and
+/// index by index, on both stores.
+///
+/// Hand-rolled rather than a migration crate: the ones kept up
+/// (rusqlite_migration, refinery) each own their connection and their
+/// transaction, and none runs one list on both engines inside our `Tx`, the
+/// opening transaction that also holds [`LOCK_SCHEMA`] and makes the token
+/// key. What is here is a version read, a loop and a version write.
+pub(crate) struct Schema {
+    /// Named in errors.
+    pub name: &'static str,
+    pub stored: Stored,
+    /// The first version that shipped, verbatim: only the upgrade test
+    /// reads it (its start).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub first: &'static [&'static str],
+    /// The current version, made in one go on a new database.
+    pub fresh: &'static [&'static str],
+    /// `upgrades[i]` takes version `i + 1` to `i + 2`: a function, so a
+    /// step can move data as well as shape (`|tx| Ok(tx.execute_batch(…)?)`
+    /// for one that only alters).
+    pub upgrades: &'static [Upgrade],
+}
+
+/// Where a schema's version is kept.
+pub(crate) enum Stored {
+    /// The backend's own: SQLite's `user_version` (as version 1 did), a
+    /// one-row table on PostgreSQL.
+    Header,
+    /// A module's: an 8-byte counter in `meta` under this key.
+    Meta(&'static str),
+}
+
+pub(crate) type Upgrade = fn(&Tx<'_>) -> Result<(), BackendError>;
+
+impl Schema {
+    /// The version this backend writes.
+    pub fn version(&self) -> i64 {
+        i64::try_from(self.upgrades.len()).unwrap_or(i64::MAX - 1) + 1
+    }
+
+    /// Brings these tables to [`Schema::version`] inside the opening
+    /// transaction (IMMEDIATE on SQLite, under [`LOCK_SCHEMA`] on
+    /// PostgreSQL: two instances starting at once must not both create
+    /// them); refuses a database a newer backend wrote.
+    pub(crate) fn bring_up(&self, tx: &Tx<'_>) -> Result<(), BackendError> {
+        tx.serialise(LOCK_SCHEMA)?;
+        let supported = self.version();
+        let found = self.stored_version(tx)?;
+        if found > supported {
+            return Err(BackendError::Corrupt(format!(
+                "the {} tables are at version {found}, newer than this backend's {supported}: \
+                 run the guardian-backend that wrote them, or a later one",
+                self.name
+            )));
+        }
+        if found == supported {
+            return Ok(());
+        }
+        if found == 0 {
+            for sql in self.fresh {
+                tx.execute_batch(sql)?;
+            }
+        } else {
+            for step in self.steps_from(found) {
+                step(tx)?;
+            }
+        }
+        self.set_stored_version(tx, supported)
+    }
+
+    /// The upgrades a database at `version` (1 or later) still needs.
+    fn steps_from(&self, version: i64) -> &[Upgrade] {
+        let done = usize::try_from(version - 1).unwrap_or(0);
+        self.upgrades.get(done..).unwrap_or(&[])
+    }
+
+    fn stored_version(&self, tx: &Tx<'_>) -> Result<i64, BackendError> {
+        match self.stored {
+            Stored::Header => header_version(tx),
+            Stored::Meta(key) => meta_counter(tx, key),
+        }
+    }
+
+    fn set_stored_version(&self, tx: &Tx<'_>, version: i64) -> Result<(), BackendError> {
+        match self.stored {
+            Stored::Header => set_header_version(tx, version),
+            Stored::Meta(key) => set_meta_blob(tx, key, &version.to_le_bytes()),
+        }
+    }
+}
+
+const PG_VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)";
+
 /// SQLite keeps the version in the file header (`user_version`, as version
 /// 1 did); PostgreSQL in a one-row table of its own.
-fn stored_version(tx: &Tx<'_>) -> Result<i64, BackendError> {
+pub(crate) fn header_version(tx: &Tx<'_>) -> Result<i64, BackendError> {
     Ok(match tx.dialect() {
         Dialect::Sqlite => tx.query_one("PRAGMA user_version", p![], |r| r.get(0))?,
         Dialect::Postgres => {
-            tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
+            tx.execute_batch(PG_VERSION_TABLE)?;
             tx.query_one("SELECT coalesce(max(version), 0) FROM schema_version", p![], |r| {
                 r.get(0)
             })?
@@ -219,11 +304,12 @@ fn stored_version(tx: &Tx<'_>) -> Result<i64, BackendError> {
     })
 }
 
-fn set_stored_version(tx: &Tx<'_>, version: i64) -> Result<(), BackendError> {
+pub(crate) fn set_header_version(tx: &Tx<'_>, version: i64) -> Result<(), BackendError> {
     match tx.dialect() {
         // A pragma takes no parameters; the version is our own constant.
         Dialect::Sqlite => tx.execute_batch(&format!("PRAGMA user_version = {version}"))?,
         Dialect::Postgres => {
+            tx.execute_batch(PG_VERSION_TABLE)?;
             tx.execute("DELETE FROM schema_version", p![])?;
             tx.execute("INSERT INTO schema_version (version) VALUES (?1)", p![version])?;
         }
@@ -244,23 +330,8 @@ pub fn set_meta_blob(tx: &Tx<'_>, key: &str, value: &[u8]) -> Result<(), Backend
     Ok(())
 }
 
-/// Creates a module's own tables on first open, versioned by a `meta`
-/// counter beside the backend's schema; refuses a newer version.
-pub fn ensure_module_schema(tx: &Tx<'_>, key: &str, version: i64, sql: &str, module: &str) -> Result<(), BackendError> {
-    match meta_counter(tx, key)? {
-        0 => {
-            tx.execute_batch(sql)?;
-            set_meta_blob(tx, key, &version.to_le_bytes())
-        }
-        v if v == version => Ok(()),
-        v => Err(BackendError::Corrupt(format!(
-            "{module} schema version {v} is newer than this backend ({version})"
-        ))),
-    }
-}
-
 /// An 8-byte little-endian number in `meta` (a module's schema version).
-fn meta_counter(tx: &Tx<'_>, key: &str) -> Result<i64, BackendError> {
+pub(crate) fn meta_counter(tx: &Tx<'_>, key: &str) -> Result<i64, BackendError> {
     match meta_blob(tx, key)? {
         None => Ok(0),
         Some(b) => {
@@ -298,7 +369,7 @@ mod tests {
     fn migrated(path: &Path) -> Result<Connection, BackendError> {
         let mut conn = open(path)?;
         let t = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        migrate(&Tx::sqlite(&t))?;
+        TABLES.bring_up(&Tx::sqlite(&t))?;
         t.commit()?;
         Ok(conn)
     }
@@ -310,7 +381,8 @@ mod tests {
         drop(migrated(&path).expect("create"));
         drop(migrated(&path).expect("reopen"));
         let conn = Connection::open(&path).expect("raw");
-        conn.pragma_update(None, "user_version", VERSION + 1).expect("bump");
+        conn.pragma_update(None, "user_version", TABLES.version() + 1)
+            .expect("bump");
         drop(conn);
         assert!(matches!(migrated(&path), Err(BackendError::Corrupt(_))));
     }
@@ -347,7 +419,7 @@ mod tests {
         let mut conn = migrated(&path).expect("migrate");
         let t = conn.transaction().expect("tx");
         let tx = Tx::sqlite(&t);
-        assert_eq!(stored_version(&tx).expect("version"), VERSION);
+        assert_eq!(header_version(&tx).expect("version"), TABLES.version());
         assert_eq!(counter(&tx, KEY_AREAS_VERSION).expect("areas"), 3);
         assert_eq!(counter(&tx, KEY_REPLAYS).expect("replays"), 41);
         assert_eq!(counter(&tx, KEY_ASSIGN_VERSION).expect("assign"), 0);

@@ -8,9 +8,20 @@
 //! every patrol judgement from `guardian-core`, so the backend and the
 //! handset cannot disagree about a message, a rule or a verdict.
 //!
-//! Layers: `http` (axum handlers, the only place that speaks HTTP) over the
-//! storage modules (one per concern, each owning its tables, all returning
-//! [`BackendError`]) over `db` (the file, pragmas, `meta`).
+//! Layers: `http` (axum handlers, the only place that speaks HTTP) over
+//! `setup` (opening a store: every schema, the token key) over the storage
+//! modules (one per concern, all returning [`BackendError`]) over `db` (the
+//! file, pragmas, `meta`, the schema versions) over `sql` (one interface to
+//! SQLite and PostgreSQL; the only place the two engines differ).
+//!
+//! Tables: each has one owner, the module that writes it, and only the
+//! owner writes it (`scripts/layers.py` checks every `INSERT`, `UPDATE` and
+//! `DELETE`). Each set of tables versions on its own (`db::Schema`). Reads
+//! may cross: the reports (`export`, `review`, `stats`) and the sync reply
+//! join other modules' tables in one statement, because a report split
+//! into each owner's reads would be several queries joined in memory; a
+//! read that more than one module needs lives with the table's owner
+//! (the judged patrol's row in `records`).
 
 mod areas;
 mod backend;

@@ -25,8 +25,6 @@ use crate::backend::{Backend, replay};
 use crate::error::BackendError;
 use crate::officers::require_officer;
 
-const SCHEMA_KEY: &str = "library_schema";
-const SCHEMA_VERSION: i64 = 1;
 const SCHEMA: &str = "
 CREATE TABLE library_versions (
     version        INTEGER PRIMARY KEY,
@@ -50,10 +48,14 @@ CREATE TABLE library_prefs_records (
 );
 ";
 
-/// Creates the library's tables on first open.
-pub(crate) fn ensure_schema(tx: &Tx<'_>) -> Result<(), BackendError> {
-    crate::db::ensure_module_schema(tx, SCHEMA_KEY, SCHEMA_VERSION, SCHEMA, "library")
-}
+/// This module's tables and their versions (see [`crate::db::Schema`]).
+pub(crate) const TABLES: crate::db::Schema = crate::db::Schema {
+    name: "library",
+    stored: crate::db::Stored::Meta("library_schema"),
+    first: &[SCHEMA],
+    fresh: &[SCHEMA],
+    upgrades: &[],
+};
 
 /// What publishing did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -24,8 +24,6 @@ use crate::backend::{Backend, now_ms, replay};
 use crate::error::BackendError;
 use crate::officers::require_officer;
 
-const SCHEMA_KEY: &str = "referrals_schema";
-const SCHEMA_VERSION: i64 = 1;
 /// `referrals.body` is the record as uploaded (authority as its slug): the
 /// Navigator team's copy. The other columns are what receipts, routing and
 /// status need without reading it. `referral_events` is every Navigator-side
@@ -61,11 +59,14 @@ CREATE TABLE referral_events (
 CREATE INDEX referral_events_officer ON referral_events (officer_id, seq);
 ";
 
-/// Creates the referral tables on first open (module-owned, versioned by a
-/// `meta` counter, beside the backend's schema).
-pub(crate) fn ensure_schema(tx: &Tx<'_>) -> Result<(), BackendError> {
-    crate::db::ensure_module_schema(tx, SCHEMA_KEY, SCHEMA_VERSION, SCHEMA, "referrals")
-}
+/// This module's tables and their versions (see [`crate::db::Schema`]).
+pub(crate) const TABLES: crate::db::Schema = crate::db::Schema {
+    name: "referrals",
+    stored: crate::db::Stored::Meta("referrals_schema"),
+    first: &[SCHEMA],
+    fresh: &[SCHEMA],
+    upgrades: &[],
+};
 
 /// A referral as its authority's Navigator team sees it: the whole record,
 /// personal data included (they need it to make contact), and where it

@@ -28,7 +28,6 @@ use serde::Serialize;
 
 use crate::areas::stored_area;
 use crate::backend::Backend;
-use crate::db;
 use crate::error::BackendError;
 use crate::export::{self, ExportRow, PatrolRow};
 
@@ -347,8 +346,6 @@ impl Backend {
     }
 }
 
-const SCHEMA_KEY: &str = "review_schema";
-const SCHEMA_VERSION: i64 = 1;
 const SCHEMA: &str = "
 CREATE TABLE review_settings (
     key   TEXT PRIMARY KEY,
@@ -356,10 +353,14 @@ CREATE TABLE review_settings (
 );
 ";
 
-/// The review's own table (its settings), on first open.
-pub(crate) fn ensure_schema(tx: &Tx<'_>) -> Result<(), BackendError> {
-    db::ensure_module_schema(tx, SCHEMA_KEY, SCHEMA_VERSION, SCHEMA, "review")
-}
+/// This module's tables and their versions (see [`crate::db::Schema`]).
+pub(crate) const TABLES: crate::db::Schema = crate::db::Schema {
+    name: "review",
+    stored: crate::db::Stored::Meta("review_schema"),
+    first: &[SCHEMA],
+    fresh: &[SCHEMA],
+    upgrades: &[],
+};
 
 /// A tile URL template the page may load: `https://host[:port]/…` with
 /// `{z}`, `{x}` and `{y}`, and nothing that could break out of an
