@@ -60,10 +60,8 @@ pub struct PatrolStatus {
 /// Queues a check-in or check-out record in the caller's transaction,
 /// after checking it with the rules the force's server applies.
 fn enqueue_record(tx: &Transaction<'_>, record: &RecordEnvelope, kind: Kind, now: i64) -> Result<()> {
-    record
-        .validate()
-        .map_err(|e| StoreError::Corrupt(format!("record not sendable: {e}")))?;
-    let payload = serde_json::to_vec(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    record.validate().map_err(|e| StoreError::Unsendable(e.to_string()))?;
+    let payload = serde_json::to_vec(record).map_err(|e| StoreError::Unsendable(e.to_string()))?;
     outbox::enqueue(
         tx,
         &NewRow {
@@ -502,5 +500,41 @@ fn already_on_patrol(open: &OpenPatrol) -> PatrolError {
     PatrolError::AlreadyOnPatrol {
         patrol_id: open.id.clone(),
         area_id: open.area_id.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+    use crate::store::{DbKey, Store};
+
+    /// A record the core built wrong is a bug to report, not damage to
+    /// recover from: its own error, and nothing queued.
+    #[test]
+    fn a_record_that_fails_the_servers_rules_is_unsendable_and_queues_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path().join("g.db"), DbKey::from_bytes([7; 32]).expect("key")).expect("store");
+        let record = RecordEnvelope {
+            id: "r-1".into(),
+            format: RECORD_FORMAT,
+            patrol_id: "p-1".into(),
+            seq: 1,
+            body: RecordBody::CheckOut(CheckOutBody {
+                time_ms: 1_689_368_400_000,
+                mono_ns: 1,
+                lat: f64::NAN,
+                lon: -1.9,
+                accuracy_m: 5.0,
+            }),
+        };
+        let err = store
+            .write(|tx| enqueue_record(tx, &record, Kind::CheckOut, 1_689_368_400_000))
+            .expect_err("refused");
+        assert!(matches!(err, Error::Store(StoreError::Unsendable(_))), "{err:?}");
+        let queued: i64 = store
+            .read(|tx| Ok::<_, StoreError>(tx.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?))
+            .expect("count");
+        assert_eq!(queued, 0);
     }
 }

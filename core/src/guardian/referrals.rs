@@ -109,7 +109,7 @@ impl GuardianCore {
         // The server's own rules, applied before anything is queued: what
         // the handset sends, the force will store.
         rec.validate(Today::exact(today)).map_err(ReferralError::Invalid)?;
-        let payload = serde_json::to_vec(&rec).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let payload = serde_json::to_vec(&rec).map_err(|e| StoreError::Unsendable(e.to_string()))?;
         let reasons: Vec<ReasonCode> = rec.reasons.iter().map(|r| r.code).collect();
         self.store.write(|tx| {
             db::insert(

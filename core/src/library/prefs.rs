@@ -135,7 +135,7 @@ fn queue(tx: &Transaction<'_>, officer_id: &str, now_ms: i64) -> Result<()> {
         bookmarks: items(tx, BOOKMARKS, officer_id)?,
         recent: items(tx, RECENT, officer_id)?,
     };
-    let payload = serde_json::to_vec(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let payload = serde_json::to_vec(&record).map_err(|e| StoreError::Unsendable(e.to_string()))?;
     outbox::supersede_pending(tx, Kind::LibraryPrefs)?;
     outbox::enqueue(
         tx,

@@ -59,6 +59,12 @@ pub enum StoreError {
     /// Recovery was asked for while the store is open in this process.
     #[error("the store is open; close it before recovering it")]
     InUse,
+    /// A row the core made cannot be queued: the record fails the rules the
+    /// force's server applies, or it does not serialise. A bug in the core,
+    /// never damage: nothing was written and the file is sound, so this
+    /// must not lead a shell to its recovery screen.
+    #[error("the app could not queue this record (a fault in the app, not the phone's storage): {0}")]
+    Unsendable(String),
 }
 
 impl From<rusqlite::Error> for StoreError {

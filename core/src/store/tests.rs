@@ -309,3 +309,38 @@ fn files_written_by_sqlcipher_on_openssl_read_and_write_here() {
         );
     }
 }
+
+/// A table added to the schema must be either salvaged by recovery or
+/// declared rebuilt from the force: never silently left behind.
+#[test]
+fn every_table_is_salvaged_by_recovery_or_declared_rebuilt() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path().join("g.db"), key(3)).expect("fresh");
+    let tables: Vec<String> = store
+        .read(|tx| {
+            // `table_list` tells FTS5's own shadow tables apart: they
+            // belong to their virtual table.
+            let mut stmt = tx.prepare(
+                "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type IN ('table', 'virtual')
+                 AND name NOT LIKE 'sqlite_%' ORDER BY name",
+            )?;
+            let names = stmt.query_map([], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
+            Ok::<_, StoreError>(names)
+        })
+        .expect("tables");
+    assert!(tables.len() > 10, "{tables:?}");
+    for t in &tables {
+        let salvaged = super::recover::SALVAGED.contains(&t.as_str());
+        let rebuilt = super::recover::REBUILT.contains(&t.as_str());
+        assert!(
+            salvaged != rebuilt,
+            "table {t}: salvaged {salvaged}, rebuilt {rebuilt}: choose one"
+        );
+    }
+    for listed in super::recover::SALVAGED.iter().chain(super::recover::REBUILT) {
+        assert!(
+            tables.iter().any(|t| t == listed),
+            "{listed} is listed but not in the schema"
+        );
+    }
+}
