@@ -116,8 +116,8 @@ enum Command {
         store: StoreArg,
         #[arg(long)]
         sub: String,
-        #[arg(long)]
-        role: String,
+        #[arg(long, value_enum)]
+        role: Role,
         #[arg(long, default_value_t = 12 * 3600)]
         ttl_s: i64,
     },
@@ -283,9 +283,6 @@ fn run(command: Command) -> Result<(), CliError> {
             role,
             ttl_s,
         } => {
-            let role = Role::parse(&role).ok_or_else(|| {
-                CliError::Usage(format!("unknown role {role:?} (officer, admin, navigator, supervisor)"))
-            })?;
             println!("{}", store.open()?.issue_token(&sub, role, ttl_s)?);
         }
         Command::Schedule {

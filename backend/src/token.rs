@@ -17,12 +17,14 @@ const VERSION: &str = "v1";
 /// Tokens are headers; anything longer is not one of ours.
 const MAX_TOKEN_LEN: usize = 4096;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+// `ValueEnum`: `guardian-backend token --help` lists the roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Officer,
     Admin,
-    /// A VRP Navigator (referrals, to come); no access to patrol routes.
+    /// A VRP Navigator: their authority's referrals; no access to patrol
+    /// routes.
     Navigator,
     /// A supervisor or force analyst: reads the patrol review pages and the
     /// compliance exports, changes nothing.

@@ -18,15 +18,19 @@
 //! sync            pass (pure decisions), engine (I/O), client (HTTP), state
 //! events          what the core tells the shell unasked (plain data)
 //! patrol | referral | library      the domain: rules (pure) and their own tables
-//! store           SQLCipher, schema, the outbox and audit tables; `clock`
+//! store           SQLCipher, schema, the outbox and audit tables
+//! clock           the time source passed in (the lowest layer)
 //! guardian-protocol (crate)        wire types, codec, record rules, London time
 //! ```
 //!
 //! - Each table has one owner that alone writes it; wipe and sign-out ask
 //!   every owner to purge its own (`store::Purge`).
-//! - A domain module queues its record in the outbox (storage) in the same
-//!   transaction as the change; sync only moves outbox rows through their
-//!   states, and runs what each record kind's owner registered for its ack.
+//! - A record is queued in the outbox (storage) in the same transaction as
+//!   the change it reports, by whoever makes the record: the façades for
+//!   check-in/out and referrals (`guardian`), the library for its prefs,
+//!   the patrol store for track chunks. Sync only moves outbox rows through
+//!   their states, and runs what each record kind's owner registered for its
+//!   ack.
 //! - Low-level functions return their own module's error type; the façade
 //!   converts once ([`Error`]).
 //! - Decisions are pure functions (`patrol::{filter, tracker, plan, tally,

@@ -1,8 +1,12 @@
 //! The sync engine: the I/O around [`super::pass`]. A scheduler task on the
 //! core's runtime runs a pass when the shell says the phone is online, when
 //! new records appear (debounced), on a timer, or when asked; the pass
-//! sends, reads and commits, and asks `pass` what every answer means. It
-//! reaches the rest of the core only through [`Host`].
+//! sends, reads and commits, and asks `pass` what every answer means. The
+//! façade's state (the store, the officer, events) it reaches through
+//! [`Host`]; what the force sends for the library it applies with the
+//! library's own functions (`library::db::apply` for a content pack,
+//! `prefs::restore` for the officer's bookmarks), in the store's
+//! transaction, as the owner of those tables would.
 
 use std::future::Future;
 use std::sync::{Arc, Weak};
