@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use crate::sql::{DbError, Row, Tx, p};
+use crate::sql::{Tx, p};
 use chrono::{DateTime, SecondsFormat};
 use guardian_core::patrol::compliance::{self, ComplianceSummary, PatrolFacts, PatrolReport, TrackPoint, WindowRule};
 use guardian_core::patrol::geofence::PreparedArea;
@@ -20,6 +20,7 @@ use guardian_core::patrol::{Policies, Rank, Verdict};
 use crate::areas::stored_area;
 use crate::backend::Backend;
 use crate::error::BackendError;
+use crate::records::{PatrolRow, Patrols, patrols};
 
 /// One patrol, judged or why it could not be.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,43 +33,8 @@ pub struct ExportRow {
     pub report: Result<PatrolReport, String>,
 }
 
-/// A checked-out patrol as stored, before it is judged.
-pub(crate) struct PatrolRow {
-    pub(crate) patrol_id: String,
-    pub(crate) officer_id: String,
-    pub(crate) area_id: String,
-    pub(crate) claimed_rank: String,
-    pub(crate) assignment_id: Option<String>,
-    pub(crate) check_in_ms: i64,
-    pub(crate) check_out_ms: i64,
-}
-
-impl PatrolRow {
-    /// A checked-out patrol from `patrol_id, officer_id, area_id,
-    /// claimed_rank, assignment_id, checkin_time_ms, checkout_time_ms`, the
-    /// first seven columns of every query that judges patrols.
-    pub(crate) fn read(r: &Row) -> Result<Self, DbError> {
-        Ok(PatrolRow {
-            patrol_id: r.get(0)?,
-            officer_id: r.get(1)?,
-            area_id: r.get(2)?,
-            claimed_rank: r.get(3)?,
-            assignment_id: r.get(4)?,
-            check_in_ms: r.get(5)?,
-            check_out_ms: r.get(6)?,
-        })
-    }
-}
-
 pub fn rows(tx: &Tx<'_>) -> Result<Vec<ExportRow>, BackendError> {
-    let patrols: Vec<PatrolRow> = tx.query_all(
-        "SELECT patrol_id, officer_id, area_id, claimed_rank, assignment_id, checkin_time_ms,
-               checkout_time_ms FROM patrols WHERE checkout_time_ms IS NOT NULL
-             ORDER BY checkin_time_ms, patrol_id",
-        p![],
-        PatrolRow::read,
-    )?;
-    Ok(judge_rows(tx, patrols))
+    Ok(judge_rows(tx, patrols(tx, Patrols::CheckedOut)?))
 }
 
 /// Each patrol judged by the core's rules, or why it could not be (the
@@ -96,7 +62,7 @@ pub(crate) fn judge_rows(tx: &Tx<'_>, patrols: Vec<PatrolRow>) -> Vec<ExportRow>
             officer_id: p.officer_id,
             area_id: p.area_id,
             check_in_ms: p.check_in_ms,
-            check_out_ms: p.check_out_ms,
+            check_out_ms: p.check_out_ms.unwrap_or_default(),
             report,
         });
     }
@@ -111,6 +77,7 @@ fn judge(
     areas: &mut HashMap<String, Option<PreparedArea>>,
     policies: &Policies,
 ) -> Result<PatrolReport, String> {
+    let checkout_ms = p.check_out_ms.ok_or("it has not been checked out")?;
     if !areas.contains_key(&p.area_id) {
         let area = stored_area(tx, &p.area_id).map_err(|e| format!("its area cannot be read: {e}"))?;
         areas.insert(p.area_id.clone(), area.map(PreparedArea::new));
@@ -129,7 +96,7 @@ fn judge(
         area,
         rank,
         window: &window,
-        checkout_ms: Some(p.check_out_ms),
+        checkout_ms: Some(checkout_ms),
         track: &track,
     };
     Ok(compliance::assess(&facts, policies))

@@ -21,7 +21,7 @@
 //! join other modules' tables in one statement, because a report split
 //! into each owner's reads would be several queries joined in memory; a
 //! read that more than one module needs lives with the table's owner
-//! (the judged patrol's row in `records`).
+//! (`records::patrols`, the stored patrols the export and the review judge).
 
 mod areas;
 mod backend;

@@ -1,8 +1,11 @@
 //! Check-in and check-out records (`records`, `patrols`): each stored at
 //! most once per record id, checked with the protocol's rules, and only by
-//! the officer whose patrol it is.
+//! the officer whose patrol it is; and the one reader of stored patrols
+//! that the export and the review pages judge.
 
-use crate::sql::{DbError, Tx, p};
+use crate::sql::{DbError, Row, Tx, p};
+use chrono::{Days, NaiveDate, NaiveTime};
+use guardian_protocol::time::{london_date, london_instant};
 use guardian_protocol::wire::{AckStatus, RECORD_FORMAT, RecordBody, RecordEnvelope};
 
 use crate::backend::{Backend, replay};
@@ -133,4 +136,113 @@ pub(crate) fn patrol_owner(tx: &Tx<'_>, patrol_id: &str) -> Result<Option<String
         p![patrol_id],
         |r| r.get(0),
     )?)
+}
+
+/// A patrol as stored, read for judging and review.
+#[derive(Clone)]
+pub(crate) struct PatrolRow {
+    pub(crate) patrol_id: String,
+    pub(crate) officer_id: String,
+    pub(crate) area_id: String,
+    pub(crate) claimed_rank: String,
+    pub(crate) assignment_id: Option<String>,
+    pub(crate) check_in_ms: i64,
+    /// `None` until the check-out arrives.
+    pub(crate) check_out_ms: Option<i64>,
+    /// The date of the assignment it names, when that assignment is its own
+    /// officer's for its area.
+    assigned_date: Option<NaiveDate>,
+}
+
+/// Which patrols [`patrols`] reads.
+pub(crate) enum Patrols<'a> {
+    /// Every checked-out patrol.
+    CheckedOut,
+    /// The checked-out patrols whose [day](PatrolRow::day) is in
+    /// `from..=to`.
+    CheckedOutOnDays { from: NaiveDate, to: NaiveDate },
+    /// One patrol, checked out or not.
+    One(&'a str),
+}
+
+impl PatrolRow {
+    /// The day the patrol counts for: its assignment's date (a window that
+    /// crosses midnight stays on the day it was drawn for), else the London
+    /// date of its check-in.
+    pub(crate) fn day(&self) -> NaiveDate {
+        self.assigned_date
+            .or_else(|| london_date(self.check_in_ms))
+            .unwrap_or_default()
+    }
+
+    /// The assignment it names, when that is its own officer's for its area.
+    pub(crate) fn own_assignment(&self) -> Option<&str> {
+        self.assigned_date.and(self.assignment_id.as_deref())
+    }
+}
+
+/// The patrols `which` selects, in check-in order.
+pub(crate) fn patrols(tx: &Tx<'_>, which: Patrols<'_>) -> Result<Vec<PatrolRow>, BackendError> {
+    // The join finds the assignment only when it is the officer's own for
+    // the area: naming someone else's must not move a patrol's day.
+    const SELECT: &str = "SELECT p.patrol_id, p.officer_id, p.area_id, p.claimed_rank, p.assignment_id,
+           p.checkin_time_ms, p.checkout_time_ms, a.date
+         FROM patrols p
+         LEFT JOIN assignments a ON a.assignment_id = p.assignment_id
+           AND a.officer_id = p.officer_id AND a.area_id = p.area_id";
+    const ORDER: &str = "ORDER BY p.checkin_time_ms, p.patrol_id";
+    let rows = match which {
+        Patrols::CheckedOut => tx.query_all(
+            &format!("{SELECT} WHERE p.checkout_time_ms IS NOT NULL {ORDER}"),
+            p![],
+            read_patrol,
+        )?,
+        Patrols::CheckedOutOnDays { from, to } => {
+            let start = london_midnight(from)?;
+            let end = london_midnight(to.checked_add_days(Days::new(1)).unwrap_or(to))?;
+            tx.query_all(
+                &format!(
+                    "{SELECT} WHERE p.checkout_time_ms IS NOT NULL
+                       AND ((a.date IS NOT NULL AND a.date >= ?1 AND a.date <= ?2)
+                         OR (a.date IS NULL AND p.checkin_time_ms >= ?3 AND p.checkin_time_ms < ?4))
+                     {ORDER}"
+                ),
+                p![from.to_string(), to.to_string(), start, end],
+                read_patrol,
+            )?
+        }
+        Patrols::One(id) => tx.query_all(&format!("{SELECT} WHERE p.patrol_id = ?1"), p![id], read_patrol)?,
+    };
+    rows.into_iter()
+        .map(|(mut row, date)| {
+            row.assigned_date = date
+                .map(|d| {
+                    d.parse::<NaiveDate>()
+                        .map_err(|_| BackendError::Corrupt(format!("assignment date {d:?}")))
+                })
+                .transpose()?;
+            Ok(row)
+        })
+        .collect()
+}
+
+fn read_patrol(r: &Row) -> Result<(PatrolRow, Option<String>), DbError> {
+    Ok((
+        PatrolRow {
+            patrol_id: r.get(0)?,
+            officer_id: r.get(1)?,
+            area_id: r.get(2)?,
+            claimed_rank: r.get(3)?,
+            assignment_id: r.get(4)?,
+            check_in_ms: r.get(5)?,
+            check_out_ms: r.get(6)?,
+            assigned_date: None,
+        },
+        r.get(7)?,
+    ))
+}
+
+/// London midnight at the start of `date`, UTC ms.
+fn london_midnight(date: NaiveDate) -> Result<i64, BackendError> {
+    london_instant(date, NaiveTime::MIN).ok_or_else(|| BackendError::Invalid(format!("{date} has no London midnight")))
 }

@@ -70,6 +70,7 @@ fn every_route_in_the_table_is_registered_by_the_router() {
         let expected = match (r.verb.as_str(), r.path) {
             ("get", "/healthz" | "/review/login" | "/review/review.css" | "/review/icon.svg") => 200,
             ("post", "/review/logout") => 303,
+            ("get", "/review/") => 308,
             ("post", "/review/login") => 415,
             _ => 401,
         };

@@ -206,6 +206,22 @@ fn a_patrol_page_draws_every_stored_fix_and_says_why_not() {
 }
 
 #[test]
+fn a_trailing_slash_lands_on_the_day_view_with_its_query() {
+    let (w, _) = world();
+    let http = no_redirects();
+    let r = http.get(w.url(&format!("/review/?date={DAY}"))).send().expect("send");
+    assert_eq!(r.status().as_u16(), 308);
+    assert_eq!(header(&r, "location"), format!("/review?date={DAY}"));
+    let r = http.get(w.url("/review/")).send().expect("send");
+    assert_eq!(header(&r, "location"), "/review");
+    // Nothing but the day view: a path after the slash is still no page.
+    assert_eq!(
+        http.get(w.url("/review/nope")).send().expect("send").status().as_u16(),
+        404
+    );
+}
+
+#[test]
 fn a_browser_signs_in_with_a_same_origin_form_and_gets_a_strict_cookie() {
     let (w, sup) = world();
     let http = no_redirects();

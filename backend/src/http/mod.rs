@@ -34,6 +34,7 @@ use error::ApiFailure;
 pub use serve::Limits;
 
 pub mod error;
+mod form;
 mod library;
 mod referral;
 mod review;
@@ -111,6 +112,7 @@ pub enum Endpoint {
     ReviewLogout,
     ReviewStylesheet,
     ReviewIcon,
+    ReviewSlash,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,6 +174,7 @@ pub const ROUTES: &[Route] = &[
     route(Verb::Post, "/review/logout", Endpoint::ReviewLogout),
     route(Verb::Get, "/review/review.css", Endpoint::ReviewStylesheet),
     route(Verb::Get, "/review/icon.svg", Endpoint::ReviewIcon),
+    route(Verb::Get, "/review/", Endpoint::ReviewSlash),
 ];
 
 type AppState = Arc<Backend>;
@@ -216,6 +219,7 @@ fn method_router(r: &Route) -> MethodRouter<AppState> {
         Endpoint::ReviewLogout => on(f, review::logout),
         Endpoint::ReviewStylesheet => on(f, review::stylesheet),
         Endpoint::ReviewIcon => on(f, review::icon),
+        Endpoint::ReviewSlash => on(f, review::slash),
     }
 }
 
@@ -451,11 +455,8 @@ async fn put_track(
 
 async fn get_sync(State(b): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Reply {
     let claims = authorize(&b, &headers, Role::Officer)?;
-    let cursor = q.as_deref().and_then(|q| {
-        q.split('&')
-            .find_map(|kv| kv.strip_prefix("cursor="))
-            .map(str::to_string)
-    });
+    let query = form::pairs(q.as_deref())?;
+    let cursor = form::get(&query, "cursor").map(str::to_string);
     let reply = blocking(move || Ok(b.sync(&claims.sub, cursor.as_deref())?)).await?;
     json(&reply)
 }

@@ -42,6 +42,15 @@ impl LocalFrame {
         }
     }
 
+    /// The inverse of [`project`](Self::project): `(lat, lon)` of a point
+    /// in this frame.
+    pub fn unproject(&self, c: Coord<f64>) -> (f64, f64) {
+        (
+            self.lat0 + c.y / self.m_per_deg_lat,
+            self.lon0 + c.x / self.m_per_deg_lon,
+        )
+    }
+
     pub fn project_multi_polygon(&self, mp: &MultiPolygon<f64>) -> MultiPolygon<f64> {
         use geo::MapCoords;
         mp.map_coords(|c| self.project(c.y, c.x))
@@ -76,5 +85,10 @@ mod tests {
         let planar = ((a.x - b.x).powi(2) + (a.y - b.y).powi(2)).sqrt();
         let great = haversine_m(52.4801, -1.9012, 52.4823, -1.8977);
         assert!((planar - great).abs() < 0.05, "{planar} vs {great}");
+        let (lat, lon) = frame.unproject(b);
+        assert!(
+            (lat - 52.4823).abs() < 1e-12 && (lon + 1.8977).abs() < 1e-12,
+            "{lat},{lon}"
+        );
     }
 }

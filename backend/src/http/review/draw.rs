@@ -2,9 +2,9 @@
 //! to scale in a local metric projection, with no map tiles unless the
 //! force set a tile layer.
 //!
-//! The projection is equirectangular about the middle of what is drawn:
-//! east = Δlon·cos(lat₀)·R, north = Δlat·R, in metres. Over a TGP area (a
-//! few hundred metres) its distortion is far below GPS noise, and one SVG
+//! The projection is the core's local metric frame (`LocalFrame`, the one
+//! the geofence measures in) about the middle of what is drawn. Over a TGP
+//! area (a few hundred metres) its distortion is far below GPS noise, and one SVG
 //! unit is one metre, so the scale bar is exact enough to judge a patrol
 //! by eye. Fixes the core believed make one polyline (one point per fix);
 //! the others are hollow squares, one per fix, so shape and not colour
@@ -13,19 +13,16 @@
 use std::f64::consts::PI;
 use std::fmt::Write as _;
 
+use guardian_core::patrol::geometry::LocalFrame;
+
 use crate::review::PatrolDetail;
 
 use super::page::esc;
 
-/// Mean Earth radius, metres.
-const R: f64 = 6_371_008.8;
-
+/// The core's frame in SVG's axes: x east, y south (SVG's y grows down),
+/// in metres.
 #[derive(Debug, Clone, Copy)]
-struct Projection {
-    lat0: f64,
-    lon0: f64,
-    cos0: f64,
-}
+struct Projection(LocalFrame);
 
 impl Projection {
     fn around(points: &[(f64, f64)]) -> Option<Self> {
@@ -39,20 +36,20 @@ impl Projection {
         if points.is_empty() {
             return None;
         }
-        let lat0 = (min_lat + max_lat) / 2.0;
-        Some(Self {
-            lat0,
-            lon0: (min_lon + max_lon) / 2.0,
-            cos0: lat0.to_radians().cos(),
-        })
+        Some(Self(LocalFrame::new(
+            (min_lat + max_lat) / 2.0,
+            (min_lon + max_lon) / 2.0,
+        )))
     }
 
-    /// SVG coordinates in metres: x east, y south (SVG's y grows down).
     fn xy(&self, lat: f64, lon: f64) -> (f64, f64) {
-        (
-            (lon - self.lon0).to_radians() * self.cos0 * R,
-            -(lat - self.lat0).to_radians() * R,
-        )
+        let c = self.0.project(lat, lon);
+        (c.x, -c.y)
+    }
+
+    /// `(lat, lon)` of an SVG point.
+    fn lat_lon(&self, x: f64, y: f64) -> (f64, f64) {
+        self.0.unproject((x, -y).into())
     }
 }
 
@@ -244,15 +241,11 @@ fn nice_length(x: f64) -> f64 {
 fn tile_images(template: &str, proj: &Projection, view: (f64, f64, f64, f64)) -> String {
     let (vx, vy, vw, vh) = view;
     // The view's corners back in degrees.
-    let to_ll = |x: f64, y: f64| {
-        let lat = proj.lat0 - (y / R).to_degrees();
-        let lon = proj.lon0 + (x / (R * proj.cos0)).to_degrees();
-        (lat, lon)
-    };
-    let (north, west) = to_ll(vx, vy);
-    let (south, east) = to_ll(vx + vw, vy + vh);
+    let (north, west) = proj.lat_lon(vx, vy);
+    let (south, east) = proj.lat_lon(vx + vw, vy + vh);
     // About four tiles across.
-    let z = ((360.0 / (east - west).max(1e-9) * 4.0 * proj.cos0).log2().floor()).clamp(1.0, 19.0) as i32;
+    let cos_lat = ((north + south) / 2.0).to_radians().cos();
+    let z = ((360.0 / (east - west).max(1e-9) * 4.0 * cos_lat).log2().floor()).clamp(1.0, 19.0) as i32;
     let n = 2f64.powi(z);
     let tx = |lon: f64| ((lon + 180.0) / 360.0 * n).floor();
     let ty = |lat: f64| {
@@ -323,8 +316,7 @@ mod tests {
     fn detail(fixes: Vec<FixPoint>) -> PatrolDetail {
         // A 100 m square with a 20 m square hole, near Birmingham.
         let (lat, lon): (f64, f64) = (52.4775, -1.8985);
-        let dlat = 100.0 / R * 180.0 / PI;
-        let dlon = dlat / lat.to_radians().cos();
+        let (dlat, dlon) = LocalFrame::new(lat, lon).degrees_for(100.0);
         let ring = |f: f64, o: f64| {
             vec![
                 [lon + o * dlon, lat + o * dlat],
@@ -369,15 +361,20 @@ mod tests {
 
     #[test]
     fn one_metre_is_one_unit() {
-        let p = Projection {
-            lat0: 52.0,
-            lon0: -1.9,
-            cos0: 52f64.to_radians().cos(),
-        };
-        let (_, y) = p.xy(52.0 + (100.0 / R).to_degrees(), -1.9);
-        assert!((y + 100.0).abs() < 1e-6, "{y}");
-        let (x, _) = p.xy(52.0, -1.9 + (100.0 / (R * p.cos0)).to_degrees());
-        assert!((x - 100.0).abs() < 1e-6, "{x}");
+        use guardian_core::patrol::geometry::haversine_m;
+        let p = Projection::around(&[(52.0, -1.9)]).expect("a point");
+        let (x, y) = p.xy(52.0009, -1.9);
+        assert!(
+            x.abs() < 1e-9 && (y + haversine_m(52.0, -1.9, 52.0009, -1.9)).abs() < 1e-3,
+            "{x},{y}"
+        );
+        let (x, y) = p.xy(52.0, -1.8985);
+        assert!(
+            (x - haversine_m(52.0, -1.9, 52.0, -1.8985)).abs() < 1e-3 && y.abs() < 1e-9,
+            "{x},{y}"
+        );
+        let (lat, lon) = p.lat_lon(x, -250.0);
+        assert!((p.xy(lat, lon).0 - x).abs() < 1e-6 && (p.xy(lat, lon).1 + 250.0).abs() < 1e-6);
     }
 
     #[test]

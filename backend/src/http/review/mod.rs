@@ -29,6 +29,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 
+use super::form::{get, pairs};
 use super::{ApiFailure, AppState, Reply, authorize_any, blocking, header_str, json, path_param, read_body};
 use crate::backend::{Backend, now_ms};
 use crate::review::{MAX_RANGE_DAYS, evaluation_csv, tile_origin};
@@ -190,45 +191,6 @@ fn same_origin(headers: &HeaderMap) -> Result<bool, ApiFailure> {
 }
 
 // ---- query strings and forms --------------------------------------------------
-
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = bytes.get(i + 1..i + 3)?;
-                let hex = std::str::from_utf8(hex).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 2;
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).ok()
-}
-
-/// `application/x-www-form-urlencoded` pairs (a query string or a form).
-fn pairs(s: Option<&str>) -> Result<Vec<(String, String)>, ApiFailure> {
-    let mut out = Vec::new();
-    for kv in s.unwrap_or("").split('&').filter(|kv| !kv.is_empty()) {
-        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-        let (Some(k), Some(v)) = (percent_decode(k), percent_decode(v)) else {
-            return Err(ApiFailure::bad_request(
-                "the query or form is not valid percent-encoded UTF-8",
-            ));
-        };
-        out.push((k, v));
-    }
-    Ok(out)
-}
-
-fn get<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
-}
 
 /// A date parameter: exactly `YYYY-MM-DD` (what a date input sends), or
 /// empty or absent for none (a form's empty field).
@@ -511,6 +473,20 @@ pub(crate) async fn icon() -> Response {
     asset("image/svg+xml", ICON)
 }
 
+/// `/review/` is the day view: a typed or pasted trailing slash lands on
+/// the page, query kept, instead of a 404.
+pub(crate) async fn slash(RawQuery(q): RawQuery) -> Response {
+    let to = match q.as_deref().filter(|q| !q.is_empty()) {
+        Some(q) => format!("/review?{q}"),
+        None => "/review".to_string(),
+    };
+    let mut resp = StatusCode::PERMANENT_REDIRECT.into_response();
+    // A query that cannot be a header value is dropped, never echoed.
+    let location = HeaderValue::from_str(&to).unwrap_or(HeaderValue::from_static("/review"));
+    resp.headers_mut().insert(header::LOCATION, location);
+    resp
+}
+
 // ---- JSON ---------------------------------------------------------------------
 
 pub(crate) async fn api_day(State(b): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Reply {
@@ -610,17 +586,6 @@ mod tests {
         );
         assert!(!same_origin(&h(&[host, ("sec-fetch-site", "same-site")])).expect("ok"));
         assert!(same_origin(&h(&[host])).expect("no browser"));
-    }
-
-    #[test]
-    fn forms_decode_percent_and_plus() {
-        let p = pairs(Some("token=v1.a-b_c.d%3D&next=%2Freview%3Fdate%3D2026-07-03&x=a+b")).expect("pairs");
-        assert_eq!(get(&p, "token"), Some("v1.a-b_c.d="));
-        assert_eq!(get(&p, "next"), Some("/review?date=2026-07-03"));
-        assert_eq!(get(&p, "x"), Some("a b"));
-        assert!(pairs(Some("a=%zz")).is_err());
-        assert!(pairs(Some("a=%ff")).is_err());
-        assert!(pairs(Some("a=%4")).is_err());
     }
 
     #[test]
