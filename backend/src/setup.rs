@@ -211,38 +211,28 @@ mod tests {
                         },
                     )
                     .expect("columns");
-                out.extend(
-                    tx.query_all(
-                        "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'",
-                        p![],
-                        |r| {
-                            Ok(format!(
-                                "{} index {} {}",
-                                r.get::<String>(0)?,
-                                r.get::<String>(1)?,
-                                r.get::<String>(2)?
-                            ))
-                        },
-                    )
-                    .expect("indexes"),
-                );
-                out.extend(
-                    tx.query_all(
-                        "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)
-                         FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
-                         WHERE n.nspname = 'public'",
-                        p![],
-                        |r| {
-                            Ok(format!(
-                                "{} constraint {} {}",
-                                r.get::<String>(0)?,
-                                r.get::<String>(1)?,
-                                r.get::<String>(2)?
-                            ))
-                        },
-                    )
-                    .expect("constraints"),
-                );
+                // Each is `(table, name, definition)`.
+                let named = |kind: &str, sql: &str| {
+                    tx.query_all(sql, p![], |r| {
+                        Ok(format!(
+                            "{} {kind} {} {}",
+                            r.get::<String>(0)?,
+                            r.get::<String>(1)?,
+                            r.get::<String>(2)?
+                        ))
+                    })
+                    .expect(kind)
+                };
+                out.extend(named(
+                    "index",
+                    "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'",
+                ));
+                out.extend(named(
+                    "constraint",
+                    "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)
+                     FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
+                     WHERE n.nspname = 'public'",
+                ));
                 out
             }
         };

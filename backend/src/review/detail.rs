@@ -134,24 +134,16 @@ pub(super) fn recorded_points(
     for body in bodies {
         let env: RecordEnvelope =
             serde_json::from_str(&body).map_err(|e| BackendError::Corrupt(format!("stored record: {e}")))?;
-        match env.body {
-            RecordBody::CheckIn(b) => {
-                check_in = Some(RecordedPoint {
-                    time_ms: b.time_ms,
-                    lat: b.lat,
-                    lon: b.lon,
-                    accuracy_m: b.accuracy_m,
-                });
-            }
-            RecordBody::CheckOut(b) => {
-                check_out = Some(RecordedPoint {
-                    time_ms: b.time_ms,
-                    lat: b.lat,
-                    lon: b.lon,
-                    accuracy_m: b.accuracy_m,
-                });
-            }
-        }
+        let (slot, time_ms, lat, lon, accuracy_m) = match &env.body {
+            RecordBody::CheckIn(b) => (&mut check_in, b.time_ms, b.lat, b.lon, b.accuracy_m),
+            RecordBody::CheckOut(b) => (&mut check_out, b.time_ms, b.lat, b.lon, b.accuracy_m),
+        };
+        *slot = Some(RecordedPoint {
+            time_ms,
+            lat,
+            lon,
+            accuracy_m,
+        });
     }
     Ok((check_in, check_out))
 }
