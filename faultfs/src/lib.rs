@@ -72,7 +72,7 @@ unsafe impl Send for Handle {}
 
 struct State {
     config: Config,
-    rng: u64,
+    rng: fastrand::Rng,
     ops: u64,
     quota: Option<i64>,
     fail_reads: bool,
@@ -83,12 +83,9 @@ struct State {
 }
 
 impl State {
+    /// In `0..n`, from the configured seed; 0 when `n` is 0.
     fn roll(&mut self, n: u64) -> u64 {
-        self.rng = self
-            .rng
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.rng >> 33) % n.max(1)
+        self.rng.u64(..n.max(1))
     }
 
     fn lazy(&self) -> bool {
@@ -197,7 +194,7 @@ pub fn install(config: Config) -> Result<(), InstallError> {
     }
     *st = Some(State {
         config,
-        rng: config.seed ^ 0x9e37_79b9_7f4a_7c15,
+        rng: fastrand::Rng::with_seed(config.seed ^ 0x9e37_79b9_7f4a_7c15),
         ops: 0,
         quota: None,
         fail_reads: false,

@@ -249,11 +249,8 @@ mod tests {
 
     /// A 1 Hz walk with realistic GPS noise, quantised as the store keeps it.
     pub(crate) fn walk(n: usize) -> Vec<StoredFix> {
-        let mut seed = 11u64;
-        let mut rnd = || {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            (seed >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut rng = fastrand::Rng::with_seed(11);
+        let mut rnd = || rng.f64();
         let (mut lat, mut lon, mut h) = (52.4785f64, -1.8985f64, 0.2f64);
         (0..n)
             .map(|i| {

@@ -235,13 +235,8 @@ pub fn generated_library(starter: &Library, n: usize, now_ms: i64) -> Library {
         .flat_map(|a| a.body_md.split("\n\n"))
         .filter(|p| !p.trim().is_empty())
         .collect();
-    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut next = |m: usize| {
-        state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        usize::try_from(state >> 33).unwrap_or(0) % m.max(1)
-    };
+    let mut rng = fastrand::Rng::with_seed(0x9e37_79b9_7f4a_7c15);
+    let mut next = |m: usize| rng.usize(..m.max(1));
     let mut articles = std::collections::BTreeMap::new();
     for i in 0..n {
         let like = sources[next(sources.len())];

@@ -45,20 +45,18 @@ use crate::{SimError, track};
 const OFFICER_ID: &str = "wm-torture";
 const AREA: &str = "bham-smallbrook-queensway";
 
-/// A small deterministic generator: the campaign must be reproducible.
-struct Rng(u64);
+/// A seeded, deterministic generator: the campaign must be reproducible
+/// from its seed.
+struct Rng(fastrand::Rng);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        self.0 >> 33
+    fn new(seed: u64) -> Rng {
+        Rng(fastrand::Rng::with_seed(seed))
     }
 
+    /// In `0..n`; 0 when `n` is 0.
     fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+        self.0.u64(..n.max(1))
     }
 }
 
@@ -67,10 +65,10 @@ fn repo() -> PathBuf {
 }
 
 fn key_for(seed: u64) -> [u8; 32] {
-    let mut rng = Rng(seed ^ 0x5eed);
+    let mut rng = fastrand::Rng::with_seed(seed ^ 0x5eed);
     let mut k = [0u8; 32];
     for b in &mut k {
-        *b = (rng.next() & 0xff) as u8 | 1;
+        *b = rng.u8(..) | 1;
     }
     k
 }
@@ -184,7 +182,7 @@ pub fn worker(args: &WorkerArgs) -> Result<(), SimError> {
     while newest.is_some_and(|t| laps.at(k).time_ms <= t) {
         k += 1;
     }
-    let mut rng = Rng(args.seed);
+    let mut rng = Rng::new(args.seed);
     let mut rev = rng.below(1_000_000);
     loop {
         let n = 1 + rng.below(40);
@@ -615,7 +613,7 @@ pub fn run(args: &TortureArgs) -> Result<TortureReport, SimError> {
     let key = key_for(args.seed);
     let key_hex = hex(&key);
     let db = force.dir.path().join("handset.db");
-    let mut rng = Rng(args.seed);
+    let mut rng = Rng::new(args.seed);
     let mut journal = Journal::default();
     let mut report = TortureReport {
         seed: args.seed,

@@ -68,7 +68,7 @@ impl Plan {
 
 struct Shared {
     target: Mutex<SocketAddr>,
-    plan: Mutex<(Plan, u64)>,
+    plan: Mutex<(Plan, fastrand::Rng)>,
     counts: Mutex<BTreeMap<Fault, usize>>,
     forwarded: AtomicUsize,
     stall: Duration,
@@ -106,7 +106,7 @@ impl FaultProxy {
         };
         let shared = Arc::new(Shared {
             target: Mutex::new(target),
-            plan: Mutex::new((plan, seed.max(1))),
+            plan: Mutex::new((plan, fastrand::Rng::with_seed(seed))),
             counts: Mutex::new(BTreeMap::new()),
             forwarded: AtomicUsize::new(0),
             stall,
@@ -153,19 +153,13 @@ impl FaultProxy {
 
 fn next_fault(shared: &Shared) -> Fault {
     let mut guard = shared.plan.lock().expect("lock");
-    let (plan, state) = &mut *guard;
+    let (plan, rng) = &mut *guard;
     let fault = match plan {
         Plan::Clean => Fault::None,
         Plan::Always(f) => *f,
         Plan::Random { rate, faults, .. } => {
-            let mut roll = || {
-                *state = state
-                    .wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(1_442_695_040_888_963_407);
-                (*state >> 11) as f64 / (1u64 << 53) as f64
-            };
-            if roll() < *rate && !faults.is_empty() {
-                faults[((roll() * faults.len() as f64) as usize).min(faults.len() - 1)]
+            if rng.f64() < *rate && !faults.is_empty() {
+                faults[rng.usize(..faults.len())]
             } else {
                 Fault::None
             }

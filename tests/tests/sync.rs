@@ -291,7 +291,7 @@ fn killing_the_handset_process_at_random_moments_loses_and_duplicates_nothing() 
     let force = Force::start(dir.path());
     let path = dir.path().join("handset.db");
     let token = force.token(3600);
-    let mut state = 99u64;
+    let mut rng = fastrand::Rng::with_seed(99);
     for round in 0..8u64 {
         let mut child = Command::new(env!("CARGO_BIN_EXE_handset-worker"))
             .args([
@@ -304,8 +304,7 @@ fn killing_the_handset_process_at_random_moments_loses_and_duplicates_nothing() 
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn worker");
-        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-        std::thread::sleep(Duration::from_millis(300 + (state >> 33) % 700));
+        std::thread::sleep(Duration::from_millis(300 + rng.u64(..700)));
         child.kill().expect("SIGKILL");
         let _ = child.wait();
     }

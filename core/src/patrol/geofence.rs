@@ -230,11 +230,10 @@ mod tests {
     fn the_index_agrees_with_a_linear_scan() {
         let index = AreaIndex::new(grid_areas(20));
         let (mut a, mut b) = (Vec::new(), Vec::new());
-        let mut seed = 7u64;
+        let mut rng = fastrand::Rng::with_seed(7);
         for _ in 0..2_000 {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            let lat = 52.395 + (seed >> 40) as f64 / (1u64 << 24) as f64 * 0.045;
-            let lon = -1.995 + (seed & 0xff_ffff) as f64 / (1u64 << 24) as f64 * 0.07;
+            let lat = 52.395 + rng.f64() * 0.045;
+            let lon = -1.995 + rng.f64() * 0.07;
             index.near(lat, lon, &mut a);
             index.near_linear(lat, lon, &mut b);
             a.retain(|p| p.inside || p.boundary_m <= DEFAULT_MARGIN_M);

@@ -26,13 +26,8 @@ fn main() {
         .read(|tx| Ok::<_, StoreError>(tx.query_row("SELECT MAX(time_ms) FROM fixes", [], |r| r.get(0))?))
         .unwrap_or(None);
     let mut i = last.map_or(0, |t| (t - guardian_tests::handset::T0) / 5_000 + 1);
-    let mut state = seed;
-    let mut roll = move |n: u64| {
-        state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (state >> 33) % n
-    };
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut roll = move |n: u64| rng.u64(..n);
     loop {
         if h.guardian.patrol_status().ok().flatten().is_none() {
             h.clock.set(fix(i, INSIDE).time_ms);
