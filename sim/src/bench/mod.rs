@@ -11,6 +11,7 @@ use guardian_core::store::StoreError;
 use guardian_core::{Config, FixedClock, Guardian};
 use serde::Serialize;
 
+use crate::force::StaticTokens;
 use crate::{SimError, fake_keystore_key};
 
 pub mod handset;
@@ -563,18 +564,6 @@ fn wire_bytes() -> (f64, f64) {
     (bytes as f64 / fixes.len() as f64, naive_json_bytes_per_fix(&fixes))
 }
 
-struct BenchTokens(String);
-
-impl guardian_core::sync::TokenProvider for BenchTokens {
-    fn token(&self) -> Result<String, String> {
-        Ok(self.0.clone())
-    }
-
-    fn refresh(&self) -> Result<String, String> {
-        Ok(self.0.clone())
-    }
-}
-
 /// `patrols` patrols of 600 fixes made offline, then uploaded from a cold
 /// start: (seconds, fixes, records).
 fn week_upload(patrols: usize) -> Result<(f64, usize, usize), SimError> {
@@ -629,7 +618,7 @@ fn week_upload(patrols: usize) -> Result<(f64, usize, usize), SimError> {
     let g = Guardian::open(Config::new(&path), key, clock)?;
     g.start_sync(
         &SyncConfig::new(format!("http://{}", server.addr)),
-        Arc::new(BenchTokens(token)),
+        Arc::new(StaticTokens(token)),
     )?;
     let mut records = 0;
     while g.sync_status()?.pending > 0 {
@@ -791,7 +780,7 @@ pub fn shift(hours: u32, backend: Option<(String, String)>) -> Result<ShiftFigur
     if let Some((url, token)) = backend {
         g.start_sync(
             &guardian_core::sync::SyncConfig::new(url),
-            Arc::new(crate::force::StaticTokens(token)),
+            Arc::new(StaticTokens(token)),
         )?;
     }
     let (mut patrols, mut syncs, mut sync_failures, mut searches) = (0, 0, 0, 0);
