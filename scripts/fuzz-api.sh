@@ -12,6 +12,7 @@
 #   bash scripts/fuzz-api.sh 600 $RANDOM
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/backend.sh
 SECONDS_PER_ROLE="${1:-60}"
 SEED="${2:-20261130}"
 TARGET="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)"
@@ -20,9 +21,9 @@ BIN="$TARGET/debug/guardian-backend"
 cargo build -q -p guardian-backend --bin guardian-backend
 
 WORK="$(mktemp -d)"
-SERVER=""
+BACKEND_PID=""
 cleanup() {
-    [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null || true
+    [ -n "$BACKEND_PID" ] && kill "$BACKEND_PID" 2>/dev/null || true
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -42,13 +43,7 @@ OFFICER="$("$BIN" token --db "$DB" --sub pc-fuzz --role officer)"
 NAVIGATOR="$("$BIN" token --db "$DB" --sub nav-fuzz --role navigator)"
 SUPERVISOR="$("$BIN" token --db "$DB" --sub sgt-fuzz --role supervisor)"
 
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-"$BIN" serve --db "$DB" --addr "127.0.0.1:$PORT" 2>"$WORK/server.log" &
-SERVER=$!
-for _ in $(seq 100); do
-    python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$PORT/healthz', timeout=1)" 2>/dev/null && break
-    sleep 0.1
-done
+serve_backend "$BIN" "$DB" "$WORK/server.log"
 
 export SCHEMATHESIS_HOOKS=hooks
 export PYTHONPATH="$PWD/backend/fuzz${PYTHONPATH:+:$PYTHONPATH}"
@@ -62,7 +57,7 @@ for role in admin supervisor officer navigator anonymous; do
         anonymous) auth=() ;;
     esac
     echo "== fuzzing as $role for ${SECONDS_PER_ROLE}s (seed $SEED)"
-    if ! st run backend/openapi.yaml --url "http://127.0.0.1:$PORT" "${auth[@]}" \
+    if ! st run backend/openapi.yaml --url "$BACKEND_URL" "${auth[@]}" \
         --checks all --exclude-checks positive_data_acceptance \
         --phases examples,coverage,fuzzing,stateful \
         --seed "$SEED" --max-time "$SECONDS_PER_ROLE" --workers 2 \
@@ -76,7 +71,7 @@ if grep -q "panicked" "$WORK/server.log"; then
     grep -A3 panicked "$WORK/server.log" >&2
     status=1
 fi
-kill "$SERVER" 2>/dev/null || true
-wait "$SERVER" 2>/dev/null || true
-SERVER=""
+kill "$BACKEND_PID" 2>/dev/null || true
+wait "$BACKEND_PID" 2>/dev/null || true
+BACKEND_PID=""
 exit "$status"

@@ -11,6 +11,7 @@
 #   bash scripts/review-browser.sh          (CHROMIUM=/path overrides the browser)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/backend.sh
 started=$(date +%s)
 TARGET="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)"
 CHROMIUM="${CHROMIUM:-$(command -v chromium || true)}"
@@ -23,9 +24,9 @@ BIN="$TARGET/debug/guardian-backend"
 SIM="$TARGET/debug/guardian-sim"
 
 WORK="$(mktemp -d)"
-SERVER=""
+BACKEND_PID=""
 cleanup() {
-    [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null || true
+    [ -n "$BACKEND_PID" ] && kill "$BACKEND_PID" 2>/dev/null || true
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -39,17 +40,11 @@ DAY="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["day"])' 
 SUPERVISOR="$("$BIN" token --db "$DB" --sub sgt-browser --role supervisor)"
 OFFICER="$("$BIN" token --db "$DB" --sub pc-compliant --role officer)"
 
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-"$BIN" serve --db "$DB" --addr "127.0.0.1:$PORT" 2>"$WORK/server.log" &
-SERVER=$!
-for _ in $(seq 100); do
-    python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$PORT/healthz', timeout=1)" 2>/dev/null && break
-    sleep 0.1
-done
+serve_backend "$BIN" "$DB" "$WORK/server.log"
 
 (cd backend/review-tests && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 status=0
-REVIEW_BASE="http://127.0.0.1:$PORT" REVIEW_SUPERVISOR="$SUPERVISOR" REVIEW_OFFICER="$OFFICER" \
+REVIEW_BASE="$BACKEND_URL" REVIEW_SUPERVISOR="$SUPERVISOR" REVIEW_OFFICER="$OFFICER" \
     REVIEW_SEED="$WORK/seed.json" REVIEW_SUMMARY="$WORK/summary.json" REVIEW_CSV="$WORK/compliance.csv" \
     REVIEW_SCREENS="$TARGET/screens" CHROMIUM="$CHROMIUM" \
     node --test --test-reporter=spec backend/review-tests/review.test.mjs || status=1
