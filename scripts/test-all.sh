@@ -6,60 +6,70 @@
 # (which fetches Kotlin, JNA and JUnit itself), and Node.js with Debian's
 # Chromium (the review page's browser tests);
 # `.ci/run` installs what a fresh machine lacks.
+#
+# Each step's wall time is printed after it (`== NAME: 12 s`), and a table
+# of them all at the end, also when a step fails (marked FAILED), so a CI
+# log shows where the time went.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo fmt --all --check
-# The import rules written in core/src/lib.rs and backend/src/lib.rs.
-python3 scripts/layers.py --self-test
-cargo clippy --workspace --all-targets -- -D warnings
-cargo test --workspace
-# The same backend suite again on PostgreSQL (Debian's server, a throwaway
-# cluster on loopback run as an unprivileged user; scripts/pg.sh), then the
-# reconnect storm at a size that runs in about a minute on each store.
-if [ -n "$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null)" ]; then
-    eval "$(bash scripts/pg.sh start)"
-    trap 'bash scripts/pg.sh stop' EXIT
-    cargo test -p guardian-backend
-    echo "backend suite: passed on PostgreSQL"
-    storm_db="$(mktemp -d)/storm.db"
-    "${CARGO_TARGET_DIR:-target}/debug/guardian-sim" load --handsets 200 --backlog-minutes 60 --serve-db "$storm_db"
-    "${CARGO_TARGET_DIR:-target}/debug/guardian-sim" load --handsets 200 --backlog-minutes 60 \
-        --serve-database-url "$GUARDIAN_TEST_DATABASE_URL"
-else
-    echo "PostgreSQL is not installed: the backend suite ran on SQLite only" >&2
-    [ -z "${CI:-}" ] || exit 1
-fi
-# Nothing acknowledged is lost, nothing is stored twice: the handset process
-# SIGKILLed 100 times (some inside a sync pass, a pack apply, opening the
-# store, a migration) and its power cut 200 times under the fault VFS
-# (unsynced writes kept, dropped or torn), seeded; README has the 1,000-kill
-# command. The binary is the one `cargo test` just built.
-"${CARGO_TARGET_DIR:-target}/debug/guardian-sim" torture --kills 100 --power-cuts 200 --seed "${GUARDIAN_TORTURE_SEED:-20261130}"
-# The core's parsers and decoders under libFuzzer, from the committed
-# corpora, 20 s a target (nightly + cargo-fuzz; the stable replay of the
-# same corpora ran in `cargo test` above either way).
-bash scripts/fuzz-core.sh 20
-# The backend fuzzed from its OpenAPI document, as an admin, a supervisor,
-# an officer, a Navigator and with no token (schemathesis; seeded, 45 s a
-# role here).
-bash scripts/fuzz-api.sh 45
-# The supervisors' review page in Chromium against a backend holding
-# simulated patrols: figures against the export, tracks drawn, roles, axe.
-bash scripts/review-browser.sh
 
-# The UniFFI surface, proven from the foreign side: build the library and
-# generate its bindings (Swift's C header is compiled with gcc there), then
-# drive them from Python and from Kotlin on the JVM against the real library
-# and a real backend on loopback.
-bash scripts/bindings.sh
-# The iOS shell as far as Linux can check it (no Swift compiler here): every
-# Swift file parses, every bindings name it uses exists in the generated
-# Swift, the C header compiles as its module with clang; and each check
-# fails on a broken input (its self-test).
-bash scripts/ios-checks.sh --self-test
-python3 -m pytest -q -p no:cacheprovider bindings/python
-target="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)"
-(
+STEP_NAMES=()
+STEP_TIMES=()
+CURRENT_STEP=""
+CURRENT_START=0
+PG_STARTED=""
+ALL_START=$SECONDS
+
+# step NAME -- COMMAND...: runs COMMAND (a failure still ends the script,
+# under set -e) and records how long it took.
+step() {
+    local name="$1"
+    shift
+    [ "${1:-}" = "--" ] && shift
+    CURRENT_STEP="$name"
+    CURRENT_START=$SECONDS
+    "$@"
+    local took=$((SECONDS - CURRENT_START))
+    STEP_NAMES+=("$name")
+    STEP_TIMES+=("$took")
+    CURRENT_STEP=""
+    echo "== $name: $took s"
+}
+
+summary() {
+    local i
+    echo "== step times"
+    for i in "${!STEP_NAMES[@]}"; do
+        printf '  %-32s %6d s\n' "${STEP_NAMES[$i]}" "${STEP_TIMES[$i]}"
+    done
+    if [ -n "$CURRENT_STEP" ]; then
+        printf '  %-32s %6d s  FAILED\n' "$CURRENT_STEP" "$((SECONDS - CURRENT_START))"
+    fi
+    printf '  %-32s %6d s\n' "total" "$((SECONDS - ALL_START))"
+}
+
+# Stops the PostgreSQL cluster if one was started, then prints the table;
+# the script's exit status stays that of the failed step (or of the stop).
+on_exit() {
+    local status=$? stopped=0
+    set +e
+    if [ -n "$PG_STARTED" ]; then
+        bash scripts/pg.sh stop
+        stopped=$?
+    fi
+    summary
+    [ "$status" -ne 0 ] && exit "$status"
+    exit "$stopped"
+}
+trap on_exit EXIT
+
+pg_start() {
+    eval "$(bash scripts/pg.sh start)"
+    PG_STARTED=1
+}
+
+# The Kotlin bindings' tests under Maven, in their own directory.
+kotlin_tests() (
     cd bindings/kotlin
     rm -rf target/surefire-reports
     mvn -q -B test -Dguardian.target="$target"
@@ -77,7 +87,60 @@ raise SystemExit(1 if f or not t else 0)
 PY
 )
 
+step fmt -- cargo fmt --all --check
+# The import rules written in core/src/lib.rs and backend/src/lib.rs.
+step layers -- python3 scripts/layers.py --self-test
+step clippy -- cargo clippy --workspace --all-targets -- -D warnings
+step "cargo test" -- cargo test --workspace
+# The same backend suite again on PostgreSQL (Debian's server, a throwaway
+# cluster on loopback run as an unprivileged user; scripts/pg.sh), then the
+# reconnect storm at a size that runs in about a minute on each store.
+if [ -n "$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null)" ]; then
+    # Stopped by on_exit, however the script ends.
+    step "PostgreSQL start" -- pg_start
+    step "backend suite (PostgreSQL)" -- cargo test -p guardian-backend
+    echo "backend suite: passed on PostgreSQL"
+    storm_db="$(mktemp -d)/storm.db"
+    step "storm (SQLite)" -- "${CARGO_TARGET_DIR:-target}/debug/guardian-sim" load --handsets 200 --backlog-minutes 60 --serve-db "$storm_db"
+    step "storm (PostgreSQL)" -- "${CARGO_TARGET_DIR:-target}/debug/guardian-sim" load --handsets 200 --backlog-minutes 60 \
+        --serve-database-url "$GUARDIAN_TEST_DATABASE_URL"
+else
+    echo "PostgreSQL is not installed: the backend suite ran on SQLite only" >&2
+    [ -z "${CI:-}" ] || exit 1
+fi
+# Nothing acknowledged is lost, nothing is stored twice: the handset process
+# SIGKILLed 100 times (some inside a sync pass, a pack apply, opening the
+# store, a migration) and its power cut 200 times under the fault VFS
+# (unsynced writes kept, dropped or torn), seeded; README has the 1,000-kill
+# command. The binary is the one `cargo test` just built.
+step torture -- "${CARGO_TARGET_DIR:-target}/debug/guardian-sim" torture --kills 100 --power-cuts 200 --seed "${GUARDIAN_TORTURE_SEED:-20261130}"
+# The core's parsers and decoders under libFuzzer, from the committed
+# corpora, 20 s a target (nightly + cargo-fuzz; the stable replay of the
+# same corpora ran in `cargo test` above either way).
+step fuzz-core -- bash scripts/fuzz-core.sh 20
+# The backend fuzzed from its OpenAPI document, as an admin, a supervisor,
+# an officer, a Navigator and with no token (schemathesis; seeded, 45 s a
+# role here).
+step fuzz-api -- bash scripts/fuzz-api.sh 45
+# The supervisors' review page in Chromium against a backend holding
+# simulated patrols: figures against the export, tracks drawn, roles, axe.
+step review-browser -- bash scripts/review-browser.sh
+
+# The UniFFI surface, proven from the foreign side: build the library and
+# generate its bindings (Swift's C header is compiled with gcc there), then
+# drive them from Python and from Kotlin on the JVM against the real library
+# and a real backend on loopback.
+step bindings -- bash scripts/bindings.sh
+# The iOS shell as far as Linux can check it (no Swift compiler here): every
+# Swift file parses, every bindings name it uses exists in the generated
+# Swift, the C header compiles as its module with clang; and each check
+# fails on a broken input (its self-test).
+step ios-checks -- bash scripts/ios-checks.sh --self-test
+step pytest -- python3 -m pytest -q -p no:cacheprovider bindings/python
+target="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)"
+step kotlin -- kotlin_tests
+
 # The Android shell: the real shell under Robolectric against the real
 # library and a backend on loopback (screens drawn into
 # android-shell/target/screens/), then a debug APK built and verified.
-bash scripts/android-shell.sh
+step android -- bash scripts/android-shell.sh
