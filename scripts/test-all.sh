@@ -92,6 +92,12 @@ step fmt -- cargo fmt --all --check
 step layers -- python3 scripts/layers.py --self-test
 step clippy -- cargo clippy --workspace --all-targets -- -D warnings
 step "cargo test" -- cargo test --workspace
+# The simulator optimised, for the long runs below (the storms, the torture
+# campaign, the bench): the handset work there is the core's own, about
+# four times faster than the debug build's. Its dependencies are the ones
+# the FFI library's release build (bindings.sh) reuses.
+step "release simulator" -- cargo build --release -p guardian-sim --bin guardian-sim
+SIM="${CARGO_TARGET_DIR:-target}/release/guardian-sim"
 # The same backend suite again on PostgreSQL (Debian's server, a throwaway
 # cluster on loopback run as an unprivileged user; scripts/pg.sh), then the
 # reconnect storm at a size that runs in about a minute on each store.
@@ -101,8 +107,8 @@ if [ -n "$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null)" ]; then
     step "backend suite (PostgreSQL)" -- cargo test -p guardian-backend
     echo "backend suite: passed on PostgreSQL"
     storm_db="$(mktemp -d)/storm.db"
-    step "storm (SQLite)" -- "${CARGO_TARGET_DIR:-target}/debug/guardian-sim" load --handsets 200 --backlog-minutes 60 --serve-db "$storm_db"
-    step "storm (PostgreSQL)" -- "${CARGO_TARGET_DIR:-target}/debug/guardian-sim" load --handsets 200 --backlog-minutes 60 \
+    step "storm (SQLite)" -- "$SIM" load --handsets 200 --backlog-minutes 60 --serve-db "$storm_db"
+    step "storm (PostgreSQL)" -- "$SIM" load --handsets 200 --backlog-minutes 60 \
         --serve-database-url "$GUARDIAN_TEST_DATABASE_URL"
 else
     echo "PostgreSQL is not installed: the backend suite ran on SQLite only" >&2
@@ -112,8 +118,8 @@ fi
 # SIGKILLed 100 times (some inside a sync pass, a pack apply, opening the
 # store, a migration) and its power cut 200 times under the fault VFS
 # (unsynced writes kept, dropped or torn), seeded; README has the 1,000-kill
-# command. The binary is the one `cargo test` just built.
-step torture -- "${CARGO_TARGET_DIR:-target}/debug/guardian-sim" torture --kills 100 --power-cuts 200 --seed "${GUARDIAN_TORTURE_SEED:-20261130}"
+# command.
+step torture -- "$SIM" torture --kills 100 --power-cuts 200 --seed "${GUARDIAN_TORTURE_SEED:-20261130}"
 # The core's parsers and decoders under libFuzzer, from the committed
 # corpora, 20 s a target (nightly + cargo-fuzz; the stable replay of the
 # same corpora ran in `cargo test` above either way).
@@ -131,6 +137,10 @@ step review-browser -- bash scripts/review-browser.sh
 # drive them from Python and from Kotlin on the JVM against the real library
 # and a real backend on loopback.
 step bindings -- bash scripts/bindings.sh
+# The design's figures, quick sizes, on this (busy) machine: printed for the
+# log, never a gate (README has the full run and why a loaded machine
+# misses); the FFI library's size is the one bindings.sh just built.
+step "bench (quick)" -- "$SIM" bench --quick
 # The iOS shell as far as Linux can check it (no Swift compiler here): every
 # Swift file parses, every bindings name it uses exists in the generated
 # Swift, the C header compiles as its module with clang; and each check
