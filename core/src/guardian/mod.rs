@@ -121,11 +121,7 @@ impl Guardian {
         F: FnOnce(&Guardian) -> T + Send + 'static,
     {
         let me = self.clone();
-        let handle = self
-            .runtime()?
-            .handle()
-            .ok_or_else(|| SyncError::Config("the core's runtime has stopped".into()))?;
-        Ok(handle.spawn_blocking(move || f(&me)))
+        Ok(self.runtime()?.handle().spawn_blocking(move || f(&me)))
     }
 }
 

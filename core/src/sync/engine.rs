@@ -29,33 +29,55 @@ const DEBOUNCE: Duration = Duration::from_secs(2);
 
 /// The core's one tokio runtime: the sync scheduler and its HTTP run on
 /// it, and so do the shells' long calls (the FFI's async functions hand
-/// their work to its blocking pool). One worker thread: a phone does not
-/// need more for this, and every thread costs memory and wake-ups.
-pub struct Runtime(Option<tokio::runtime::Runtime>);
+/// their work to its blocking pool). One thread runs its tasks: a phone
+/// does not need more for this, and every thread costs memory and
+/// wake-ups. It is a current-thread runtime on a thread of its own rather
+/// than tokio's multi-thread scheduler with one worker, which is the same
+/// at run time and tens of kilobytes of the library's size budget.
+pub struct Runtime {
+    handle: tokio::runtime::Handle,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
 
 impl Runtime {
     pub fn new() -> Result<Self, SyncError> {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
+        let cannot = |e: std::io::Error| SyncError::Config(format!("cannot start the core's runtime: {e}"));
+        let rt = tokio::runtime::Builder::new_current_thread()
             .max_blocking_threads(8)
             .thread_name("guardian-core")
             .enable_all()
             .build()
-            .map(|rt| Self(Some(rt)))
-            .map_err(|e| SyncError::Config(format!("cannot start the core's runtime: {e}")))
+            .map_err(cannot)?;
+        let handle = rt.handle().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("guardian-core".into())
+            .spawn(move || {
+                // A dropped sender ends it as a sent stop does.
+                rt.block_on(async {
+                    let _ = stopped.await;
+                });
+                rt.shutdown_background();
+            })
+            .map_err(cannot)?;
+        Ok(Self {
+            handle,
+            stop: Some(stop),
+        })
     }
 
-    pub fn handle(&self) -> Option<&tokio::runtime::Handle> {
-        self.0.as_ref().map(tokio::runtime::Runtime::handle)
+    pub fn handle(&self) -> &tokio::runtime::Handle {
+        &self.handle
     }
 }
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        if let Some(rt) = self.0.take() {
-            // Safe from any thread, the runtime's own included (the last
-            // reference to the core may be dropped by one of its tasks).
-            rt.shutdown_background();
+        // Never waits, so it is safe from any thread, the runtime's own
+        // included (the last reference to the core may be dropped by one of
+        // its tasks): the runtime's thread stops its tasks and ends.
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
         }
     }
 }
@@ -109,10 +131,7 @@ impl SyncEngine {
         config: &SyncConfig,
         auth: Arc<dyn TokenProvider>,
     ) -> Result<Self, SyncError> {
-        let handle = runtime
-            .handle()
-            .ok_or_else(|| SyncError::Config("the core's runtime has stopped".into()))?
-            .clone();
+        let handle = runtime.handle().clone();
         let client = Arc::new(Client::new(
             &config.base_url,
             config.pinned_ca_pem.as_deref(),
