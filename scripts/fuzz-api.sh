@@ -20,13 +20,7 @@ FIXTURES="${GUARDIAN_FIXTURES:-$(cd .. && pwd)/shared/fixtures}"
 BIN="$TARGET/debug/guardian-backend"
 cargo build -q -p guardian-backend --bin guardian-backend
 
-WORK="$(mktemp -d)"
-BACKEND_PID=""
-cleanup() {
-    [ -n "$BACKEND_PID" ] && kill "$BACKEND_PID" 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+backend_work
 DB="$WORK/backend.db"
 
 # Realistic data: the demo areas, the seven authorities' ward boundaries,

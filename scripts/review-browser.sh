@@ -23,13 +23,7 @@ cargo build -q -p guardian-backend -p guardian-sim --bins
 BIN="$TARGET/debug/guardian-backend"
 SIM="$TARGET/debug/guardian-sim"
 
-WORK="$(mktemp -d)"
-BACKEND_PID=""
-cleanup() {
-    [ -n "$BACKEND_PID" ] && kill "$BACKEND_PID" 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+backend_work
 DB="$WORK/force.db"
 
 "$SIM" review-seed --db "$DB" >"$WORK/seed.json"

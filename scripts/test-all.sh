@@ -94,9 +94,10 @@ step clippy -- cargo clippy --workspace --all-targets -- -D warnings
 step "cargo test" -- cargo test --workspace
 # The simulator optimised, for the long runs below (the storms, the torture
 # campaign, the bench): the handset work there is the core's own, about
-# four times faster than the debug build's. Its dependencies are the ones
-# the FFI library's release build (bindings.sh) reuses.
-step "release simulator" -- cargo build --release -p guardian-sim --bin guardian-sim
+# four times faster than the debug build's; the storms start the backend
+# binary beside it. Their dependencies are the ones the FFI library's
+# release build (bindings.sh) reuses.
+step "release simulator" -- cargo build --release -p guardian-sim -p guardian-backend --bins
 SIM="${CARGO_TARGET_DIR:-target}/release/guardian-sim"
 # The same backend suite again on PostgreSQL (Debian's server, a throwaway
 # cluster on loopback run as an unprivileged user; scripts/pg.sh), then the

@@ -242,7 +242,7 @@ pub fn replay(
     let inputs: Vec<Vec<u8>> = paths.iter().map(std::fs::read).collect::<Result<_, _>>()?;
     let run = |input: &[u8]| {
         if std::panic::catch_unwind(|| target(input)).is_err() {
-            let name = format!("crash-{:016x}", fnv(input));
+            let name = format!("crash-{:016x}", crate::patrol::saved::fingerprint(input));
             let _ = std::fs::create_dir_all(crashes);
             let _ = std::fs::write(crashes.join(&name), input);
             panic!(
@@ -308,11 +308,5 @@ pub fn replay(
     Ok(Replayed {
         corpus: inputs.len(),
         mutants,
-    })
-}
-
-fn fnv(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
     })
 }

@@ -3,14 +3,25 @@
 # script that drives it (scripts/fuzz-api.sh, scripts/review-browser.sh).
 #
 #   source scripts/lib/backend.sh
-#   BACKEND_PID=""
-#   trap '[ -n "$BACKEND_PID" ] && kill "$BACKEND_PID" 2>/dev/null || true' EXIT
+#   backend_work
 #   serve_backend "$BIN" "$DB" "$WORK/server.log" [more serve args...]
 #   curl "$BACKEND_URL/healthz"
 #
-# Stopping it is the caller's: its exit trap kills "$BACKEND_PID", which is
-# set as soon as the server starts, so a trap set before the call catches a
-# server that never came up too.
+# backend_work's exit trap stops it: BACKEND_PID is set as soon as the
+# server starts, so a server that never came up is stopped too.
+
+# backend_work: a scratch directory in WORK, and an exit trap that stops the
+# backend (once serve_backend has started one) and removes WORK.
+backend_work() {
+    WORK="$(mktemp -d)"
+    BACKEND_PID=""
+    trap backend_cleanup EXIT
+}
+
+backend_cleanup() {
+    [ -n "$BACKEND_PID" ] && kill "$BACKEND_PID" 2>/dev/null || true
+    rm -rf "$WORK"
+}
 
 # serve_backend BIN DB LOG [ARGS...]: picks a free port, runs
 # `BIN serve --db DB --addr 127.0.0.1:PORT ARGS...` in the background with

@@ -109,9 +109,9 @@ impl<'a> Reader<'a> {
 
 /// FNV-1a: a stable fingerprint (std's hasher may change between Rust
 /// releases, and a save must read back after an app update).
-pub fn fingerprint(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+pub fn fingerprint(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
 }
 
@@ -143,7 +143,7 @@ mod tests {
         assert_eq!(r.int(), Some(1));
         assert_eq!(r.int(), None);
         assert_eq!(Reader::new("2").flag(), None);
-        assert_ne!(fingerprint("a"), fingerprint("b"));
-        assert_eq!(fingerprint(""), 0xcbf2_9ce4_8422_2325);
+        assert_ne!(fingerprint(b"a"), fingerprint(b"b"));
+        assert_eq!(fingerprint(b""), 0xcbf2_9ce4_8422_2325);
     }
 }

@@ -147,7 +147,7 @@ impl PatrolTally {
     pub fn save(&self, policies: &Policies) -> String {
         let mut w = Writer::new();
         w.int(SAVED_FORMAT);
-        w.uint(fingerprint(&format!("{policies:?}")));
+        w.uint(fingerprint(format!("{policies:?}").as_bytes()));
         self.tracker.save(&mut w);
         self.planner.save(&mut w);
         w.uint(self.seq);
@@ -187,7 +187,7 @@ impl PatrolTally {
     /// A saved tally, if it was kept under these policies and reads whole.
     pub fn restore(text: &str, policies: &Policies) -> Option<Self> {
         let mut r = Reader::new(text);
-        if r.int()? != SAVED_FORMAT || r.uint()? != fingerprint(&format!("{policies:?}")) {
+        if r.int()? != SAVED_FORMAT || r.uint()? != fingerprint(format!("{policies:?}").as_bytes()) {
             return None;
         }
         let tracker = AreaTracker::load(&mut r)?;
