@@ -14,7 +14,7 @@
 //! constraint or a serialisation check turned away runs again, to give the
 //! answer the winner's commit implies).
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use guardian_protocol::rules::{MAX_ID_LEN, check_id};
 use guardian_protocol::wire::AckStatus;
@@ -22,6 +22,7 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use crate::db::{self, KEY_REPLAYS};
 use crate::error::BackendError;
+use crate::oidc::{AuthError, Oidc};
 use crate::rate::OfficerRate;
 use crate::sql::pg::PgManager;
 use crate::sql::{DbError, StoreFailure, Tx};
@@ -36,8 +37,16 @@ const PG_ATTEMPTS: usize = 5;
 pub struct Backend {
     store: Store,
     secret: Vec<u8>,
+    /// Whose tokens are trusted: this store's dev tokens, or the force's
+    /// identity provider. Never both.
+    identity: Identity,
     /// Requests admitted per officer per second (the HTTP server sets it).
     rate: OfficerRate,
+}
+
+enum Identity {
+    DevTokens,
+    Provider(Arc<Oidc>),
 }
 
 pub(crate) enum Store {
@@ -78,6 +87,7 @@ impl Backend {
         Self {
             store,
             secret,
+            identity: Identity::DevTokens,
             rate: OfficerRate::new(u32::MAX),
         }
     }
@@ -152,6 +162,12 @@ impl Backend {
     }
 
     pub fn issue_token(&self, sub: &str, role: Role, ttl_s: i64) -> Result<String, BackendError> {
+        if self.identity_provider().is_some() {
+            return Err(BackendError::Forbidden {
+                slug: "dev-tokens-off",
+                reason: "this server trusts the force's identity provider; it issues no tokens of its own".into(),
+            });
+        }
         check_id("sub", sub, MAX_ID_LEN).map_err(|e| BackendError::Invalid(e.to_string()))?;
         if !(1..=MAX_TTL_S).contains(&ttl_s) {
             return Err(BackendError::Invalid(format!(
@@ -175,8 +191,31 @@ impl Backend {
         self.rate.admit(sub)
     }
 
-    pub(crate) fn verify_token(&self, token: &str) -> Result<Claims, TokenError> {
-        token::verify(&self.secret, token, now_ms() / 1000)
+    /// From now on only the force's identity provider is trusted; this
+    /// store's dev tokens stop working.
+    pub fn trust_identity_provider(&mut self, oidc: Oidc) {
+        self.identity = Identity::Provider(Arc::new(oidc));
+    }
+
+    /// The identity provider, when one is trusted.
+    pub fn identity_provider(&self) -> Option<&Oidc> {
+        match &self.identity {
+            Identity::Provider(o) => Some(o),
+            Identity::DevTokens => None,
+        }
+    }
+
+    /// Who a bearer token is from, by whichever identity this server
+    /// trusts.
+    pub(crate) async fn verify_token(&self, token: &str) -> Result<Claims, AuthError> {
+        match &self.identity {
+            Identity::DevTokens => token::verify(&self.secret, token, now_ms() / 1000).map_err(|e| match e {
+                TokenError::Expired => AuthError::Expired,
+                TokenError::BadSignature => AuthError::BadSignature,
+                TokenError::Malformed => AuthError::Malformed,
+            }),
+            Identity::Provider(oidc) => oidc.verify(token).await,
+        }
     }
 }
 

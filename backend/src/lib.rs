@@ -34,6 +34,7 @@ mod export;
 mod http;
 mod library;
 mod officers;
+mod oidc;
 mod rate;
 mod records;
 mod referral;
@@ -55,6 +56,7 @@ pub use http::{
     serve_until, spawn, spawn_with,
 };
 pub use library::{LibrarySources, Published, SourceFile};
+pub use oidc::{AuthError, ClaimNames, LEEWAY_S, Oidc, OidcConfig, OidcError, REFETCH_EVERY};
 pub use referral::NavigatorReferral;
 pub use review::{
     AreaOutline, AssignmentLine, DayReview, DaySchedule, EVALUATION_CSV_HEADER, Evaluation, EvaluationRow, FixPoint,

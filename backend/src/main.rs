@@ -50,6 +50,60 @@ impl StoreArg {
     }
 }
 
+/// The force's identity provider. With no `--oidc-issuer` the server trusts
+/// its own dev tokens (`guardian-backend token`), for the demo and tests.
+#[derive(clap::Args)]
+struct OidcArgs {
+    /// An issuer URL exactly as its tokens' `iss` says (repeatable):
+    /// https://login.microsoftonline.com/TENANT/v2.0 for Entra ID,
+    /// https://HOST/realms/REALM for Keycloak. http only on loopback.
+    #[arg(long = "oidc-issuer")]
+    issuers: Vec<String>,
+    /// The audience this service's tokens name in `aud` (repeatable).
+    #[arg(long = "oidc-audience")]
+    audiences: Vec<String>,
+    /// The signature algorithms accepted (repeatable; RS256, ES256).
+    #[arg(long = "oidc-alg", default_values = ["RS256", "ES256"])]
+    algorithms: Vec<String>,
+    /// The claim holding the person's id: oid (Entra), sub, or a collar number.
+    #[arg(long = "oidc-id-claim", default_value = "oid")]
+    id_claim: String,
+    /// The claim holding their role here (a string or an array; Entra app roles).
+    #[arg(long = "oidc-role-claim", default_value = "roles")]
+    role_claim: String,
+}
+
+impl OidcArgs {
+    /// The identity provider, discovered; `None` for dev tokens.
+    fn discover(self) -> Result<Option<guardian_backend::Oidc>, CliError> {
+        if self.issuers.is_empty() {
+            if !self.audiences.is_empty() {
+                return Err(CliError::Backend(BackendError::Invalid(
+                    "--oidc-audience needs --oidc-issuer".into(),
+                )));
+            }
+            return Ok(None);
+        }
+        let mut config = guardian_backend::OidcConfig::new(self.issuers, self.audiences);
+        config.algorithms = self
+            .algorithms
+            .iter()
+            .map(|a| {
+                a.parse().map_err(|_| {
+                    CliError::Backend(BackendError::Invalid(format!("--oidc-alg {a:?} is not an algorithm")))
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        config.claims = guardian_backend::ClaimNames {
+            id: self.id_claim,
+            role: self.role_claim,
+        };
+        guardian_backend::Oidc::discover_blocking(config)
+            .map(Some)
+            .map_err(|e| CliError::Backend(BackendError::Invalid(format!("identity provider: {e}"))))
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve the HTTP API until Ctrl-C.
@@ -73,6 +127,8 @@ enum Command {
         /// Requests one officer may make in a second; beyond it, 429 with Retry-After.
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..), default_value_t = 1_000)]
         per_officer_per_s: u32,
+        #[command(flatten)]
+        oidc: OidcArgs,
     },
     /// Replace the areas with a GeoJSON FeatureCollection (all or nothing).
     LoadAreas {
@@ -222,8 +278,21 @@ fn run(command: Command) -> Result<(), CliError> {
             header_timeout_s,
             body_timeout_s,
             per_officer_per_s,
+            oidc,
         } => {
-            let backend = store.open()?;
+            let mut backend = store.open()?;
+            let provider = oidc.discover()?;
+            let mode = match &provider {
+                Some(p) => format!(
+                    "trusting the identity provider {} (dev tokens refused)",
+                    p.issuer_urls().join(", ")
+                ),
+                None => "trusting this store's dev tokens (no --oidc-issuer: for demos and tests only)".into(),
+            };
+            eprintln!("guardian-backend: {mode}");
+            if let Some(p) = provider {
+                backend.trust_identity_provider(p);
+            }
             let defaults = guardian_backend::Limits::default();
             let limits = guardian_backend::Limits {
                 max_connections: max_connections.map_or(defaults.max_connections, |n| n as usize),

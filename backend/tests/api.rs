@@ -340,8 +340,8 @@ fn tokens_and_roles_are_enforced_on_every_route() {
     let mut claims: Value = serde_json::from_slice(&b64.decode(parts[1]).expect("b64")).expect("claims");
     claims["role"] = json!("admin");
     let forged = format!("v1.{}.{}", b64.encode(claims.to_string()), parts[2]);
-    assert_error(w.get(&forged, "/v1/admin/stats"), 401, "unauthorized");
-    assert_error(w.get("not-a-token", "/v1/sync"), 401, "unauthorized");
+    assert_error(w.get(&forged, "/v1/admin/stats"), 401, "token-signature");
+    assert_error(w.get("not-a-token", "/v1/sync"), 401, "token-malformed");
     let r = w
         .http
         .get(w.url("/v1/sync"))
@@ -354,7 +354,7 @@ fn tokens_and_roles_are_enforced_on_every_route() {
     let other_dir = tempfile::tempdir().expect("tempdir");
     let other = open_store(&fresh_store(other_dir.path()));
     let foreign = other.issue_token("pc-a", Role::Officer, 60).expect("token");
-    assert_error(w.get(&foreign, "/v1/sync"), 401, "unauthorized");
+    assert_error(w.get(&foreign, "/v1/sync"), 401, "token-signature");
 
     // Expired.
     let short = ok_json(w.post(
@@ -364,7 +364,7 @@ fn tokens_and_roles_are_enforced_on_every_route() {
     ));
     let short = short["token"].as_str().expect("token").to_string();
     std::thread::sleep(std::time::Duration::from_millis(2_100));
-    assert_error(w.get(&short, "/v1/sync"), 401, "unauthorized");
+    assert_error(w.get(&short, "/v1/sync"), 401, "token-expired");
 
     // A good token for someone the force does not list.
     let ghost = ok_json(w.post(

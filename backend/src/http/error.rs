@@ -8,6 +8,7 @@ use guardian_protocol::rules::FieldError;
 use guardian_protocol::wire::ApiError;
 
 use crate::error::BackendError;
+use crate::oidc::AuthError;
 
 /// An HTTP error answer: status, stable slug and a sentence for a human.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,6 +104,30 @@ impl From<BackendError> for ApiFailure {
     }
 }
 
+impl From<AuthError> for ApiFailure {
+    fn from(e: AuthError) -> Self {
+        let slug = match e {
+            AuthError::Malformed => "token-malformed",
+            AuthError::BadSignature => "token-signature",
+            AuthError::Expired => "token-expired",
+            AuthError::NotYetValid => "token-not-yet-valid",
+            AuthError::Algorithm => "token-algorithm",
+            AuthError::UntrustedIssuer => "token-issuer",
+            AuthError::WrongAudience => "token-audience",
+            AuthError::UnknownKey => "token-key",
+            AuthError::MissingClaim(_) => "token-claims",
+            AuthError::KeysUnavailable => {
+                return ApiFailure::new(StatusCode::SERVICE_UNAVAILABLE, "keys-unavailable", e.to_string());
+            }
+            AuthError::NoRole => return ApiFailure::new(StatusCode::FORBIDDEN, "no-role", e.to_string()),
+            AuthError::AmbiguousRole => {
+                return ApiFailure::new(StatusCode::FORBIDDEN, "ambiguous-role", e.to_string());
+            }
+        };
+        ApiFailure::new(StatusCode::UNAUTHORIZED, slug, e.to_string())
+    }
+}
+
 impl IntoResponse for ApiFailure {
     fn into_response(self) -> Response {
         let body = ApiError {
@@ -111,11 +136,17 @@ impl IntoResponse for ApiFailure {
             fields: self.fields,
         };
         let mut resp = (self.status, axum::Json(body)).into_response();
-        if self.status == StatusCode::TOO_MANY_REQUESTS {
-            // A new second brings a new share.
+        // A new second brings a new share; a provider's keys are
+        // fetched again at most every ten seconds.
+        let retry = match self.status {
+            StatusCode::TOO_MANY_REQUESTS => Some("1"),
+            StatusCode::SERVICE_UNAVAILABLE if self.slug == "keys-unavailable" => Some("10"),
+            _ => None,
+        };
+        if let Some(after) = retry {
             resp.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("1"),
+                axum::http::HeaderValue::from_static(after),
             );
         }
         resp

@@ -21,7 +21,7 @@ pub const MAX_LIBRARY_BYTES: usize = 16 * 1024 * 1024;
 /// `GET /v1/library?since=V`: a content pack from V (absent or unreadable:
 /// from nothing). 204 when nothing has been published.
 pub(super) async fn get_library(State(b): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Reply {
-    let claims = authorize(&b, &headers, Role::Officer)?;
+    let claims = authorize(&b, &headers, Role::Officer).await?;
     // Absent: from nothing. Present, it must be a version (0 to 2^63 - 1).
     let since = match q
         .as_deref()
@@ -50,13 +50,13 @@ pub(super) async fn get_library(State(b): State<AppState>, headers: HeaderMap, R
 }
 
 pub(super) async fn get_library_prefs(State(b): State<AppState>, headers: HeaderMap) -> Reply {
-    let claims = authorize(&b, &headers, Role::Officer)?;
+    let claims = authorize(&b, &headers, Role::Officer).await?;
     let reply = blocking(move || Ok(b.library_prefs(&claims.sub)?)).await?;
     json(&reply)
 }
 
 pub(super) async fn post_library_prefs(State(b): State<AppState>, headers: HeaderMap, body: Body) -> Reply {
-    let claims = authorize(&b, &headers, Role::Officer)?;
+    let claims = authorize(&b, &headers, Role::Officer).await?;
     let bytes = json_body(&headers, body, MAX_JSON_BYTES).await?;
     let record: PrefsRecord = parse_json(&bytes)?;
     let ack = blocking(move || {
@@ -68,7 +68,7 @@ pub(super) async fn post_library_prefs(State(b): State<AppState>, headers: Heade
 }
 
 pub(super) async fn admin_library(State(b): State<AppState>, headers: HeaderMap, body: Body) -> Reply {
-    authorize(&b, &headers, Role::Admin)?;
+    authorize(&b, &headers, Role::Admin).await?;
     let req: crate::library::LibrarySources = parse_json(&json_body(&headers, body, MAX_LIBRARY_BYTES).await?)?;
     let published = blocking(move || Ok(b.publish_library_files(&req.files, now_ms())?)).await?;
     json(&published)

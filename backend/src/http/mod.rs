@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use crate::backend::{Backend, now_ms};
 use crate::chunks::ChunkUpload;
 use crate::error::BackendError;
-use crate::token::{Claims, Role, TokenError};
+use crate::token::{Claims, Role};
 use error::ApiFailure;
 pub use serve::Limits;
 
@@ -243,13 +243,13 @@ pub fn router(backend: Arc<Backend>) -> Router {
 
 type Reply = Result<Response, ApiFailure>;
 
-fn authorize(backend: &Backend, headers: &HeaderMap, role: Role) -> Result<Claims, ApiFailure> {
-    authorize_any(backend, headers, &[role])
+async fn authorize(backend: &Backend, headers: &HeaderMap, role: Role) -> Result<Claims, ApiFailure> {
+    authorize_any(backend, headers, &[role]).await
 }
 
 /// A bearer token of one of `roles`: 401 without a valid one, 403 for
 /// another role.
-fn authorize_any(backend: &Backend, headers: &HeaderMap, roles: &[Role]) -> Result<Claims, ApiFailure> {
+async fn authorize_any(backend: &Backend, headers: &HeaderMap, roles: &[Role]) -> Result<Claims, ApiFailure> {
     // Two Authorization headers are ambiguous: a proxy and this server
     // might each read a different one.
     let value = header_str(headers, header::AUTHORIZATION.as_str())?
@@ -260,10 +260,7 @@ fn authorize_any(backend: &Backend, headers: &HeaderMap, roles: &[Role]) -> Resu
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, t)| t)
         .ok_or_else(|| ApiFailure::unauthorized("the Authorization header is not a bearer token"))?;
-    let claims = backend.verify_token(token.trim()).map_err(|e| match e {
-        TokenError::Expired => ApiFailure::unauthorized("the token has expired"),
-        TokenError::Malformed | TokenError::BadSignature => ApiFailure::unauthorized("the token is not valid"),
-    })?;
+    let claims = backend.verify_token(token.trim()).await.map_err(ApiFailure::from)?;
     if !backend.admit(&claims.sub) {
         return Err(ApiFailure::rate_limited());
     }
@@ -378,7 +375,7 @@ async fn healthz() -> Reply {
 }
 
 async fn post_record(State(b): State<AppState>, headers: HeaderMap, body: Body) -> Reply {
-    let claims = authorize(&b, &headers, Role::Officer)?;
+    let claims = authorize(&b, &headers, Role::Officer).await?;
     let bytes = json_body(&headers, body, MAX_JSON_BYTES).await?;
     let env: RecordEnvelope = parse_json(&bytes)?;
     let ack = blocking(move || {
@@ -395,7 +392,7 @@ async fn put_track(
     headers: HeaderMap,
     body: Body,
 ) -> Reply {
-    let claims = authorize(&b, &headers, Role::Officer)?;
+    let claims = authorize(&b, &headers, Role::Officer).await?;
     let chunk_id = path_param(chunk_id)?;
     // The media type only: parameters (`; charset=…`) mean nothing here.
     let content_type = header_str(&headers, header::CONTENT_TYPE.as_str())?
@@ -454,7 +451,7 @@ async fn put_track(
 }
 
 async fn get_sync(State(b): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Reply {
-    let claims = authorize(&b, &headers, Role::Officer)?;
+    let claims = authorize(&b, &headers, Role::Officer).await?;
     let query = form::pairs(q.as_deref())?;
     let cursor = form::get(&query, "cursor").map(str::to_string);
     let reply = blocking(move || Ok(b.sync(&claims.sub, cursor.as_deref())?)).await?;
@@ -466,7 +463,7 @@ async fn ack_command(
     id: Result<Path<String>, axum::extract::rejection::PathRejection>,
     headers: HeaderMap,
 ) -> Reply {
-    let claims = authorize(&b, &headers, Role::Officer)?;
+    let claims = authorize(&b, &headers, Role::Officer).await?;
     let id = path_param(id)?;
     let id2 = id.clone();
     blocking(move || Ok(b.ack_command(&claims.sub, &id2, now_ms())?)).await?;
@@ -479,13 +476,13 @@ pub struct MyPatrols {
 }
 
 async fn my_patrols(State(b): State<AppState>, headers: HeaderMap) -> Reply {
-    let claims = authorize(&b, &headers, Role::Officer)?;
+    let claims = authorize(&b, &headers, Role::Officer).await?;
     let patrols = blocking(move || Ok(b.my_patrols(&claims.sub)?)).await?;
     json(&MyPatrols { patrols })
 }
 
 async fn admin_areas(State(b): State<AppState>, headers: HeaderMap, body: Body) -> Reply {
-    authorize(&b, &headers, Role::Admin)?;
+    authorize(&b, &headers, Role::Admin).await?;
     let bytes = json_body(&headers, body, MAX_AREAS_BYTES).await?;
     let text = String::from_utf8(bytes.to_vec()).map_err(|_| ApiFailure::bad_request("the body is not UTF-8"))?;
     let n = blocking(move || Ok(b.load_areas_geojson(&text)?)).await?;
@@ -500,7 +497,7 @@ pub struct NewOfficer {
 }
 
 async fn admin_officers(State(b): State<AppState>, headers: HeaderMap, body: Body) -> Reply {
-    authorize(&b, &headers, Role::Admin)?;
+    authorize(&b, &headers, Role::Admin).await?;
     let req: NewOfficer = parse_json(&json_body(&headers, body, MAX_JSON_BYTES).await?)?;
     let rank = Rank::parse(&req.rank)
         .ok_or_else(|| ApiFailure::unprocessable("bad-request", format!("unknown rank {:?}", req.rank)))?;
@@ -517,7 +514,7 @@ pub struct NewToken {
 }
 
 async fn admin_tokens(State(b): State<AppState>, headers: HeaderMap, body: Body) -> Reply {
-    authorize(&b, &headers, Role::Admin)?;
+    authorize(&b, &headers, Role::Admin).await?;
     let req: NewToken = parse_json(&json_body(&headers, body, MAX_JSON_BYTES).await?)?;
     let role = Role::parse(&req.role)
         .ok_or_else(|| ApiFailure::unprocessable("bad-request", format!("unknown role {:?}", req.role)))?;
@@ -533,7 +530,7 @@ pub struct ScheduleRequest {
 }
 
 async fn admin_schedule(State(b): State<AppState>, headers: HeaderMap, body: Body) -> Reply {
-    authorize(&b, &headers, Role::Admin)?;
+    authorize(&b, &headers, Role::Admin).await?;
     let req: ScheduleRequest = parse_json(&json_body(&headers, body, MAX_JSON_BYTES).await?)?;
     let date = NaiveDate::parse_from_str(&req.date, "%Y-%m-%d")
         .map_err(|_| ApiFailure::unprocessable("bad-request", format!("date {:?} is not YYYY-MM-DD", req.date)))?;
@@ -548,26 +545,26 @@ pub struct NewCommand {
 }
 
 async fn admin_commands(State(b): State<AppState>, headers: HeaderMap, body: Body) -> Reply {
-    authorize(&b, &headers, Role::Admin)?;
+    authorize(&b, &headers, Role::Admin).await?;
     let req: NewCommand = parse_json(&json_body(&headers, body, MAX_JSON_BYTES).await?)?;
     let id = blocking(move || Ok(b.queue_command(&req.officer_id, req.kind)?)).await?;
     json(&serde_json::json!({ "id": id }))
 }
 
 async fn admin_compliance_csv(State(b): State<AppState>, headers: HeaderMap) -> Reply {
-    authorize_any(&b, &headers, review::REVIEW_ROLES)?;
+    authorize_any(&b, &headers, review::REVIEW_ROLES).await?;
     let csv = blocking(move || Ok(b.compliance_csv()?)).await?;
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response())
 }
 
 async fn admin_compliance_summary(State(b): State<AppState>, headers: HeaderMap) -> Reply {
-    authorize_any(&b, &headers, review::REVIEW_ROLES)?;
+    authorize_any(&b, &headers, review::REVIEW_ROLES).await?;
     let summary = blocking(move || Ok(b.compliance_summary()?)).await?;
     json(&summary)
 }
 
 async fn admin_stats(State(b): State<AppState>, headers: HeaderMap) -> Reply {
-    authorize(&b, &headers, Role::Admin)?;
+    authorize(&b, &headers, Role::Admin).await?;
     let stats = blocking(move || Ok(b.stats()?)).await?;
     json(&stats)
 }

@@ -81,7 +81,7 @@ fn parse_referral(bytes: &[u8]) -> Result<ReferralRecord, ApiFailure> {
 }
 
 pub(super) async fn post_referral(State(b): State<AppState>, headers: HeaderMap, body: Body) -> Reply {
-    let claims = authorize(&b, &headers, Role::Officer)?;
+    let claims = authorize(&b, &headers, Role::Officer).await?;
     let bytes = json_body(&headers, body, MAX_REFERRAL_BYTES).await?;
     let rec = parse_referral(&bytes)?;
     let ack = blocking(move || {
@@ -93,13 +93,13 @@ pub(super) async fn post_referral(State(b): State<AppState>, headers: HeaderMap,
 }
 
 pub(super) async fn my_referrals(State(b): State<AppState>, headers: HeaderMap) -> Reply {
-    let claims = authorize(&b, &headers, Role::Officer)?;
+    let claims = authorize(&b, &headers, Role::Officer).await?;
     let referrals = blocking(move || Ok(b.my_referrals(&claims.sub)?)).await?;
     json(&MyReferrals { referrals })
 }
 
 pub(super) async fn navigator_referrals(State(b): State<AppState>, headers: HeaderMap) -> Reply {
-    let claims = authorize(&b, &headers, Role::Navigator)?;
+    let claims = authorize(&b, &headers, Role::Navigator).await?;
     let (authority, referrals) = blocking(move || Ok(b.navigator_referrals(&claims.sub)?)).await?;
     json(&NavigatorReferrals {
         authority: authority.slug().to_string(),
@@ -113,7 +113,7 @@ pub(super) async fn navigator_status(
     headers: HeaderMap,
     body: Body,
 ) -> Reply {
-    let claims = authorize(&b, &headers, Role::Navigator)?;
+    let claims = authorize(&b, &headers, Role::Navigator).await?;
     let id = path_param(id)?;
     let req: StatusChange = parse_json(&json_body(&headers, body, MAX_JSON_BYTES).await?)?;
     let status = ReferralStatus::parse(req.status.trim())
@@ -123,7 +123,7 @@ pub(super) async fn navigator_status(
 }
 
 pub(super) async fn admin_boundaries(State(b): State<AppState>, headers: HeaderMap, body: Body) -> Reply {
-    authorize(&b, &headers, Role::Admin)?;
+    authorize(&b, &headers, Role::Admin).await?;
     let bytes = json_body(&headers, body, MAX_AREAS_BYTES).await?;
     let text = String::from_utf8(bytes.to_vec()).map_err(|_| ApiFailure::bad_request("the body is not UTF-8"))?;
     let version = blocking(move || Ok(b.load_boundaries_geojson(&text)?)).await?;
@@ -131,7 +131,7 @@ pub(super) async fn admin_boundaries(State(b): State<AppState>, headers: HeaderM
 }
 
 pub(super) async fn admin_navigators(State(b): State<AppState>, headers: HeaderMap, body: Body) -> Reply {
-    authorize(&b, &headers, Role::Admin)?;
+    authorize(&b, &headers, Role::Admin).await?;
     let req: NewNavigator = parse_json(&json_body(&headers, body, MAX_JSON_BYTES).await?)?;
     let authority = Authority::parse(&req.authority).ok_or_else(|| {
         ApiFailure::unprocessable("bad-request", "authority is not one of the seven local authorities")

@@ -32,8 +32,9 @@ use chrono::NaiveDate;
 use super::form::{get, pairs};
 use super::{ApiFailure, AppState, Reply, authorize_any, blocking, header_str, json, path_param, read_body};
 use crate::backend::{Backend, now_ms};
+use crate::oidc::AuthError;
 use crate::review::{MAX_RANGE_DAYS, evaluation_csv, tile_origin};
-use crate::token::{Claims, Role, TokenError};
+use crate::token::{Claims, Role};
 
 /// The roles that may read the review.
 pub const REVIEW_ROLES: &[Role] = &[Role::Supervisor, Role::Admin];
@@ -137,13 +138,13 @@ fn cookie_token(headers: &HeaderMap) -> Result<Option<String>, ApiFailure> {
 
 /// The page's reader: a bearer header (tools) or the session cookie
 /// (browsers), of a role that may read the review.
-fn page_reader(b: &Backend, headers: &HeaderMap, here: &str) -> Result<Claims, PageFailure> {
+async fn page_reader(b: &Backend, headers: &HeaderMap, here: &str) -> Result<Claims, PageFailure> {
     let signed_out = |message: &str| PageFailure {
         next: Some(here.to_string()),
         ..PageFailure::new(StatusCode::UNAUTHORIZED, message)
     };
     let token = if header_str(headers, header::AUTHORIZATION.as_str())?.is_some() {
-        return authorize_any(b, headers, REVIEW_ROLES).map_err(|f| {
+        return authorize_any(b, headers, REVIEW_ROLES).await.map_err(|f| {
             if f.status == StatusCode::UNAUTHORIZED {
                 signed_out(&f.reason)
             } else {
@@ -153,9 +154,12 @@ fn page_reader(b: &Backend, headers: &HeaderMap, here: &str) -> Result<Claims, P
     } else {
         cookie_token(headers)?.ok_or_else(|| signed_out("Sign in with a supervisor token to see the patrol review."))?
     };
-    let claims = b.verify_token(&token).map_err(|e| match e {
-        TokenError::Expired => signed_out("Your session has expired: sign in again."),
-        TokenError::Malformed | TokenError::BadSignature => signed_out("Your session is not valid: sign in again."),
+    let claims = b.verify_token(&token).await.map_err(|e| match e {
+        AuthError::Expired => signed_out("Your session has expired: sign in again."),
+        AuthError::KeysUnavailable | AuthError::NoRole | AuthError::AmbiguousRole => {
+            PageFailure::from(ApiFailure::from(e))
+        }
+        _ => signed_out("Your session is not valid: sign in again."),
     })?;
     if !REVIEW_ROLES.contains(&claims.role) {
         return Err(forbidden_role(claims.role));
@@ -282,7 +286,7 @@ fn safe_next(next: Option<&str>) -> &str {
 
 pub(crate) async fn day_page(State(b): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     let result: Result<Response, PageFailure> = async {
-        let who = page_reader(&b, &headers, &here("/review", q.as_deref()))?;
+        let who = page_reader(&b, &headers, &here("/review", q.as_deref())).await?;
         let (from, to) = day_range(q.as_deref()).map_err(|f| PageFailure::from(f).with_who(&who))?;
         let review = blocking(move || Ok(b.review_days(from, to)?))
             .await
@@ -304,7 +308,7 @@ pub(crate) async fn patrol_page(
     };
     let mut origin = None;
     let result: Result<Response, PageFailure> = async {
-        let who = page_reader(&b, &headers, &format!("/review/patrols/{}", page::url_part(&raw)))?;
+        let who = page_reader(&b, &headers, &format!("/review/patrols/{}", page::url_part(&raw))).await?;
         let id = path_param(id).map_err(|f| PageFailure::from(f).with_who(&who))?;
         let (detail, tiles) = blocking(move || Ok((b.review_patrol(&id)?, b.review_tile_layer()?)))
             .await
@@ -321,7 +325,7 @@ pub(crate) async fn patrol_page(
 
 pub(crate) async fn evaluation_page(State(b): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     let result: Result<Response, PageFailure> = async {
-        let who = page_reader(&b, &headers, &here("/review/evaluation", q.as_deref()))?;
+        let who = page_reader(&b, &headers, &here("/review/evaluation", q.as_deref())).await?;
         let (from, to) = open_range(q.as_deref()).map_err(|f| PageFailure::from(f).with_who(&who))?;
         let eval = blocking(move || Ok(b.review_evaluation(from, to)?))
             .await
@@ -352,7 +356,7 @@ pub(crate) async fn evaluation_csv_page(
     RawQuery(q): RawQuery,
 ) -> Response {
     let result: Result<Response, PageFailure> = async {
-        let who = page_reader(&b, &headers, &here("/review/evaluation", q.as_deref()))?;
+        let who = page_reader(&b, &headers, &here("/review/evaluation", q.as_deref())).await?;
         let (from, to) = open_range(q.as_deref()).map_err(|f| PageFailure::from(f).with_who(&who))?;
         let csv = blocking(move || Ok(evaluation_csv(&b.review_evaluation(from, to)?)))
             .await
@@ -403,9 +407,12 @@ pub(crate) async fn login(State(b): State<AppState>, headers: HeaderMap, body: B
         if token.is_empty() {
             return Err(retry("Paste your token to sign in."));
         }
-        let claims = b.verify_token(token).map_err(|e| match e {
-            TokenError::Expired => retry("That token has expired."),
-            TokenError::Malformed | TokenError::BadSignature => retry("That is not a valid token for this force."),
+        let claims = b.verify_token(token).await.map_err(|e| match e {
+            AuthError::Expired => retry("That token has expired."),
+            AuthError::KeysUnavailable | AuthError::NoRole | AuthError::AmbiguousRole => {
+                PageFailure::from(ApiFailure::from(e))
+            }
+            _ => retry("That is not a valid token for this force."),
         })?;
         if !REVIEW_ROLES.contains(&claims.role) {
             return Err(forbidden_role(claims.role));
@@ -490,7 +497,7 @@ pub(crate) async fn slash(RawQuery(q): RawQuery) -> Response {
 // ---- JSON ---------------------------------------------------------------------
 
 pub(crate) async fn api_day(State(b): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Reply {
-    authorize_any(&b, &headers, REVIEW_ROLES)?;
+    authorize_any(&b, &headers, REVIEW_ROLES).await?;
     let (from, to) = day_range(q.as_deref())?;
     let review = blocking(move || Ok(b.review_days(from, to)?)).await?;
     no_store(json(&review))
@@ -501,7 +508,7 @@ pub(crate) async fn api_patrol(
     id: Result<Path<String>, axum::extract::rejection::PathRejection>,
     headers: HeaderMap,
 ) -> Reply {
-    authorize_any(&b, &headers, REVIEW_ROLES)?;
+    authorize_any(&b, &headers, REVIEW_ROLES).await?;
     let id = path_param(id)?;
     let detail = blocking(move || Ok(b.review_patrol(&id)?)).await?;
     match detail {
@@ -515,14 +522,14 @@ pub(crate) async fn api_patrol(
 }
 
 pub(crate) async fn api_evaluation(State(b): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Reply {
-    authorize_any(&b, &headers, REVIEW_ROLES)?;
+    authorize_any(&b, &headers, REVIEW_ROLES).await?;
     let (from, to) = open_range(q.as_deref())?;
     let eval = blocking(move || Ok(b.review_evaluation(from, to)?)).await?;
     no_store(json(&eval))
 }
 
 pub(crate) async fn api_evaluation_csv(State(b): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Reply {
-    authorize_any(&b, &headers, REVIEW_ROLES)?;
+    authorize_any(&b, &headers, REVIEW_ROLES).await?;
     let (from, to) = open_range(q.as_deref())?;
     let csv = blocking(move || Ok(evaluation_csv(&b.review_evaluation(from, to)?))).await?;
     no_store(Ok(csv_download(csv, &evaluation_file_name(from, to))))
