@@ -2,7 +2,7 @@
 //! by the CLI, the sim and the tests. The operations on it are split by
 //! concern, each module owning its tables: `officers`, `areas`, `schedule`,
 //! `records` (check-in/out), `chunks` (the track), `sync` (the reply a
-//! handset pulls), `commands`, `stats`, `export`, `referral`, `boundaries`
+//! handset pulls), `commands`, `devices`, `stats`, `export`, `referral`, `boundaries`
 //! and `library`. They all return [`BackendError`]; only `http` speaks HTTP.
 //!
 //! Two stores behind one interface ([`crate::sql::Tx`]): SQLite (one

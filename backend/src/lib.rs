@@ -29,6 +29,7 @@ mod boundaries;
 mod chunks;
 mod commands;
 mod db;
+mod devices;
 mod error;
 mod export;
 mod http;
@@ -47,6 +48,7 @@ mod sync;
 mod token;
 
 pub use backend::{Backend, MAX_TTL_S};
+pub use devices::{Device, MAX_DEVICE_ID_LEN};
 pub use error::BackendError;
 pub use export::{CSV_HEADER, ExportRow, csv as compliance_csv_of, summary as compliance_summary_of};
 pub use http::error::ApiFailure;

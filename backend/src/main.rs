@@ -166,7 +166,27 @@ enum Command {
         #[arg(long)]
         rank: String,
     },
-    /// Print a signed token.
+    /// List the handsets that have synced (JSON), or one officer's.
+    Devices {
+        #[command(flatten)]
+        store: StoreArg,
+        #[arg(long)]
+        officer: Option<String>,
+    },
+    /// Shut a lost or stolen handset out: from now on its requests are
+    /// refused, except its next sync, which tells it to wipe.
+    RevokeDevice {
+        #[command(flatten)]
+        store: StoreArg,
+        /// The handset's id (`devices` lists them).
+        #[arg(long)]
+        id: String,
+        /// Who revoked it, for the record.
+        #[arg(long)]
+        by: String,
+    },
+    /// Print a signed dev token (demos and tests; refused by a server that
+    /// trusts an identity provider).
     Token {
         #[command(flatten)]
         store: StoreArg,
@@ -345,6 +365,13 @@ fn run(command: Command) -> Result<(), CliError> {
             let rank = Rank::parse(&rank).ok_or_else(|| CliError::Usage(format!("unknown rank {rank:?}")))?;
             store.open()?.create_officer(&id, &name, rank)?;
             println!("officer {id} is a {rank}");
+        }
+        Command::Devices { store, officer } => {
+            println!("{}", to_json(&store.open()?.devices(officer.as_deref())?)?);
+        }
+        Command::RevokeDevice { store, id, by } => {
+            let device = store.open()?.revoke_device(&id, &by)?;
+            println!("{}", to_json(&device)?);
         }
         Command::Token {
             store,

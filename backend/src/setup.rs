@@ -68,8 +68,9 @@ fn postgres_store(url: &str) -> Result<Store, BackendError> {
 
 /// Every set of tables, the backend's first: its `meta` table keeps the
 /// modules' versions.
-const SCHEMAS: [&Schema; 5] = [
+const SCHEMAS: [&Schema; 6] = [
     &db::TABLES,
+    &crate::devices::TABLES,
     &crate::library::TABLES,
     &crate::boundaries::TABLES,
     &crate::referral::TABLES,

@@ -20,6 +20,10 @@ pub const RECORD_FORMAT: u32 = 1;
 pub const API_PREFIX: &str = "/v1";
 /// `Content-Type` of a track chunk body (see [`super::codec`]).
 pub const TRACK_CONTENT_TYPE: &str = "application/vnd.guardian.track.v1";
+/// The handset's id, on every request it makes: a revoked handset is
+/// refused whatever token it carries (and told to wipe).
+pub const HEADER_DEVICE: &str = "x-guardian-device";
+
 /// Headers on a track chunk upload.
 pub const HEADER_PATROL_ID: &str = "x-guardian-patrol-id";
 pub const HEADER_SEQ: &str = "x-guardian-seq";

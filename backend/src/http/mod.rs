@@ -28,11 +28,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::{Backend, now_ms};
 use crate::chunks::ChunkUpload;
+use crate::devices::Standing;
 use crate::error::BackendError;
 use crate::token::{Claims, Role};
 use error::ApiFailure;
 pub use serve::Limits;
 
+mod devices;
 pub mod error;
 mod form;
 mod library;
@@ -86,6 +88,8 @@ pub enum Endpoint {
     AdminTokens,
     AdminSchedule,
     AdminCommands,
+    AdminDevices,
+    AdminDeviceRevoke,
     AdminComplianceCsv,
     AdminComplianceSummary,
     AdminStats,
@@ -140,6 +144,8 @@ pub const ROUTES: &[Route] = &[
     route(Verb::Post, "/v1/admin/tokens", Endpoint::AdminTokens),
     route(Verb::Post, "/v1/admin/schedule", Endpoint::AdminSchedule),
     route(Verb::Post, "/v1/admin/commands", Endpoint::AdminCommands),
+    route(Verb::Get, "/v1/admin/devices", Endpoint::AdminDevices),
+    route(Verb::Post, "/v1/admin/devices/{id}/revoke", Endpoint::AdminDeviceRevoke),
     route(Verb::Get, "/v1/admin/compliance.csv", Endpoint::AdminComplianceCsv),
     route(
         Verb::Get,
@@ -193,6 +199,8 @@ fn method_router(r: &Route) -> MethodRouter<AppState> {
         Endpoint::AdminTokens => on(f, admin_tokens),
         Endpoint::AdminSchedule => on(f, admin_schedule),
         Endpoint::AdminCommands => on(f, admin_commands),
+        Endpoint::AdminDevices => on(f, devices::list),
+        Endpoint::AdminDeviceRevoke => on(f, devices::revoke),
         Endpoint::AdminComplianceCsv => on(f, admin_compliance_csv),
         Endpoint::AdminComplianceSummary => on(f, admin_compliance_summary),
         Endpoint::AdminStats => on(f, admin_stats),
@@ -243,13 +251,26 @@ pub fn router(backend: Arc<Backend>) -> Router {
 
 type Reply = Result<Response, ApiFailure>;
 
-async fn authorize(backend: &Backend, headers: &HeaderMap, role: Role) -> Result<Claims, ApiFailure> {
+async fn authorize(backend: &AppState, headers: &HeaderMap, role: Role) -> Result<Claims, ApiFailure> {
     authorize_any(backend, headers, &[role]).await
 }
 
 /// A bearer token of one of `roles`: 401 without a valid one, 403 for
-/// another role.
-async fn authorize_any(backend: &Backend, headers: &HeaderMap, roles: &[Role]) -> Result<Claims, ApiFailure> {
+/// another role, 401 `device-revoked` from a revoked handset.
+async fn authorize_any(backend: &AppState, headers: &HeaderMap, roles: &[Role]) -> Result<Claims, ApiFailure> {
+    match caller(backend, headers, roles).await? {
+        (_, Some((_, Standing::Revoked { .. }))) => Err(devices::revoked()),
+        (claims, _) => Ok(claims),
+    }
+}
+
+/// Who is asking (as [`authorize_any`]), and from which handset, revoked
+/// or not: the sync and the command ack answer a revoked one themselves.
+async fn caller(
+    backend: &AppState,
+    headers: &HeaderMap,
+    roles: &[Role],
+) -> Result<(Claims, Option<(String, Standing)>), ApiFailure> {
     // Two Authorization headers are ambiguous: a proxy and this server
     // might each read a different one.
     let value = header_str(headers, header::AUTHORIZATION.as_str())?
@@ -264,6 +285,8 @@ async fn authorize_any(backend: &Backend, headers: &HeaderMap, roles: &[Role]) -
     if !backend.admit(&claims.sub) {
         return Err(ApiFailure::rate_limited());
     }
+    // A revoked handset is refused before its role is looked at.
+    let device = devices::standing(backend, headers).await?;
     if !roles.contains(&claims.role) {
         let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
         return Err(ApiFailure::forbidden(format!(
@@ -271,7 +294,7 @@ async fn authorize_any(backend: &Backend, headers: &HeaderMap, roles: &[Role]) -
             names.join(" or ")
         )));
     }
-    Ok(claims)
+    Ok((claims, device))
 }
 
 /// Runs database work off the reactor.
@@ -451,9 +474,12 @@ async fn put_track(
 }
 
 async fn get_sync(State(b): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Reply {
-    let claims = authorize(&b, &headers, Role::Officer).await?;
+    let (claims, device) = caller(&b, &headers, &[Role::Officer]).await?;
     let query = form::pairs(q.as_deref())?;
     let cursor = form::get(&query, "cursor").map(str::to_string);
+    if let Some(reply) = devices::on_sync(&b, &claims, device, cursor.as_deref()).await? {
+        return json(&reply);
+    }
     let reply = blocking(move || Ok(b.sync(&claims.sub, cursor.as_deref())?)).await?;
     json(&reply)
 }
@@ -463,10 +489,16 @@ async fn ack_command(
     id: Result<Path<String>, axum::extract::rejection::PathRejection>,
     headers: HeaderMap,
 ) -> Reply {
-    let claims = authorize(&b, &headers, Role::Officer).await?;
+    let (claims, device) = caller(&b, &headers, &[Role::Officer]).await?;
     let id = path_param(id)?;
     let id2 = id.clone();
-    blocking(move || Ok(b.ack_command(&claims.sub, &id2, now_ms())?)).await?;
+    match device {
+        Some((device, Standing::Revoked { wiped: false })) => {
+            blocking(move || Ok(b.ack_device_wipe(&device, &id2, now_ms())?)).await?;
+        }
+        Some((_, Standing::Revoked { wiped: true })) => return Err(devices::revoked()),
+        _ => blocking(move || Ok(b.ack_command(&claims.sub, &id2, now_ms())?)).await?,
+    }
     json(&serde_json::json!({ "id": id, "acked": true }))
 }
 

@@ -31,7 +31,7 @@ use chrono::NaiveDate;
 
 use super::form::{get, pairs};
 use super::{ApiFailure, AppState, Reply, authorize_any, blocking, header_str, json, path_param, read_body};
-use crate::backend::{Backend, now_ms};
+use crate::backend::now_ms;
 use crate::oidc::AuthError;
 use crate::review::{MAX_RANGE_DAYS, evaluation_csv, tile_origin};
 use crate::token::{Claims, Role};
@@ -138,7 +138,7 @@ fn cookie_token(headers: &HeaderMap) -> Result<Option<String>, ApiFailure> {
 
 /// The page's reader: a bearer header (tools) or the session cookie
 /// (browsers), of a role that may read the review.
-async fn page_reader(b: &Backend, headers: &HeaderMap, here: &str) -> Result<Claims, PageFailure> {
+async fn page_reader(b: &AppState, headers: &HeaderMap, here: &str) -> Result<Claims, PageFailure> {
     let signed_out = |message: &str| PageFailure {
         next: Some(here.to_string()),
         ..PageFailure::new(StatusCode::UNAUTHORIZED, message)
