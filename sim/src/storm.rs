@@ -256,10 +256,13 @@ async fn storm(
 /// One handset: passes over its outbox until everything is acknowledged,
 /// waiting between failed passes exactly as the core's sync engine does.
 async fn drain(url: &str, h: Handset, tally: &Mutex<Tally>) -> Result<(), SimError> {
+    // Each handset names itself, as the core's does.
+    let device = uuid::Uuid::new_v4().to_string();
     let client = Client::new(
         url,
         None,
         Duration::from_secs(60),
+        Some(&device),
         Arc::new(StaticTokens(h.token.clone())),
     )
     .map_err(|e| input("sync client", e))?;

@@ -285,6 +285,35 @@ fn the_force_can_wipe_a_lost_handset() {
 }
 
 #[test]
+fn a_revoked_handset_is_wiped_on_its_next_sync_and_then_shut_out() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let force = Force::start(dir.path());
+    let tokens = Tokens::new(force.token(3600), force.token(3600));
+    let h = Handset::open(&dir.path().join("handset.db"), &force.url(), tokens);
+    h.provision();
+    h.patrol_offline(0, 50);
+    h.guardian.sync_now().expect("sync");
+    // The core named its handset on every request; the force lists it.
+    let devices = force.admin().devices(Some("wm-4471")).expect("devices");
+    assert_eq!(devices.len(), 1, "{devices:?}");
+    force
+        .admin()
+        .revoke_device(&devices[0].device_id, "control-room")
+        .expect("revoke");
+    let report = h.guardian.sync_now().expect("the wipe sync");
+    assert!(report.wiped);
+    assert!(h.guardian.officer().expect("officer").is_none());
+    // Signed in again on the wiped phone, it is still shut out.
+    let refused = h.guardian.sync_now().expect_err("shut out");
+    // The core hears a 401, as for a refused token (it does not yet tell
+    // the officer the handset itself was revoked).
+    assert!(matches!(refused, Error::Sync(SyncError::Auth(_))), "{refused:?}");
+    assert!(h.guardian.officer().expect("officer").is_none());
+    let wiped = force.admin().devices(None).expect("devices");
+    assert!(wiped[0].wiped_ms.is_some(), "{wiped:?}");
+}
+
+#[test]
 fn killing_the_handset_process_at_random_moments_loses_and_duplicates_nothing() {
     use std::process::{Command, Stdio};
     let dir = tempfile::tempdir().expect("tempdir");
@@ -410,7 +439,7 @@ fn a_503_with_retry_after_is_transient_and_its_wait_is_kept_for_the_scheduler() 
     let force = Force::start(dir.path());
     let proxy = FaultProxy::start(force.addr(), Plan::Always(Fault::Unavailable), STALL);
     let tokens = Tokens::new(force.token(3600), force.token(3600));
-    let client = Client::new(&proxy.url(), None, Duration::from_secs(2), tokens).expect("client");
+    let client = Client::new(&proxy.url(), None, Duration::from_secs(2), None, tokens).expect("client");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -19,7 +19,8 @@ impl Guardian {
     /// Starts the sync engine on the core's runtime. It stays idle until
     /// the shell says the phone is online or asks for a sync.
     pub fn start_sync(&self, config: &SyncConfig, auth: Arc<dyn TokenProvider>) -> Result<()> {
-        let engine = SyncEngine::start(self.runtime()?, Arc::downgrade(&self.0), config, auth)?;
+        let device_id = self.store.write(state::device_id)?;
+        let engine = SyncEngine::start(self.runtime()?, Arc::downgrade(&self.0), config, &device_id, auth)?;
         *lock(&self.0.sync) = Some(Arc::new(engine));
         Ok(())
     }

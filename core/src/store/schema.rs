@@ -12,7 +12,7 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use super::StoreError;
 
-pub const VERSION: i64 = 6;
+pub const VERSION: i64 = 7;
 
 /// The first schema that shipped. Kept verbatim for the migration test.
 pub const V1: &str = "
@@ -249,8 +249,13 @@ CREATE TABLE patrol_tallies (
 );
 ";
 
+/// v7: the handset's id, which the force names when it revokes a lost one.
+const V6_TO_V7: &str = "
+ALTER TABLE sync_state ADD COLUMN device_id TEXT;
+";
+
 /// Upgrades, in order: entry `i` takes version `i + 1` to `i + 2`.
-pub(crate) const UPGRADES: &[&str] = &[V1_TO_V2, V2_TO_V3, V3_TO_V4, V4_TO_V5, V5_TO_V6];
+pub(crate) const UPGRADES: &[&str] = &[V1_TO_V2, V2_TO_V3, V3_TO_V4, V4_TO_V5, V5_TO_V6, V6_TO_V7];
 
 /// The current schema, made in one step for a new database.
 pub const FRESH: &str = "
@@ -339,7 +344,8 @@ CREATE TABLE sync_state (
     singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
     cursor TEXT NOT NULL DEFAULT '',
     last_success_ms INTEGER,
-    last_error TEXT
+    last_error TEXT,
+    device_id TEXT
 );
 CREATE TABLE audit (
     id INTEGER PRIMARY KEY,

@@ -11,7 +11,7 @@ use std::time::Duration;
 use guardian_protocol::codec;
 use guardian_protocol::library::PrefsReply;
 use guardian_protocol::wire::{
-    Ack, ApiError, HEADER_FORMAT, HEADER_PATROL_ID, HEADER_SEQ, SyncReply, TRACK_CONTENT_TYPE,
+    Ack, ApiError, HEADER_DEVICE, HEADER_FORMAT, HEADER_PATROL_ID, HEADER_SEQ, SyncReply, TRACK_CONTENT_TYPE,
 };
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
@@ -43,6 +43,7 @@ impl Client {
         base_url: &str,
         pinned_ca_pem: Option<&[u8]>,
         request_timeout: Duration,
+        device_id: Option<&str>,
         auth: Arc<dyn TokenProvider>,
     ) -> Result<Self, SyncError> {
         let base = base_url.trim_end_matches('/').to_string();
@@ -56,7 +57,14 @@ impl Client {
                 ));
             }
         }
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(id) = device_id {
+            let value = reqwest::header::HeaderValue::from_str(id)
+                .map_err(|_| SyncError::Config("the device id is not a header value".into()))?;
+            headers.insert(HEADER_DEVICE, value);
+        }
         let mut builder = reqwest::Client::builder()
+            .default_headers(headers)
             .use_rustls_tls()
             .https_only(url.scheme() == "https")
             .connect_timeout(CONNECT_TIMEOUT)

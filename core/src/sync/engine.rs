@@ -129,6 +129,7 @@ impl SyncEngine {
         runtime: &Runtime,
         host: Weak<H>,
         config: &SyncConfig,
+        device_id: &str,
         auth: Arc<dyn TokenProvider>,
     ) -> Result<Self, SyncError> {
         let handle = runtime.handle().clone();
@@ -136,6 +137,7 @@ impl SyncEngine {
             &config.base_url,
             config.pinned_ca_pem.as_deref(),
             config.request_timeout,
+            Some(device_id),
             auth,
         )?);
         let (online, online_rx) = watch::channel(false);

@@ -25,6 +25,19 @@ fn ensure_row(tx: &Transaction<'_>) -> Result<()> {
     Ok(())
 }
 
+/// This handset's id (a UUID made on first use), sent with every request
+/// so the force can shut a lost handset out.
+pub fn device_id(tx: &Transaction<'_>) -> Result<String> {
+    ensure_row(tx)?;
+    let held: Option<String> = tx.query_row("SELECT device_id FROM sync_state", [], |r| r.get(0))?;
+    if let Some(id) = held {
+        return Ok(id);
+    }
+    let id = uuid::Uuid::now_v7().to_string();
+    tx.execute("UPDATE sync_state SET device_id = ?1", [&id])?;
+    Ok(id)
+}
+
 /// Saved in the same transaction as the pull it came with.
 pub fn save_cursor(tx: &Transaction<'_>, cursor: &str) -> Result<()> {
     ensure_row(tx)?;
@@ -61,7 +74,12 @@ fn last(conn: &Connection) -> Result<(Option<i64>, Option<String>)> {
 pub fn purge(tx: &Transaction<'_>, scope: Purge) -> Result<()> {
     match scope {
         Purge::Officer => tx.execute("UPDATE sync_state SET cursor = ''", [])?,
-        Purge::Everything => tx.execute("DELETE FROM sync_state", [])?,
+        // The handset's id outlives a wipe: a revoked handset, wiped,
+        // stays revoked.
+        Purge::Everything => tx.execute(
+            "UPDATE sync_state SET cursor = '', last_success_ms = NULL, last_error = NULL",
+            [],
+        )?,
     };
     Ok(())
 }
