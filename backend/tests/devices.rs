@@ -59,6 +59,8 @@ fn a_revoked_handset_gets_one_wipe_sync_and_then_nothing() {
     // Only an admin or supervisor may revoke; an unknown handset is a 404.
     assert_error(revoke(&w, &w.a, PHONE), 403, "forbidden");
     assert_error(revoke(&w, &sup, "never-seen"), 404, "unknown-device");
+    assert_error(revoke(&w, &sup, &"0".repeat(41)), 400, "bad-request");
+    assert_error(w.get(&sup, "/v1/admin/devices?officer=%C3%97"), 400, "bad-request");
     let revoked = ok_json(revoke(&w, &sup, PHONE));
     assert_eq!(revoked["revoked_by"], "sgt-1");
     let first_time = revoked["revoked_ms"].clone();

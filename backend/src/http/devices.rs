@@ -3,6 +3,7 @@
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
+use guardian_protocol::rules::{MAX_ID_LEN, check_id};
 use guardian_protocol::wire::{HEADER_DEVICE, SyncReply};
 
 use super::error::ApiFailure;
@@ -74,6 +75,9 @@ pub(super) async fn list(State(b): State<AppState>, headers: HeaderMap, RawQuery
     authorize_any(&b, &headers, DEVICE_ROLES).await?;
     let query = form::pairs(q.as_deref())?;
     let officer = form::get(&query, "officer").map(str::to_string);
+    if let Some(o) = &officer {
+        check_id("officer", o, MAX_ID_LEN).map_err(|e| ApiFailure::bad_request(e.to_string()))?;
+    }
     let devices = blocking(move || Ok(b.devices(officer.as_deref())?)).await?;
     json(&serde_json::json!({ "devices": devices }))
 }
@@ -86,6 +90,7 @@ pub(super) async fn revoke(
 ) -> Reply {
     let who = authorize_any(&b, &headers, DEVICE_ROLES).await?;
     let id = path_param(id)?;
+    check_device_id(&id).map_err(|e| ApiFailure::bad_request(e.to_string()))?;
     let by = who.sub.clone();
     let device = blocking(move || Ok(b.revoke_device(&id, &by)?)).await?;
     tracing::info!(device = %device.device_id, by = %who.sub, "handset revoked");
