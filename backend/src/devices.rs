@@ -131,9 +131,8 @@ impl Backend {
             }
             Ok(())
         })?;
-        self.devices(None)?
-            .into_iter()
-            .find(|d| d.device_id == device_id)
+        self.device_rows(Some(("device_id", device_id)))?
+            .pop()
             .ok_or_else(|| BackendError::Server("a revoked device vanished".into()))
     }
 
@@ -157,6 +156,11 @@ impl Backend {
 
     /// Every handset, or one officer's, newest first.
     pub fn devices(&self, officer_id: Option<&str>) -> Result<Vec<Device>, BackendError> {
+        self.device_rows(officer_id.map(|id| ("officer_id", id)))
+    }
+
+    /// The rows whose `column` equals the value, or every row.
+    fn device_rows(&self, filter: Option<(&'static str, &str)>) -> Result<Vec<Device>, BackendError> {
         const COLUMNS: &str =
             "SELECT device_id, officer_id, first_seen_ms, revoked_ms, revoked_by, wiped_ms FROM devices";
         const ORDER: &str = "ORDER BY first_seen_ms DESC, device_id";
@@ -171,8 +175,10 @@ impl Backend {
             })
         };
         self.read(|tx| {
-            match officer_id {
-                Some(id) => tx.query_all(&format!("{COLUMNS} WHERE officer_id = ?1 {ORDER}"), p![id], row),
+            match filter {
+                Some((column, value)) => {
+                    tx.query_all(&format!("{COLUMNS} WHERE {column} = ?1 {ORDER}"), p![value], row)
+                }
                 None => tx.query_all(&format!("{COLUMNS} {ORDER}"), p![], row),
             }
             .map_err(BackendError::from)
