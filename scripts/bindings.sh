@@ -23,7 +23,11 @@ esac
 
 cargo build -p guardian-ffi --features cli --lib --bin uniffi-bindgen
 cargo build -p guardian-backend --bin guardian-backend
-cargo build --release -p guardian-ffi --lib
+# The shipped library is linked as a cdylib on its own: built together with
+# the crate's rlib and staticlib (the crate types Cargo.toml lists, for the
+# bindgen binary and iOS), LTO leaves about 1 MB more code and unwind
+# tables in it. An iOS build links `--crate-type staticlib` the same way.
+cargo rustc --release -p guardian-ffi --lib --crate-type cdylib
 
 rm -rf "$OUT"
 mkdir -p "$OUT/kotlin" "$OUT/swift" "$OUT/python" "$OUT/lib"
@@ -58,12 +62,12 @@ bytes=$(stat -c %s "$OUT/lib/$DYLIB" 2>/dev/null || stat -f %z "$OUT/lib/$DYLIB"
 # The design's target is <= 6 MB for the x86_64 Linux build with everything
 # in; held here so a new dependency cannot quietly blow it (the flags in
 # .cargo/config.toml are what keep it there).
-limit=$((6 * 1024 * 1024))
+limit=6000000
 awk -v b="$bytes" -v f="$DYLIB" 'BEGIN {
     printf "release size: %s stripped %.2f MB = %.2f MiB (%d bytes); target <= 6 MB\n", f, b / 1e6, b / 1048576, b
 }'
 if [ "$bytes" -gt "$limit" ]; then
-    echo "release size: OVER the 6 MiB target" >&2
+    echo "release size: OVER the 6 MB target" >&2
     exit 1
 fi
 echo "bindings in $OUT"

@@ -34,6 +34,10 @@ ns='<manifest xmlns:android="http://schemas.android.com/apk/res/android">'
 grep -qF "$ns" "$main/AndroidManifest.xml" || { echo "manifest must open with: $ns" >&2; exit 1; }
 sed "s|$ns|<manifest xmlns:android=\"http://schemas.android.com/apk/res/android\" package=\"$package\" android:versionCode=\"$version_code\" android:versionName=\"$version_name\">\\n    <uses-sdk android:minSdkVersion=\"$min_sdk\" android:targetSdkVersion=\"$target_sdk\" />|" \
     "$main/AndroidManifest.xml" > "$out/AndroidManifest.xml"
+# Debian's aapt2 (2.19) predates <queries> (API 30's package visibility,
+# which the sign-in's Custom Tabs lookup declares) and refuses it: it is
+# left out of these builds only; AGP's aapt2 links the manifest as written.
+sed -i '/<queries>/,/<\/queries>/d' "$out/AndroidManifest.xml"
 aapt2 compile --dir "$main/res" -o "$out/compiled.zip"
 aapt2 link -I "$framework" \
     --manifest "$out/AndroidManifest.xml" \

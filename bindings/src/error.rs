@@ -281,6 +281,7 @@ fn handle(e: CoreError) -> Handling {
             CoreSync::BadReply(_) => ("sync-bad-reply", error, M::BadReply),
             CoreSync::Unsynced { .. } => ("sync-unsynced", None, M::Unsynced),
             CoreSync::PatrolOpen => ("sync-patrol-open", None, M::PatrolOpen),
+            CoreSync::OtherOfficer { .. } => ("sync-other-officer", None, M::Unsynced),
         },
         CoreError::Library(l) => match l {
             CoreLibrary::UnknownArticle(_) => ("library-unknown-article", None, M::UnknownArticle),
@@ -623,6 +624,7 @@ mod tests {
             (y(CoreSync::BadReply("x".into())), "sync-bad-reply"),
             (y(CoreSync::Unsynced { count: 3 }), "sync-unsynced"),
             (y(CoreSync::PatrolOpen), "sync-patrol-open"),
+            (y(CoreSync::OtherOfficer { count: 2 }), "sync-other-officer"),
             (l(CoreLibrary::Corrupt("x".into())), "library-bad-pack"),
             (l(CoreLibrary::Checksum), "library-bad-pack"),
             (

@@ -78,6 +78,11 @@ pub enum GuardianEvent {
     },
     /// The force erased this handset: show the sign-in screen.
     Wiped,
+    /// The force's sign-in lapsed: show the sign-in screen; the outbox
+    /// waits for the same officer.
+    AuthRequired {
+        reason: String,
+    },
 }
 
 fn count(n: usize) -> u32 {
@@ -105,6 +110,7 @@ impl From<CoreEvent> for GuardianEvent {
             }
             CoreEvent::PlanChanged { plan } => GuardianEvent::PlanChanged { plan },
             CoreEvent::Wiped => GuardianEvent::Wiped,
+            CoreEvent::AuthRequired { reason } => GuardianEvent::AuthRequired { reason },
         }
     }
 }

@@ -38,6 +38,38 @@ pub struct GuardianConfig {
     pub request_timeout_ms: Option<u32>,
 }
 
+/// The force's OpenID Connect provider and this app's registration there.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SignInConfig {
+    /// Exactly as the provider's tokens name it, e.g.
+    /// "https://login.microsoftonline.com/<tenant>/v2.0".
+    pub issuer: String,
+    pub client_id: String,
+    /// The app's claimed https App Link / universal link, or its
+    /// reverse-DNS scheme ("uk.police.guardian:/oauth2redirect").
+    pub redirect_uri: String,
+    /// Scopes besides `openid` (default "offline_access"; Entra also needs
+    /// the API's, "api://<app>/.default").
+    #[uniffi(default = None)]
+    pub scopes: Option<String>,
+    /// The ID token claim holding the officer's id (default "oid").
+    #[uniffi(default = None)]
+    pub officer_claim: Option<String>,
+}
+
+impl From<&SignInConfig> for guardian_core::sync::SignInConfig {
+    fn from(c: &SignInConfig) -> Self {
+        let mut core = Self::new(&c.issuer, &c.client_id, &c.redirect_uri);
+        if let Some(s) = &c.scopes {
+            core.scopes.clone_from(s);
+        }
+        if let Some(claim) = &c.officer_claim {
+            core.id_claim.clone_from(claim);
+        }
+        core
+    }
+}
+
 #[derive(uniffi::Object)]
 pub struct Guardian {
     inner: Arc<guardian_core::Guardian>,
@@ -186,14 +218,41 @@ impl Guardian {
     // ---- sync ----
 
     /// Starts the sync engine against the configured backend. It stays idle
-    /// until [`Guardian::set_online`] or [`Guardian::sync_now`].
-    pub fn start_sync(&self, tokens: Box<dyn TokenProvider>) -> Result<(), SyncError> {
+    /// until [`Guardian::set_online`] or [`Guardian::sync_now`]. `None`:
+    /// the core's own sign-in (`GuardianConfig.sign_in`) supplies tokens;
+    /// a provider is for dev tokens (the demo backend).
+    pub fn start_sync(&self, tokens: Option<Box<dyn TokenProvider>>) -> Result<(), SyncError> {
         let mut config = SyncConfig::new(&self.config.backend_url);
         config.pinned_ca_pem = self.config.pinned_ca_pem.as_ref().map(|p| p.as_bytes().to_vec());
         if let Some(ms) = self.config.request_timeout_ms {
             config.request_timeout = Duration::from_millis(u64::from(ms));
         }
-        Ok(self.inner.start_sync(&config, Arc::new(Tokens(tokens)))?)
+        match tokens {
+            Some(t) => self.inner.start_sync(&config, Arc::new(Tokens(t)))?,
+            None => self.inner.start_sync_signed_in(&config)?,
+        }
+        Ok(())
+    }
+
+    /// Names the force's provider (read nothing yet). Call once after
+    /// [`Guardian::open`], before `start_sync(None)`.
+    /// `SyncError.Config`: not https (plain http only to loopback), or no
+    /// client id.
+    pub fn configure_sign_in(&self, config: SignInConfig) -> Result<(), SyncError> {
+        Ok(self.inner.configure_sign_in(&(&config).into())?)
+    }
+
+    /// The force's sign-in page, to open in the system browser (Custom
+    /// Tabs, `ASWebAuthenticationSession`), never a WebView.
+    pub async fn begin_sign_in(&self) -> Result<String, SyncError> {
+        self.blocking(|g| Ok(g.begin_sign_in()?)).await
+    }
+
+    /// The browser's redirect back to the app, whole. Returns the officer's
+    /// id. `SyncError.Auth`: refused or not this sign-in (start again);
+    /// `SyncError.Unsynced`: another officer's records wait on the handset.
+    pub async fn complete_sign_in(&self, redirect_url: String) -> Result<String, SyncError> {
+        self.blocking(move |g| Ok(g.complete_sign_in(&redirect_url)?)).await
     }
 
     pub fn stop_sync(&self) {

@@ -45,6 +45,12 @@ pub enum Event {
     },
     /// The force erased this handset.
     Wiped,
+    /// The force's sign-in has lapsed (its refresh token expired or was
+    /// revoked): records wait in the outbox until the same officer signs
+    /// in again.
+    AuthRequired {
+        reason: String,
+    },
 }
 
 pub trait EventListener: Send + Sync {

@@ -60,9 +60,27 @@ final class Handset: ObservableObject {
     let vault = KeyVault()
     let backendURL: String
 
+    /// The force's identity provider for this build; nil: the demo's
+    /// pasted dev token.
+    let signInConfig: SignInConfig?
+    let browser: SignInBrowser = WebAuthSession()
+    private static let signedInKey = "guardian.forceSignedIn"
+
     init() {
         backendURL = Bundle.main.object(forInfoDictionaryKey: "GuardianBackendURL") as? String
             ?? "https://guardian.example.police.uk"
+        let info = { (key: String) in (Bundle.main.object(forInfoDictionaryKey: key) as? String) ?? "" }
+        signInConfig = info("GuardianIssuer").isEmpty ? nil : SignInConfig(
+            issuer: info("GuardianIssuer"), clientId: info("GuardianClientID"),
+            redirectUri: info("GuardianRedirectURI"), scopes: info("GuardianScopes"), officerClaim: nil)
+    }
+
+    var forceSignIn: Bool { signInConfig != nil }
+
+    /// The core holds the force sign-in; this only marks that there is one.
+    private var signedIn: Bool {
+        get { vault.token() != nil || UserDefaults.standard.bool(forKey: Self.signedInKey) }
+        set { UserDefaults.standard.set(newValue, forKey: Self.signedInKey) }
     }
 
     private var databaseURL: URL {
@@ -91,7 +109,8 @@ final class Handset: ObservableObject {
             let core = try await Core.open(config: config, key: key)
             self.core = core
             listen(to: core)
-            if vault.token() != nil {
+            if let signInConfig { try core.configureSignIn(signInConfig) }
+            if signedIn {
                 try startSync(core)
                 officer = try await core.officer()
                 phase = .ready
@@ -128,6 +147,25 @@ final class Handset: ObservableObject {
         await refresh()
     }
 
+    /// The force's sign-in page in the system browser; its redirect to the
+    /// core; then sync pulls the officer, areas and assignments.
+    func signInWithForce() async throws {
+        guard let core, let signInConfig, let page = URL(string: try await core.beginSignIn()) else { return }
+        let scheme = URL(string: signInConfig.redirectUri)?.scheme ?? ""
+        let redirect = try await browser.open(page, callbackScheme: scheme)
+        _ = try await core.completeSignIn(redirect: redirect.absoluteString)
+        signedIn = true
+        try startSync(core)
+        do {
+            _ = try await core.syncNow()
+        } catch SyncError.Network {
+            // Signed in; the first sync waits for signal.
+        }
+        officer = try await core.officer()
+        phase = .ready
+        await refresh()
+    }
+
     /// After `.unreadable`: deletes the database and its key and the login,
     /// so the officer signs in and starts afresh. What reached the force is
     /// kept there; what did not could not be read anyway.
@@ -138,6 +176,7 @@ final class Handset: ObservableObject {
         }
         vault.resetDatabaseKey()
         vault.forgetToken()
+        signedIn = false
         await open()
     }
 
@@ -167,7 +206,7 @@ final class Handset: ObservableObject {
     }
 
     private func startSync(_ core: Core) throws {
-        try core.startSync(tokens: KeychainTokens(vault: vault))
+        try core.startSync(tokens: forceSignIn ? nil : KeychainTokens(vault: vault))
         let connectivity = Connectivity(core: core) { online in
             Task { @MainActor [weak self] in self?.online = online }
         }
@@ -205,7 +244,13 @@ final class Handset: ObservableObject {
         switch event {
         case .wiped:
             vault.forgetToken()
+            signedIn = false
             tracker?.stop()
+            phase = .signedOut
+        case .authRequired(let reason):
+            // The outbox waits for the same officer; recording goes on.
+            signedIn = false
+            notice = reason
             phase = .signedOut
         case .syncFailed(let reason):
             notice = reason

@@ -1,5 +1,6 @@
-// Sign-in: the force login's token (a force build replaces this with its
-// own login), then a first sync pulls the officer, areas and assignments.
+// Sign-in: with the force's provider configured, its page in the system
+// browser (`SignInBrowser`); without one (the demo backend), a pasted dev
+// token. Then a first sync pulls the officer, areas and assignments.
 
 import GuardianKit
 import SwiftUI
@@ -14,18 +15,22 @@ struct SignInView: View {
         Form {
             Section {
                 Text("Force server: \(handset.backendURL)").font(.footnote)
-                Text("Paste the token from the force's login. (A force build replaces this with its own sign-in.)")
-                SecureField("Force login token", text: $token)
-                    .textContentType(.password)
-                    .autocorrectionDisabled()
+                if handset.forceSignIn {
+                    Text("Sign in with your force account. Your force's sign-in page opens, then brings you back here.")
+                } else {
+                    Text("Paste the token from the force's login (the demo server's dev token).")
+                    SecureField("Force login token", text: $token)
+                        .textContentType(.password)
+                        .autocorrectionDisabled()
+                }
             }
             if let error {
                 Text(error).foregroundStyle(.red)
             }
-            Button(working ? "Signing in…" : "Sign in") {
+            Button(working ? "Signing in…" : (handset.forceSignIn ? "Sign in with the force" : "Sign in")) {
                 Task { await signIn() }
             }
-            .disabled(working || token.isEmpty)
+            .disabled(working || (!handset.forceSignIn && token.isEmpty))
         }
         .navigationTitle("Sign in")
     }
@@ -34,7 +39,11 @@ struct SignInView: View {
         working = true
         defer { working = false }
         do {
-            try await handset.signIn(token: token)
+            if handset.forceSignIn {
+                try await handset.signInWithForce()
+            } else {
+                try await handset.signIn(token: token)
+            }
             error = nil
         } catch {
             self.error = handset.explain(error)

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use guardian_core::patrol::{Fix, Verdict};
 use guardian_core::store::outbox::{Item, Kind};
+use guardian_core::sync::Login;
 use guardian_core::sync::client::Client;
 use guardian_core::sync::engine::new_backoff;
 use guardian_core::sync::pass::{Outcome, next_wait};
@@ -263,7 +264,7 @@ async fn drain(url: &str, h: Handset, tally: &Mutex<Tally>) -> Result<(), SimErr
         None,
         Duration::from_secs(60),
         Some(&device),
-        Arc::new(StaticTokens(h.token.clone())),
+        Login::Shell(Arc::new(StaticTokens(h.token.clone()))),
     )
     .map_err(|e| input("sync client", e))?;
     let mut backoff = new_backoff();

@@ -15,6 +15,7 @@ use guardian_core::{FixedClock, Guardian};
 /// Fri 14 July 2023 21:00 UTC (22:00 BST).
 pub const T0: i64 = 1_689_368_400_000;
 pub const OFFICER: &str = "wm-4471";
+pub const OTHER_OFFICER: &str = "wm-5002";
 /// Inside the test square, and ~110 m south of it.
 pub const INSIDE: (f64, f64) = (52.4785, -1.89852);
 pub const OUTSIDE: (f64, f64) = (52.4766, -1.89852);
@@ -50,6 +51,31 @@ pub struct Force {
 
 impl Force {
     pub fn start(dir: &Path) -> Force {
+        let (db, backend) = Force::prepare(dir);
+        let server = guardian_backend::spawn(backend, loopback()).expect("serve");
+        Force {
+            db,
+            server: Some(server),
+        }
+    }
+
+    /// A backend that trusts only `issuer`'s tokens (no dev tokens), with a
+    /// second officer, [`OTHER_OFFICER`], for the shared-handset rule.
+    pub fn start_trusting(dir: &Path, issuer: &str) -> Force {
+        let (db, mut backend) = Force::prepare(dir);
+        backend
+            .create_officer(OTHER_OFFICER, "PC Bo Second", Rank::Constable)
+            .expect("officer");
+        let config = guardian_backend::OidcConfig::new(vec![issuer.into()], vec![crate::provider::AUDIENCE.into()]);
+        backend.trust_identity_provider(guardian_backend::Oidc::discover_blocking(config).expect("discover"));
+        let server = guardian_backend::spawn(backend, loopback()).expect("serve");
+        Force {
+            db,
+            server: Some(server),
+        }
+    }
+
+    fn prepare(dir: &Path) -> (PathBuf, Backend) {
         let db = dir.join("backend.db");
         let backend = Backend::open(&db).expect("backend");
         backend.load_areas_geojson(&areas_geojson()).expect("areas");
@@ -59,11 +85,7 @@ impl Force {
         let wards = fixtures().join("boundaries");
         let boundaries = guardian_core::referral::authority::boundaries_from_ward_files(&wards).expect("ward files");
         backend.load_boundaries_geojson(&boundaries).expect("boundaries");
-        let server = guardian_backend::spawn(backend, loopback()).expect("serve");
-        Force {
-            db,
-            server: Some(server),
-        }
+        (db, backend)
     }
 
     pub fn addr(&self) -> SocketAddr {

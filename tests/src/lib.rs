@@ -2,4 +2,5 @@
 //! simulated handset wired to a real backend on loopback.
 
 pub mod handset;
+pub mod provider;
 pub mod proxy;

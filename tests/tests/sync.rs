@@ -439,7 +439,8 @@ fn a_503_with_retry_after_is_transient_and_its_wait_is_kept_for_the_scheduler() 
     let force = Force::start(dir.path());
     let proxy = FaultProxy::start(force.addr(), Plan::Always(Fault::Unavailable), STALL);
     let tokens = Tokens::new(force.token(3600), force.token(3600));
-    let client = Client::new(&proxy.url(), None, Duration::from_secs(2), None, tokens).expect("client");
+    let login = guardian_core::sync::Login::Shell(tokens);
+    let client = Client::new(&proxy.url(), None, Duration::from_secs(2), None, login).expect("client");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

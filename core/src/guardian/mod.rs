@@ -25,7 +25,7 @@ use crate::patrol::{Live, OpenPatrol, PatrolTally, Policies};
 use crate::referral::{self, Boundaries};
 use crate::store::outbox::{self, Kind};
 use crate::store::{DbKey, Store};
-use crate::sync::{AckHooks, Runtime, SyncEngine, SyncError};
+use crate::sync::{AckHooks, ForceLogin, Runtime, SyncEngine, SyncError};
 
 mod library;
 mod patrols;
@@ -68,6 +68,8 @@ pub struct GuardianCore {
     /// Declared before the runtime: dropped first, so its scheduler is
     /// cancelled before the runtime goes.
     sync: Mutex<Option<Arc<SyncEngine>>>,
+    /// The force's sign-in, once the shell configured it.
+    login: Mutex<Option<Arc<ForceLogin>>>,
     runtime: OnceLock<Runtime>,
 }
 
@@ -216,6 +218,7 @@ impl GuardianCore {
             listener: RwLock::new(None),
             ack_hooks: AckHooks::default().on_purging(Kind::Referral, referral::db::on_acked),
             sync: Mutex::new(None),
+            login: Mutex::new(None),
             runtime: OnceLock::new(),
         };
         Ok(core)

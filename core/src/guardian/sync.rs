@@ -11,18 +11,88 @@ use crate::patrol::geofence::AreaIndex;
 use crate::patrol::{Live, db};
 use crate::referral::{self, Boundaries};
 use crate::store::{Purge, Store, StoreError, audit, outbox};
+use crate::sync::signin::{self, ForceLogin, SignInConfig};
 use crate::sync::{
-    AckHooks, Host, PassReport, PullPlan, SyncConfig, SyncEngine, SyncError, SyncStatus, TokenProvider, state,
+    AckHooks, Host, Login, PassReport, PullPlan, SyncConfig, SyncEngine, SyncError, SyncStatus, TokenProvider, state,
 };
 
 impl Guardian {
     /// Starts the sync engine on the core's runtime. It stays idle until
     /// the shell says the phone is online or asks for a sync.
+    /// With a shell's tokens (the demo's and the tests' dev tokens).
     pub fn start_sync(&self, config: &SyncConfig, auth: Arc<dyn TokenProvider>) -> Result<()> {
+        self.start_engine(config, Login::Shell(auth))
+    }
+
+    /// With the core's own sign-in ([`Guardian::configure_sign_in`]).
+    pub fn start_sync_signed_in(&self, config: &SyncConfig) -> Result<()> {
+        let login = self.force_login()?;
+        self.start_engine(config, Login::Force(login))
+    }
+
+    fn start_engine(&self, config: &SyncConfig, login: Login) -> Result<()> {
         let device_id = self.store.write(state::device_id)?;
-        let engine = SyncEngine::start(self.runtime()?, Arc::downgrade(&self.0), config, &device_id, auth)?;
+        let engine = SyncEngine::start(self.runtime()?, Arc::downgrade(&self.0), config, &device_id, login)?;
         *lock(&self.0.sync) = Some(Arc::new(engine));
         Ok(())
+    }
+
+    /// Names the force's provider and this app's registration with it.
+    /// Reads nothing from the network yet.
+    pub fn configure_sign_in(&self, config: &SignInConfig) -> Result<()> {
+        let host: std::sync::Weak<dyn Host> = Arc::downgrade(&self.0) as std::sync::Weak<dyn Host>;
+        let login = ForceLogin::new(config, host)?;
+        *lock(&self.0.login) = Some(Arc::new(login));
+        Ok(())
+    }
+
+    /// The URL for the system browser (the provider's discovery document is
+    /// read first, once). Call from a background thread.
+    pub fn begin_sign_in(&self) -> Result<String> {
+        let login = self.force_login()?;
+        Ok(self.runtime()?.handle().block_on(login.begin())?)
+    }
+
+    /// The browser's redirect back to the app: checked, the code exchanged,
+    /// the officer read from the ID token. The same officer carries on with
+    /// whatever waits in the outbox; a different one is refused while the
+    /// last one's records have not reached the force (the sign-out rule),
+    /// and otherwise replaces them as a sign-out would. Returns the
+    /// officer's id. Call from a background thread.
+    pub fn complete_sign_in(&self, redirect_url: &str) -> Result<String> {
+        let login = self.force_login()?;
+        let handle = self.runtime()?.handle().clone();
+        let grant = handle.block_on(login.exchange(redirect_url))?;
+        let officer_id = grant.identity.officer_id.clone();
+        let now = self.now_ms();
+        let mut live = lock(&self.live);
+        let open = live.open().is_some();
+        let (previous, counts) = self.store.read(|tx| {
+            let held = signin::db::load(tx)?.map(|l| l.officer_id);
+            let previous = match held {
+                Some(p) => Some(p),
+                None => self.officer_id(tx)?,
+            };
+            Ok::<_, StoreError>((previous, outbox::counts(tx)?))
+        })?;
+        let changed = previous.is_some_and(|p| p != officer_id);
+        let unsynced = counts.pending + counts.rejected;
+        if changed && (unsynced > 0 || open) {
+            return Err(SyncError::OtherOfficer { count: unsynced }.into());
+        }
+        self.store.write(|tx| {
+            if changed {
+                self.purge(tx, Purge::Officer)?;
+            }
+            login.accept(tx, &grant, now)
+        })?;
+        if changed {
+            *live = Live::new(&self.policies);
+        }
+        drop(live);
+        login.hold(grant, now);
+        self.nudge_sync();
+        Ok(officer_id)
     }
 
     pub fn stop_sync(&self) {
@@ -31,6 +101,12 @@ impl Guardian {
 }
 
 impl GuardianCore {
+    fn force_login(&self) -> Result<Arc<ForceLogin>> {
+        Ok(lock(&self.login)
+            .clone()
+            .ok_or_else(|| SyncError::Config("the force's sign-in is not configured".into()))?)
+    }
+
     /// Tells the sync engine, if running, that there is something new to send.
     pub(super) fn nudge_sync(&self) {
         if let Some(engine) = lock(&self.sync).as_ref() {
@@ -68,6 +144,7 @@ impl GuardianCore {
         crate::library::prefs::purge(tx, scope)?;
         db::purge(tx, scope)?;
         state::purge(tx, scope)?;
+        signin::db::purge(tx, scope)?;
         audit::purge(tx, scope)
     }
 
@@ -102,9 +179,17 @@ impl GuardianCore {
         })?;
         *live = Live::new(&self.policies);
         drop(live);
+        self.forget_access();
         self.store.vacuum()?;
         crate::store::remove_damaged_copies(self.store.path())?;
         Ok(if force { unsynced } else { 0 })
+    }
+
+    /// The access token in memory goes with the login row.
+    fn forget_access(&self) {
+        if let Some(login) = lock(&self.login).as_ref() {
+            login.forget();
+        }
     }
 
     /// A reply to a pull, checked and applied as a sync pass would.
@@ -191,6 +276,7 @@ impl Host for GuardianCore {
         *live = Live::new(&self.policies);
         replace(&self.areas, Arc::new(AreaIndex::new(Vec::new())));
         drop(live);
+        self.forget_access();
         self.set_boundaries(Boundaries::default());
         self.store.vacuum()?;
         crate::store::remove_damaged_copies(self.store.path())?;

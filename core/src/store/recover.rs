@@ -29,9 +29,12 @@ use super::{DbKey, Store, StoreError};
 
 /// Tables worth saving, parents first. The outbox and referrals are what
 /// the issue is about (unsent work); patrols, fixes and tallies let an open
-/// patrol resume; drafts and bookmarks are the officer's own work.
+/// patrol resume; drafts and bookmarks are the officer's own work; the
+/// login keeps the officer signed in, so the salvaged outbox goes without
+/// asking them again.
 pub(super) const SALVAGED: &[&str] = &[
     "officer",
+    "login",
     "areas",
     "assignments",
     "patrols",

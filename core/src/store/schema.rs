@@ -12,7 +12,7 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use super::StoreError;
 
-pub const VERSION: i64 = 7;
+pub const VERSION: i64 = 8;
 
 /// The first schema that shipped. Kept verbatim for the migration test.
 pub const V1: &str = "
@@ -254,8 +254,19 @@ const V6_TO_V7: &str = "
 ALTER TABLE sync_state ADD COLUMN device_id TEXT;
 ";
 
+/// v8: the force sign-in: who signed in on this handset and their refresh
+/// token (the access token lives in memory only).
+const V7_TO_V8: &str = "
+CREATE TABLE login (
+    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+    officer_id TEXT NOT NULL,
+    refresh_token TEXT,
+    signed_in_ms INTEGER NOT NULL
+);
+";
+
 /// Upgrades, in order: entry `i` takes version `i + 1` to `i + 2`.
-pub(crate) const UPGRADES: &[&str] = &[V1_TO_V2, V2_TO_V3, V3_TO_V4, V4_TO_V5, V5_TO_V6, V6_TO_V7];
+pub(crate) const UPGRADES: &[&str] = &[V1_TO_V2, V2_TO_V3, V3_TO_V4, V4_TO_V5, V5_TO_V6, V6_TO_V7, V7_TO_V8];
 
 /// The current schema, made in one step for a new database.
 pub const FRESH: &str = "
@@ -346,6 +357,12 @@ CREATE TABLE sync_state (
     last_success_ms INTEGER,
     last_error TEXT,
     device_id TEXT
+);
+CREATE TABLE login (
+    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+    officer_id TEXT NOT NULL,
+    refresh_token TEXT,
+    signed_in_ms INTEGER NOT NULL
 );
 CREATE TABLE audit (
     id INTEGER PRIMARY KEY,

@@ -5,7 +5,7 @@
 //! and the demo.
 
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use guardian_protocol::codec;
@@ -17,7 +17,7 @@ use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 
 use super::pass::Outcome;
-use super::{SyncError, TokenProvider};
+use super::{Login, SyncError};
 use crate::store::outbox::{Item, Kind};
 
 /// A reply bigger than this is not a reply our protocol makes.
@@ -34,7 +34,7 @@ pub enum Answer<T> {
 pub struct Client {
     http: reqwest::Client,
     base: String,
-    auth: Arc<dyn TokenProvider>,
+    login: Login,
     token: Mutex<Option<String>>,
 }
 
@@ -44,7 +44,7 @@ impl Client {
         pinned_ca_pem: Option<&[u8]>,
         request_timeout: Duration,
         device_id: Option<&str>,
-        auth: Arc<dyn TokenProvider>,
+        login: Login,
     ) -> Result<Self, SyncError> {
         let base = base_url.trim_end_matches('/').to_string();
         let url = reqwest::Url::parse(&base).map_err(|e| SyncError::Config(format!("bad backend URL: {e}")))?;
@@ -80,24 +80,27 @@ impl Client {
         Ok(Self {
             http,
             base,
-            auth,
+            login,
             token: Mutex::new(None),
         })
     }
 
-    fn cached_token(&self) -> Result<String, SyncError> {
-        let mut slot = self.token.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(t) = slot.as_ref() {
-            return Ok(t.clone());
+    /// A shell's token is asked for once and kept until refused; the
+    /// core's own sign-in keeps (and renews) its own.
+    async fn current_token(&self) -> Result<String, SyncError> {
+        if let Login::Shell(_) = self.login
+            && let Some(t) = self.token.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        {
+            return Ok(t);
         }
-        let t = self.auth.token().map_err(SyncError::Auth)?;
-        *slot = Some(t.clone());
+        let t = self.login.token().await?;
+        *self.token.lock().unwrap_or_else(|p| p.into_inner()) = Some(t.clone());
         Ok(t)
     }
 
-    /// Asks the shell for a fresh token (after a 401).
-    pub fn refresh_token(&self) -> Result<(), SyncError> {
-        let t = self.auth.refresh().map_err(SyncError::Auth)?;
+    /// A fresh token after a 401.
+    pub async fn refresh_token(&self) -> Result<(), SyncError> {
+        let t = self.login.refresh().await?;
         *self.token.lock().unwrap_or_else(|p| p.into_inner()) = Some(t);
         Ok(())
     }
@@ -109,7 +112,7 @@ impl Client {
         &self,
         make: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<Result<reqwest::Response, Outcome>, SyncError> {
-        let token = self.cached_token()?;
+        let token = self.current_token().await?;
         let resp = match make().header(AUTHORIZATION, format!("Bearer {token}")).send().await {
             Ok(r) => r,
             Err(e) => {
@@ -273,7 +276,7 @@ fn pinned_certificates(pem: &[u8]) -> Result<Vec<reqwest::Certificate>, SyncErro
     Ok(certs)
 }
 
-fn is_loopback(url: &reqwest::Url) -> bool {
+pub(super) fn is_loopback(url: &reqwest::Url) -> bool {
     match url.host_str() {
         Some("localhost") => true,
         Some(h) => h
@@ -285,7 +288,7 @@ fn is_loopback(url: &reqwest::Url) -> bool {
     }
 }
 
-fn transport_reason(e: &reqwest::Error) -> String {
+pub(super) fn transport_reason(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         "timed out".into()
     } else if e.is_connect() {
@@ -304,7 +307,7 @@ fn outcome_reason(o: &Outcome) -> String {
     }
 }
 
-async fn read_limited(resp: reqwest::Response) -> Result<Vec<u8>, String> {
+pub(super) async fn read_limited(resp: reqwest::Response) -> Result<Vec<u8>, String> {
     if resp.content_length().is_some_and(|n| n > MAX_REPLY_BYTES as u64) {
         return Err("reply too large".into());
     }

@@ -17,7 +17,7 @@ use tokio::sync::{Notify, watch};
 
 use super::client::{Answer, Client};
 use super::pass::{self, Action, LibraryNext, PassReport, Then, Transition, Upload};
-use super::{Error, Host, SyncError, TokenProvider, state};
+use super::{Error, Host, Login, SyncError, state};
 use crate::events::Event;
 use crate::library::pack::Pack;
 use crate::library::{self, ApplyOutcome, LibraryError, prefs};
@@ -130,7 +130,7 @@ impl SyncEngine {
         host: Weak<H>,
         config: &SyncConfig,
         device_id: &str,
-        auth: Arc<dyn TokenProvider>,
+        login: Login,
     ) -> Result<Self, SyncError> {
         let handle = runtime.handle().clone();
         let client = Arc::new(Client::new(
@@ -138,7 +138,7 @@ impl SyncEngine {
             config.pinned_ca_pem.as_deref(),
             config.request_timeout,
             Some(device_id),
-            auth,
+            login,
         )?);
         let (online, online_rx) = watch::channel(false);
         let nudge = Arc::new(Notify::new());
@@ -303,7 +303,7 @@ where
             Answer::Got(t) => return Ok(t),
             Answer::Unauthorized => match pass::on_unauthorized(refreshed) {
                 pass::AuthStep::Refresh => {
-                    client.refresh_token()?;
+                    client.refresh_token().await?;
                     refreshed = true;
                 }
                 pass::AuthStep::Fail(e) => return Err(e.into()),
@@ -327,7 +327,7 @@ async fn upload<H: Host>(host: &H, client: &Client) -> Result<pass::Uploaded, Er
             match step.then {
                 Then::Next => continue 'items,
                 Then::RefreshAndResend => {
-                    if let Err(e) = client.refresh_token() {
+                    if let Err(e) = client.refresh_token().await {
                         commit(host, &up.on_error(e).commit)?;
                         break 'items;
                     }

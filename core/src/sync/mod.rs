@@ -21,6 +21,7 @@
 pub mod client;
 pub mod engine;
 pub mod pass;
+pub mod signin;
 pub mod state;
 
 use rusqlite::Transaction;
@@ -32,6 +33,7 @@ use crate::store::{Store, StoreError};
 
 pub use engine::{Runtime, SyncConfig, SyncEngine};
 pub use pass::{PassReport, PullPlan};
+pub use signin::{ForceLogin, SignInConfig};
 pub use state::SyncStatus;
 
 /// The shell's access to the force's login: a bearer token, and a fresh one
@@ -39,6 +41,31 @@ pub use state::SyncStatus;
 pub trait TokenProvider: Send + Sync {
     fn token(&self) -> Result<String, String>;
     fn refresh(&self) -> Result<String, String>;
+}
+
+/// Where the bearer token comes from: the core's own sign-in with the
+/// force's provider, or a shell's [`TokenProvider`] (the demo's and the
+/// tests' dev tokens).
+#[derive(Clone)]
+pub enum Login {
+    Force(std::sync::Arc<ForceLogin>),
+    Shell(std::sync::Arc<dyn TokenProvider>),
+}
+
+impl Login {
+    pub async fn token(&self) -> Result<String, SyncError> {
+        match self {
+            Login::Force(f) => f.token().await,
+            Login::Shell(s) => s.token().map_err(SyncError::Auth),
+        }
+    }
+
+    pub async fn refresh(&self) -> Result<String, SyncError> {
+        match self {
+            Login::Force(f) => f.refresh().await,
+            Login::Shell(s) => s.refresh().map_err(SyncError::Auth),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -59,6 +86,10 @@ pub enum SyncError {
     Unsynced { count: usize },
     #[error("a patrol is still open; check out before signing out")]
     PatrolOpen,
+    #[error(
+        "{count} records of the officer signed in before have not reached the force yet; they must sign in and sync first"
+    )]
+    OtherOfficer { count: usize },
 }
 
 /// Everything a pass can fail with: the protocol, the phone's storage, or

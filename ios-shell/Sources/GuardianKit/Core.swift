@@ -125,8 +125,27 @@ public final class Core: @unchecked Sendable {
 
     // MARK: sync
 
-    public func startSync(tokens: TokenProvider) throws {
+    /// `nil`: the core's own force sign-in supplies the tokens; a provider
+    /// is for the demo backend's dev tokens.
+    public func startSync(tokens: TokenProvider?) throws {
         try ffi.startSync(tokens: tokens)
+    }
+
+    /// Names the force's provider; call once after `open`.
+    public func configureSignIn(_ config: SignInConfig) throws {
+        try ffi.configureSignIn(config: config)
+    }
+
+    /// The provider's page for the `SignInBrowser`.
+    public func beginSignIn() async throws -> String {
+        try await ffi.beginSignIn()
+    }
+
+    /// The browser's redirect, whole; returns the officer's id. Throws
+    /// `SyncError.Auth` (refused, or not this sign-in) and
+    /// `SyncError.Unsynced` (another officer's records wait).
+    public func completeSignIn(redirect: String) async throws -> String {
+        try await ffi.completeSignIn(redirectUrl: redirect)
     }
 
     public func setOnline(_ online: Bool) async throws {

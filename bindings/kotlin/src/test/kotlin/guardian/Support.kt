@@ -37,11 +37,17 @@ val KEY = ByteArray(32) { (it + 1).toByte() }
 /** The force's reference backend, served from its own process on loopback. */
 class Force private constructor(val db: Path, val url: String, private val proc: Process) : AutoCloseable {
     companion object {
-        fun start(dir: Path): Force {
+        fun start(dir: Path): Force = serve(dir)
+
+        /** A backend that trusts only [provider]'s tokens (no dev tokens). */
+        fun startTrusting(dir: Path, provider: IdentityProvider): Force =
+            serve(dir, "--oidc-issuer", provider.issuer, "--oidc-audience", "guardian-api")
+
+        private fun serve(dir: Path, vararg extra: String): Force {
             val db = dir.resolve("force.db")
             cli("load-areas", "--db", db.toString(), Paths.areas.path)
             cli("create-officer", "--db", db.toString(), "--id", OFFICER_ID, "--name", "PC Sam Patel", "--rank", "constable")
-            val proc = ProcessBuilder(Paths.backendBin.path, "serve", "--db", db.toString(), "--addr", "127.0.0.1:0")
+            val proc = ProcessBuilder(Paths.backendBin.path, "serve", "--db", db.toString(), "--addr", "127.0.0.1:0", *extra)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .start()
             val reader = proc.errorStream.bufferedReader()

@@ -23,6 +23,7 @@ import uniffi.guardian_ffi.StoreException
 import uniffi.guardian_ffi.SyncException
 import uniffi.guardian_ffi.TokenProvider
 import uniffi.guardian_ffi.RecoveryReport
+import uniffi.guardian_ffi.SignInConfig
 import uniffi.guardian_ffi.recoverStore
 import uniffi.guardian_ffi.setLogSink
 
@@ -34,18 +35,23 @@ sealed interface Opened {
 
 /**
  * The process's one [Guardian]: opened with the key from the [KeyVault],
- * told about connectivity, given the login's token, and its events handed
+ * told about connectivity and the force's sign-in, and its events handed
  * to whoever listens, on the main thread. Everything the officer did is in
  * the core's database; this holds nothing that a killed process would lose.
+ * With [signIn] the core holds the tokens (refresh token in its encrypted
+ * store); without it (the demo backend) a pasted dev token is kept here.
  */
 class Handset(
     private val context: Context,
     private val vault: KeyVault,
     val backendUrl: String,
+    private val signIn: SignInConfig? = null,
 ) {
     private val dir: File = context.noBackupFilesDir
     private val dbFile = File(dir, "guardian.db")
     private val tokenFile = File(dir, "token.wrapped")
+    /** The core holds the force sign-in; this only marks that there is one. */
+    private val signedInFile = File(dir, "signed-in")
     private val main = Handler(Looper.getMainLooper())
     private val listeners = CopyOnWriteArraySet<(GuardianEvent) -> Unit>()
     private var guardian: Guardian? = null
@@ -56,7 +62,7 @@ class Handset(
     private val fanOut = object : EventListener {
         override fun onEvent(event: GuardianEvent) {
             main.post {
-                if (event is GuardianEvent.Wiped) forgetLogin()
+                if (event is GuardianEvent.Wiped || event is GuardianEvent.AuthRequired) forgetLogin()
                 listeners.forEach { it(event) }
             }
         }
@@ -71,7 +77,10 @@ class Handset(
         override fun refresh(): String = throw AuthException.Failed("the login has expired: sign in again")
     }
 
-    val signedIn: Boolean get() = tokenFile.exists()
+    val signedIn: Boolean get() = tokenFile.exists() || signedInFile.exists()
+
+    /** The force's provider is configured: sign-in is through the browser. */
+    val forceSignIn: Boolean get() = signIn != null
 
     private val noticeListeners = CopyOnWriteArraySet<(String?) -> Unit>()
 
@@ -104,6 +113,7 @@ class Handset(
                 key.fill(0)
             }
             g.setEventListener(fanOut)
+            signIn?.let { g.configureSignIn(it) }
             guardian = g
             if (signedIn) startSync(g)
             Opened.Ready(g)
@@ -111,6 +121,10 @@ class Handset(
             Opened.Failed(Problem.UNREADABLE, e.message)
         } catch (e: StoreException) {
             Opened.Failed(Problem.of(e), e.message)
+        } catch (e: SyncException) {
+            // A sign-in configuration the core refuses (not https): a
+            // build fault that only a fixed build mends.
+            Opened.Failed(Problem.UPDATE_APP, e.message)
         }
     }
 
@@ -159,6 +173,30 @@ class Handset(
         return g.officer()
     }
 
+    /** The force's sign-in page for the [SignInBrowser]. @throws SyncException */
+    suspend fun beginSignIn(): String {
+        val g = guardianOrNull() ?: throw SyncException.NotStarted("the handset's store is not open")
+        return g.beginSignIn()
+    }
+
+    /**
+     * The browser's redirect, whole, to the core; then sync pulls the
+     * officer, areas and assignments. @throws SyncException (Auth: not this
+     * sign-in or refused; Unsynced: another officer's records wait)
+     */
+    suspend fun completeSignIn(redirect: String): Officer? {
+        val g = guardianOrNull() ?: return null
+        g.completeSignIn(redirect)
+        signedInFile.writeText("")
+        startSync(g)
+        try {
+            g.syncNow()
+        } catch (e: SyncException.Network) {
+            // Signed in; the first sync waits for signal.
+        }
+        return g.officer()
+    }
+
     fun subscribe(listener: (GuardianEvent) -> Unit): AutoCloseable {
         listeners.add(listener)
         return AutoCloseable { listeners.remove(listener) }
@@ -167,7 +205,7 @@ class Handset(
     @Synchronized
     private fun startSync(g: Guardian) {
         if (syncing) return
-        g.startSync(tokens)
+        g.startSync(if (forceSignIn) null else tokens)
         syncing = true
         watchNetwork(g)
         SyncJobService.schedule(context)
@@ -205,6 +243,7 @@ class Handset(
 
     private fun forgetLogin() {
         tokenFile.delete()
+        signedInFile.delete()
     }
 
     /** Closes the core (the database stays). The next [open] opens it afresh. */

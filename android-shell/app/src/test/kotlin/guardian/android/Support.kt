@@ -11,6 +11,7 @@ import java.util.concurrent.TimeUnit
 import javax.crypto.KeyGenerator
 import javax.crypto.SecretKey
 import org.robolectric.Shadows.shadowOf
+import uniffi.guardian_ffi.SignInConfig
 
 /** Where the screens are drawn. */
 val screens: File = File(System.getProperty("guardian.screens", "target/screens"))
@@ -43,18 +44,21 @@ class SoftwareWrappingKey : WrappingKey {
 class TestApp : GuardianApp() {
     override fun wrappingKey(): WrappingKey = Keys.current
     override fun backendUrl(): String = Keys.backendUrl
+    override fun signInConfig(): SignInConfig? = Keys.signIn
 }
 
 /** The app for one test: a fresh keystore, the run's force. */
 fun freshApp(): android.app.Application {
     Keys.current = SoftwareWrappingKey()
     Keys.backendUrl = force.url
+    Keys.signIn = null
     return org.robolectric.RuntimeEnvironment.getApplication()
 }
 
 object Keys {
     var current = SoftwareWrappingKey()
     var backendUrl = "http://127.0.0.1:9"
+    var signIn: SignInConfig? = null
 }
 
 /** A real GPX track as the OS would give its fixes (bindings' reader; monotonic time from the track's own clock). */
