@@ -149,6 +149,24 @@ class LoginPage(html.parser.HTMLParser):
             self.messages.append(data.strip())
 
 
+def log_in(url, username, password, opener=None):
+    """What the officer does in the system browser: open the authorization
+    URL, fill in Keycloak's login form. Returns the redirect it answers with
+    (not followed: the app receives it), or raises Refused."""
+    opener = opener or browser()
+    status, headers, body = call("GET", url, opener=opener)
+    if status in (302, 303):
+        raise Refused(f"the authorization endpoint redirected at once: {headers['Location']}")
+    page = LoginPage(body.decode())
+    if status != 200 or not page.action:
+        raise Failed(f"{username}: no login form ({status})")
+    form = dict(page.inputs, username=username, password=password)
+    status, headers, body = call("POST", page.action, form=form, opener=opener)
+    if status not in (302, 303):
+        raise Refused(" ".join(LoginPage(body.decode()).messages) or f"login answered {status}")
+    return headers["Location"]
+
+
 class Realm:
     def __init__(self, base, name):
         self.name = name
@@ -171,18 +189,8 @@ class Realm:
         if pkce:
             q["code_challenge"] = b64url(hashlib.sha256(verifier.encode()).digest())
             q["code_challenge_method"] = "S256"
-        status, headers, body = call("GET", self.disco["authorization_endpoint"] + "?" + urllib.parse.urlencode(q),
-                                     opener=opener)
-        if status in (302, 303):
-            raise Refused(f"the authorization endpoint redirected at once: {headers['Location']}")
-        page = LoginPage(body.decode())
-        if status != 200 or not page.action:
-            raise Failed(f"{username}: no login form ({status})")
-        form = dict(page.inputs, username=username, password=password)
-        status, headers, body = call("POST", page.action, form=form, opener=opener)
-        if status not in (302, 303):
-            raise Refused(" ".join(LoginPage(body.decode()).messages) or f"login answered {status}")
-        location = headers["Location"]
+        location = log_in(self.disco["authorization_endpoint"] + "?" + urllib.parse.urlencode(q), username,
+                          password, opener)
         # The app, not the browser, receives this: it must be our redirect
         # URI, carry our state and name the issuer (RFC 9207).
         if not location.startswith(redirect_uri + "?"):
@@ -361,6 +369,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--keycloak", required=True, help="Keycloak's base URL, e.g. http://127.0.0.1:8081")
     ap.add_argument("--backend", required=True, help="the guardian-backend binary")
+    ap.add_argument("--bindings", help="the generated Python bindings' directory (scripts/bindings.sh): "
+                    "the handset core's own sign-in is driven through them too")
     ap.add_argument("--realm-file", default=os.path.join(here, "keycloak", "guardian-realm.json"))
     ap.add_argument("--admin", default=os.environ.get("GUARDIAN_KEYCLOAK_ADMIN", "admin"))
     ap.add_argument("--admin-password", default=os.environ.get("GUARDIAN_KEYCLOAK_ADMIN_PASSWORD",
@@ -514,6 +524,9 @@ def main():
         note(f"the same token at Keycloak's userinfo: {status} {body[:120].decode(errors='replace')}")
         timings["disabled_user_backend_status"] = got[0]
 
+        if args.bindings:
+            handset_core(args.bindings, guardian, backend, admin, password, oid, work, timings)
+
         print("== signing keys rotated, the backend still running")
         first_kid = jwt_parts(at["pc.able"])[0]["kid"]
         admin.add_key("guardian", "rsa-generated", 200, keySize="2048", algorithm="RS256")
@@ -563,21 +576,98 @@ def main():
     return 0
 
 
+def handset_core(bindings, realm, backend, admin, password, oid, work, timings):
+    """The handset core's own sign-in, through its Python bindings as a
+    shell drives it: its URL opened in "the browser" (Keycloak's login form),
+    the redirect handed back whole, the officer pulled with the access
+    token the backend verified; the process restarted (the access token was
+    in memory only) and renewed from the encrypted store's refresh token;
+    then the user disabled, and the next start is told to sign in again
+    with nothing of theirs dropped."""
+    import asyncio
+    import gc
+
+    sys.path.insert(0, os.path.abspath(bindings))
+    import guardian_ffi as g
+
+    print("== the handset core signs in (its Python bindings)")
+
+    class Events(g.EventListener):
+        def __init__(self):
+            self.seen = []
+
+        def on_event(self, event):
+            self.seen.append(event)
+
+    redirect = f"http://127.0.0.1:{free_port()}/oauth2redirect"
+    key = bytes(range(1, 33))
+
+    def handset(path):
+        h = g.Guardian.open(g.GuardianConfig(db_path=path, backend_url=backend.url), key)
+        events = Events()
+        h.set_event_listener(events)
+        h.configure_sign_in(g.SignInConfig(issuer=realm.issuer, client_id="guardian-handset", redirect_uri=redirect))
+        h.start_sync(None)
+        return h, events
+
+    def restarted(h, path):
+        h.stop_sync()
+        del h
+        gc.collect()
+        return handset(path)
+
+    # The section before left pcso.baker disabled.
+    admin.set_enabled("guardian", "pcso.baker", True)
+    for username in ("pc.able", "pcso.baker"):
+        path = os.path.join(work, f"{username}.db")
+        h, events = handset(path)
+        t0 = time.monotonic()
+        url = asyncio.run(h.begin_sign_in())
+        q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
+        check(q.get("code_challenge_method") == "S256" and q.get("nonce") and q.get("state"),
+              f"{username}: the core's URL asks for a code with PKCE S256, state and nonce")
+        officer = asyncio.run(h.complete_sign_in(log_in(url, username, password[username])))
+        timings["sign_in_s"][f"{username} (handset core)"] = round(time.monotonic() - t0, 3)
+        check(officer == oid[username], f"{username}: the core read the officer's oid from the ID token")
+        asyncio.run(h.sync_now())
+        check(h.officer() and h.officer().officer_id == oid[username],
+              f"{username}: the backend took the core's access token (officer pulled)")
+
+        h, events = restarted(h, path)
+        asyncio.run(h.sync_now())
+        check(h.officer().officer_id == oid[username],
+              f"{username}: after a restart the core renewed from its stored refresh token")
+
+    # pcso.baker's handset: the force disables the account.
+    admin.set_enabled("guardian", "pcso.baker", False)
+    h, events = restarted(h, path)
+    try:
+        asyncio.run(h.sync_now())
+        raise Failed("a disabled user's handset synced")
+    except g.SyncError.Auth as e:
+        check(True, f"pcso.baker disabled: the next start's renewal is refused ({e})")
+    told = [e for e in events.seen if isinstance(e, g.GuardianEvent.AUTH_REQUIRED)]
+    check(len(told) == 1, "the shell is told to show the sign-in (AuthRequired)")
+    check(h.officer().officer_id == oid["pcso.baker"], "nothing of the officer's is dropped")
+    h.stop_sync()
+    admin.set_enabled("guardian", "pcso.baker", True)
+
+
 def accept_new_kid(backend, what, token):
     """The backend refetches the JWKS on an unknown kid at most once every
-    10 s: inside that window a new key's token is 401 token-key. Polls until
-    10 s after the last fetch (plus 2 s for slack) and returns the seconds
-    the new key was refused."""
+    10 s: inside that window a new key's token is 503 key-pending with
+    Retry-After (try again, not "never"). Polls until 10 s after the last
+    fetch (plus 2 s for slack) and returns the seconds the new key waited."""
     first = time.monotonic()
     deadline = backend.last_fetch + 12
     while True:
         status, slug, body = backend.get("/v1/me/patrols", token)
-        if not (status == 401 and slug == "token-key") or time.monotonic() > deadline:
+        if not (status == 503 and slug == "key-pending") or time.monotonic() > deadline:
             break
         time.sleep(0.25)
     refused = time.monotonic() - first
     if refused > 0.1:
-        note(f"{what}: 401 token-key for {refused:.1f} s (the JWKS had been fetched "
+        note(f"{what}: 503 key-pending for {refused:.1f} s (the JWKS had been fetched "
              f"{first - backend.last_fetch:.1f} s before)")
     check(status == 200, f"{what}: the running backend accepts the new key's token"
           + ("" if status == 200 else f" (got {status} {body!r:.200})"))

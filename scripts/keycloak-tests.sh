@@ -32,5 +32,9 @@ else
 fi
 
 started=$SECONDS
-python3 scripts/keycloak-e2e.py --keycloak "$KEYCLOAK_URL" --backend "$BACKEND_BIN"
+# The handset core's own sign-in too, when the Python bindings are built.
+bindings="${CARGO_TARGET_DIR:-target}/bindings/python"
+extra=()
+[ -f "$bindings/guardian_ffi.py" ] && extra=(--bindings "$bindings")
+python3 scripts/keycloak-e2e.py --keycloak "$KEYCLOAK_URL" --backend "$BACKEND_BIN" "${extra[@]}"
 echo "keycloak-tests: passed in $((SECONDS - started)) s"

@@ -122,13 +122,13 @@ fi
 # command.
 step torture -- "$SIM" torture --kills 100 --power-cuts 200 --seed "${GUARDIAN_TORTURE_SEED:-20261130}"
 # The core's parsers and decoders under libFuzzer, from the committed
-# corpora, 20 s a target (nightly + cargo-fuzz; the stable replay of the
+# corpora, 12 s a target (nightly + cargo-fuzz; the stable replay of the
 # same corpora ran in `cargo test` above either way).
-step fuzz-core -- bash scripts/fuzz-core.sh 20
+step fuzz-core -- bash scripts/fuzz-core.sh 12
 # The backend fuzzed from its OpenAPI document, as an admin, a supervisor,
-# an officer, a Navigator and with no token (schemathesis; seeded, 45 s a
+# an officer, a Navigator and with no token (schemathesis; seeded, 30 s a
 # role here).
-step fuzz-api -- bash scripts/fuzz-api.sh 45
+step fuzz-api -- bash scripts/fuzz-api.sh 30
 # The supervisors' review page in Chromium against a backend holding
 # simulated patrols: figures against the export, tracks drawn, roles, axe.
 step review-browser -- bash scripts/review-browser.sh
@@ -150,6 +150,14 @@ step ios-checks -- bash scripts/ios-checks.sh --self-test
 step pytest -- python3 -m pytest -q -p no:cacheprovider bindings/python
 target="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)"
 step kotlin -- kotlin_tests
+# A real identity provider: Keycloak 26 on loopback (scripts/keycloak.sh:
+# fetched with Maven and its realms imported once, then cached), its real
+# login form driven with PKCE; the release backend verifying its tokens
+# (roles, hostile tokens, a disabled user, key rotation with no restart),
+# and the handset core signing in through its Python bindings, renewing
+# after a restart and told to sign in again when the account is disabled.
+step keycloak -- env BACKEND_BIN="${CARGO_TARGET_DIR:-target}/release/guardian-backend" \
+    bash scripts/keycloak-tests.sh
 
 # The Android shell: the real shell under Robolectric against the real
 # library and a backend on loopback (screens drawn into

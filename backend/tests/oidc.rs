@@ -166,17 +166,20 @@ struct Server {
 
 impl Server {
     fn trusting(issuers: &[&Provider]) -> Server {
+        Server::with_config(OidcConfig::new(
+            issuers.iter().map(|p| p.issuer.clone()).collect(),
+            vec![AUDIENCE.into()],
+        ))
+    }
+
+    fn with_config(config: OidcConfig) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = fresh_store(dir.path());
         let mut backend = open_store(&store);
         backend
             .create_officer("pc-a", "PC Able", Rank::Constable)
             .expect("officer");
-        let oidc = Oidc::discover_blocking(OidcConfig::new(
-            issuers.iter().map(|p| p.issuer.clone()).collect(),
-            vec![AUDIENCE.into()],
-        ))
-        .expect("discover");
+        let oidc = Oidc::discover_blocking(config).expect("discover");
         backend.trust_identity_provider(oidc);
         let server = spawn(backend, loopback()).expect("spawn");
         Server {
@@ -297,15 +300,25 @@ fn a_flood_of_unknown_kids_is_one_fetch_and_a_rotated_key_is_picked_up_without_a
     let p = Provider::start(vec![old.jwk(true)]);
     let s = Server::trusting(&[&p]);
     assert_eq!(p.fetches(), 1, "the key set is fetched once at start");
+    // Within the refetch interval an unknown kid may be a key rotated in
+    // a moment ago: "try again" (503 key-pending), never a fetch each.
     for i in 0..40 {
         let forged = SigningKey::rsa(&format!("made-up-{i}"), "rsa-b.pem");
-        assert_error(
-            s.get(&forged.sign(&claims(&p, "pc-a", "officer")), "/v1/me/patrols"),
-            401,
-            "token-key",
-        );
+        let r = s.get(&forged.sign(&claims(&p, "pc-a", "officer")), "/v1/me/patrols");
+        assert_eq!(r.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("10"));
+        assert_error(r, 503, "key-pending");
     }
-    assert!(p.fetches() <= 2, "40 unknown kids made {} fetches", p.fetches());
+    assert_eq!(p.fetches(), 1, "40 unknown kids inside the interval made no fetch");
+    // Once the key set has been read again and the kid is still not in it,
+    // it is no key of the provider's.
+    std::thread::sleep(REFETCH_EVERY + Duration::from_millis(300));
+    let forged = SigningKey::rsa("made-up-late", "rsa-b.pem");
+    assert_error(
+        s.get(&forged.sign(&claims(&p, "pc-a", "officer")), "/v1/me/patrols"),
+        401,
+        "token-key",
+    );
+    assert_eq!(p.fetches(), 2);
 
     // The provider rotates: a new key beside the old, then the old withdrawn.
     let new = SigningKey::ec("ec-new");
@@ -313,6 +326,28 @@ fn a_flood_of_unknown_kids_is_one_fetch_and_a_rotated_key_is_picked_up_without_a
     std::thread::sleep(REFETCH_EVERY + Duration::from_millis(300));
     assert_ok(s.get(&new.sign(&claims(&p, "pc-a", "officer")), "/v1/me/patrols"));
     assert_ok(s.get(&old.sign(&claims(&p, "pc-a", "officer")), "/v1/me/patrols"));
+}
+
+#[test]
+fn a_key_the_provider_withdrew_stops_verifying_once_the_key_set_is_stale_with_no_unknown_kid() {
+    let old = SigningKey::rsa("rsa-a", "rsa-a.pem");
+    let new = SigningKey::ec("ec-new");
+    let p = Provider::start(vec![old.jwk(true), new.jwk(true)]);
+    let mut config = OidcConfig::new(vec![p.issuer.clone()], vec![AUDIENCE.into()]);
+    config.max_key_age = REFETCH_EVERY;
+    let s = Server::with_config(config);
+    assert_ok(s.get(&old.sign(&claims(&p, "pc-a", "officer")), "/v1/me/patrols"));
+    // The provider retires the old key; only known kids arrive from now on.
+    p.keys.lock().expect("keys").remove(0);
+    assert_ok(s.get(&old.sign(&claims(&p, "pc-a", "officer")), "/v1/me/patrols"));
+    std::thread::sleep(REFETCH_EVERY + Duration::from_millis(300));
+    assert_ok(s.get(&new.sign(&claims(&p, "pc-a", "officer")), "/v1/me/patrols"));
+    assert_eq!(p.fetches(), 2, "the stale key set was read again");
+    assert_error(
+        s.get(&old.sign(&claims(&p, "pc-a", "officer")), "/v1/me/patrols"),
+        401,
+        "token-key",
+    );
 }
 
 #[test]

@@ -34,7 +34,9 @@ fi
 
 export IPHONEOS_DEPLOYMENT_TARGET=16.0
 for triple in aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios; do
-    cargo build "${FLAG[@]}" -p guardian-ffi --lib --target "$triple"
+    # The static library alone (as bindings.sh links the cdylib alone):
+    # built beside the rlib and cdylib, LTO leaves more code in it.
+    cargo rustc "${FLAG[@]}" -p guardian-ffi --lib --crate-type staticlib --target "$triple"
 done
 
 # The Swift bindings come from the host library in library mode (it needs

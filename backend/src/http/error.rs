@@ -119,6 +119,9 @@ impl From<AuthError> for ApiFailure {
             AuthError::KeysUnavailable => {
                 return ApiFailure::new(StatusCode::SERVICE_UNAVAILABLE, "keys-unavailable", e.to_string());
             }
+            AuthError::KeyPending => {
+                return ApiFailure::new(StatusCode::SERVICE_UNAVAILABLE, "key-pending", e.to_string());
+            }
             AuthError::NoRole => return ApiFailure::new(StatusCode::FORBIDDEN, "no-role", e.to_string()),
             AuthError::AmbiguousRole => {
                 return ApiFailure::new(StatusCode::FORBIDDEN, "ambiguous-role", e.to_string());
@@ -140,7 +143,7 @@ impl IntoResponse for ApiFailure {
         // fetched again at most every ten seconds.
         let retry = match self.status {
             StatusCode::TOO_MANY_REQUESTS => Some("1"),
-            StatusCode::SERVICE_UNAVAILABLE if self.slug == "keys-unavailable" => Some("10"),
+            StatusCode::SERVICE_UNAVAILABLE if matches!(self.slug, "keys-unavailable" | "key-pending") => Some("10"),
             _ => None,
         };
         if let Some(after) = retry {

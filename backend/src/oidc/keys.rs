@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::{Jwk, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
@@ -43,10 +43,13 @@ pub(super) struct Issuer {
     jwks_uri: String,
     http: reqwest::Client,
     keys: RwLock<HashMap<String, Arc<Key>>>,
+    /// `kid`s a fetch found withdrawn: refused at once, never "pending".
+    retired: RwLock<std::collections::HashSet<String>>,
     /// When the last fetch began; held across a fetch so concurrent
     /// unknown `kid`s wait for one fetch rather than each making one.
     last_fetch: tokio::sync::Mutex<Option<Instant>>,
     fetches: AtomicU64,
+    max_age: Duration,
 }
 
 #[derive(Deserialize)]
@@ -61,7 +64,7 @@ struct KeySet {
 }
 
 impl Issuer {
-    pub async fn discover(http: reqwest::Client, url: &str) -> Result<Issuer, OidcError> {
+    pub async fn discover(http: reqwest::Client, url: &str, max_age: Duration) -> Result<Issuer, OidcError> {
         let at = format!("{}/.well-known/openid-configuration", url.trim_end_matches('/'));
         let doc: Discovery = serde_json::from_slice(&fetch(&http, &at).await?).map_err(|e| OidcError::Fetch {
             url: at.clone(),
@@ -81,8 +84,10 @@ impl Issuer {
             jwks_uri: doc.jwks_uri,
             http,
             keys: RwLock::new(HashMap::new()),
+            retired: RwLock::default(),
             last_fetch: tokio::sync::Mutex::new(None),
             fetches: AtomicU64::new(0),
+            max_age,
         };
         // A key set that cannot be fetched now is not fatal: the server
         // starts, answers 503 until it can, and keeps trying.
@@ -104,8 +109,24 @@ impl Issuer {
         self.keys.read().ok()?.get(kid).cloned()
     }
 
+    pub fn retired(&self, kid: &str) -> bool {
+        self.retired.read().is_ok_and(|r| r.contains(kid))
+    }
+
     pub fn is_empty(&self) -> bool {
         self.keys.read().map_or(true, |k| k.is_empty())
+    }
+
+    /// Reads the key set again if the last read is older than its maximum
+    /// age. Never waits behind a fetch already under way.
+    pub async fn refresh_if_stale(&self) {
+        let stale = match self.last_fetch.try_lock() {
+            Ok(last) => last.is_none_or(|t| t.elapsed() >= self.max_age.max(REFETCH_EVERY)),
+            Err(_) => false,
+        };
+        if stale {
+            let _ = self.refetch().await;
+        }
     }
 
     /// Fetches the key set again unless that was done under
@@ -124,9 +145,11 @@ impl Issuer {
             .and_then(|bytes| parse_key_set(&bytes));
         match fetched {
             Ok(keys) if !keys.is_empty() => {
-                if let Ok(mut held) = self.keys.write() {
+                if let (Ok(mut held), Ok(mut retired)) = (self.keys.write(), self.retired.write()) {
                     // Replaced, not merged: a key the provider withdrew
                     // stops verifying.
+                    retired.extend(held.keys().filter(|kid| !keys.contains_key(*kid)).cloned());
+                    retired.retain(|kid| !keys.contains_key(kid));
                     *held = keys;
                 }
                 Fetched::Keys

@@ -20,7 +20,7 @@ use jsonwebtoken::{Algorithm, Validation};
 use reqwest::Url;
 
 pub use claims::ClaimNames;
-use keys::Issuer;
+use keys::{Fetched, Issuer};
 
 use crate::token::Claims;
 
@@ -28,6 +28,10 @@ use crate::token::Claims;
 pub const LEEWAY_S: u64 = 60;
 /// The shortest time between two fetches of one issuer's key set.
 pub const REFETCH_EVERY: Duration = Duration::from_secs(10);
+/// A key set older than this is read again on the next request, so a key
+/// the provider withdrew stops verifying within it, even when no unknown
+/// `kid` ever asks for a refetch.
+pub const MAX_KEY_AGE: Duration = Duration::from_secs(10 * 60);
 /// A discovery document or key set takes at most this long to arrive.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -42,6 +46,9 @@ pub struct OidcConfig {
     /// widens this.
     pub algorithms: Vec<Algorithm>,
     pub claims: ClaimNames,
+    /// A key set older than this is read again on the next request
+    /// ([`MAX_KEY_AGE`] unless a test shortens it).
+    pub max_key_age: Duration,
 }
 
 impl OidcConfig {
@@ -51,6 +58,7 @@ impl OidcConfig {
             audiences,
             algorithms: vec![Algorithm::RS256, Algorithm::ES256],
             claims: ClaimNames::default(),
+            max_key_age: MAX_KEY_AGE,
         }
     }
 }
@@ -66,8 +74,9 @@ pub enum OidcError {
 
 /// Why a bearer token was refused. Each is a 401 with its own slug, except
 /// [`AuthError::KeysUnavailable`] (503: the provider's keys could not be
-/// fetched and none are cached) and the role errors (403: the provider
-/// vouched for someone this service has no role for).
+/// fetched and none are cached), [`AuthError::KeyPending`] (503: a `kid` not
+/// yet seen, within the refetch interval) and the role errors (403: the
+/// provider vouched for someone this service has no role for).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
     #[error("the token is not a well-formed token")]
@@ -90,6 +99,8 @@ pub enum AuthError {
     MissingClaim(String),
     #[error("the identity provider's keys cannot be fetched; try again shortly")]
     KeysUnavailable,
+    #[error("the token's signing key is new to this server; its key set is read again shortly")]
+    KeyPending,
     #[error("the token carries no role this service knows")]
     NoRole,
     #[error("the token carries more than one of this service's roles")]
@@ -138,7 +149,7 @@ impl Oidc {
         let mut issuers = Vec::with_capacity(config.issuers.len());
         for url in &config.issuers {
             checked_url("--oidc-issuer", url)?;
-            issuers.push(Issuer::discover(http.clone(), url).await?);
+            issuers.push(Issuer::discover(http.clone(), url, config.max_key_age).await?);
         }
         let mut validation = Validation::new(config.algorithms[0]);
         validation.algorithms = config.algorithms.clone();
@@ -190,13 +201,18 @@ impl Oidc {
             .find(|i| i.url() == iss)
             .ok_or(AuthError::UntrustedIssuer)?;
         let kid = header.kid.as_deref().ok_or(AuthError::UnknownKey)?;
+        issuer.refresh_if_stale().await;
         let key = match issuer.key(kid) {
             Some(k) => k,
             None => {
-                let _ = issuer.refetch().await;
+                let fetched = issuer.refetch().await;
                 match issuer.key(kid) {
                     Some(k) => k,
                     None if issuer.is_empty() => return Err(AuthError::KeysUnavailable),
+                    None if issuer.retired(kid) => return Err(AuthError::UnknownKey),
+                    // Not read again yet: a key the provider just rotated in
+                    // looks like this, so "try again", not "never".
+                    None if matches!(fetched, Fetched::TooSoon) => return Err(AuthError::KeyPending),
                     None => return Err(AuthError::UnknownKey),
                 }
             }

@@ -156,7 +156,7 @@ async fn page_reader(b: &AppState, headers: &HeaderMap, here: &str) -> Result<Cl
     };
     let claims = b.verify_token(&token).await.map_err(|e| match e {
         AuthError::Expired => signed_out("Your session has expired: sign in again."),
-        AuthError::KeysUnavailable | AuthError::NoRole | AuthError::AmbiguousRole => {
+        AuthError::KeysUnavailable | AuthError::KeyPending | AuthError::NoRole | AuthError::AmbiguousRole => {
             PageFailure::from(ApiFailure::from(e))
         }
         _ => signed_out("Your session is not valid: sign in again."),
@@ -409,7 +409,7 @@ pub(crate) async fn login(State(b): State<AppState>, headers: HeaderMap, body: B
         }
         let claims = b.verify_token(token).await.map_err(|e| match e {
             AuthError::Expired => retry("That token has expired."),
-            AuthError::KeysUnavailable | AuthError::NoRole | AuthError::AmbiguousRole => {
+            AuthError::KeysUnavailable | AuthError::KeyPending | AuthError::NoRole | AuthError::AmbiguousRole => {
                 PageFailure::from(ApiFailure::from(e))
             }
             _ => retry("That is not a valid token for this force."),
