@@ -122,13 +122,13 @@ fi
 # command.
 step torture -- "$SIM" torture --kills 100 --power-cuts 200 --seed "${GUARDIAN_TORTURE_SEED:-20261130}"
 # The core's parsers and decoders under libFuzzer, from the committed
-# corpora, 12 s a target (nightly + cargo-fuzz; the stable replay of the
+# corpora, 8 s a target (nightly + cargo-fuzz; the stable replay of the
 # same corpora ran in `cargo test` above either way).
-step fuzz-core -- bash scripts/fuzz-core.sh 12
+step fuzz-core -- bash scripts/fuzz-core.sh 8
 # The backend fuzzed from its OpenAPI document, as an admin, a supervisor,
-# an officer, a Navigator and with no token (schemathesis; seeded, 30 s a
+# an officer, a Navigator and with no token (schemathesis; seeded, 20 s a
 # role here).
-step fuzz-api -- bash scripts/fuzz-api.sh 30
+step fuzz-api -- bash scripts/fuzz-api.sh 20
 # The supervisors' review page in Chromium against a backend holding
 # simulated patrols: figures against the export, tracks drawn, roles, axe.
 step review-browser -- bash scripts/review-browser.sh
