@@ -67,6 +67,28 @@ fn phone(dir: &std::path::Path, force: &Force, provider: &Provider) -> Phone {
     }
 }
 
+/// A provider, a backend that trusts only it, and a handset configured
+/// for it (signed in to nothing yet).
+struct World {
+    provider: Provider,
+    force: Force,
+    p: Phone,
+    _dir: tempfile::TempDir,
+}
+
+fn world() -> World {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let provider = Provider::start();
+    let force = Force::start_trusting(dir.path(), &provider.issuer);
+    let p = phone(dir.path(), &force, &provider);
+    World {
+        provider,
+        force,
+        p,
+        _dir: dir,
+    }
+}
+
 impl Phone {
     fn sign_in(&self, provider: &Provider) -> Result<String, Error> {
         let url = self.guardian.begin_sign_in()?;
@@ -76,10 +98,12 @@ impl Phone {
 
 #[test]
 fn an_officer_signs_in_once_and_stays_signed_in_through_expiry_rotation_and_a_refused_token() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let provider = Provider::start();
-    let force = Force::start_trusting(dir.path(), &provider.issuer);
-    let p = phone(dir.path(), &force, &provider);
+    let World {
+        provider,
+        force,
+        p,
+        _dir,
+    } = world();
 
     // Nothing works before the sign-in, and the shell hears why.
     assert!(matches!(p.guardian.sync_now(), Err(Error::Sync(SyncError::Auth(_)))));
@@ -119,10 +143,12 @@ fn an_officer_signs_in_once_and_stays_signed_in_through_expiry_rotation_and_a_re
 
 #[test]
 fn a_lapsed_sign_in_keeps_the_outbox_for_the_same_officer_and_refuses_another() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let provider = Provider::start();
-    let force = Force::start_trusting(dir.path(), &provider.issuer);
-    let p = phone(dir.path(), &force, &provider);
+    let World {
+        provider,
+        force,
+        p,
+        _dir,
+    } = world();
     p.sign_in(&provider).expect("sign in");
     p.h.provision();
 
@@ -163,10 +189,12 @@ fn a_lapsed_sign_in_keeps_the_outbox_for_the_same_officer_and_refuses_another() 
 
 #[test]
 fn a_forged_or_replayed_redirect_and_a_forged_id_token_sign_nobody_in() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let provider = Provider::start();
-    let force = Force::start_trusting(dir.path(), &provider.issuer);
-    let p = phone(dir.path(), &force, &provider);
+    let World {
+        provider,
+        force: _force,
+        p,
+        _dir,
+    } = world();
     let auth = |r: Result<String, Error>| matches!(r, Err(Error::Sync(SyncError::Auth(_))));
 
     // No attempt under way: a redirect out of nowhere.

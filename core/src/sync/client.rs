@@ -35,6 +35,7 @@ pub struct Client {
     http: reqwest::Client,
     base: String,
     login: Login,
+    /// A shell's token, asked for once and kept until refused.
     token: Mutex<Option<String>>,
 }
 
@@ -88,9 +89,10 @@ impl Client {
     /// A shell's token is asked for once and kept until refused; the
     /// core's own sign-in keeps (and renews) its own.
     async fn current_token(&self) -> Result<String, SyncError> {
-        if let Login::Shell(_) = self.login
-            && let Some(t) = self.token.lock().unwrap_or_else(|p| p.into_inner()).clone()
-        {
+        let Login::Shell(_) = self.login else {
+            return self.login.token().await;
+        };
+        if let Some(t) = self.token.lock().unwrap_or_else(|p| p.into_inner()).clone() {
             return Ok(t);
         }
         let t = self.login.token().await?;
@@ -98,10 +100,12 @@ impl Client {
         Ok(t)
     }
 
-    /// A fresh token after a 401.
+    /// A fresh token after a 401 (the core's own sign-in holds its own).
     pub async fn refresh_token(&self) -> Result<(), SyncError> {
         let t = self.login.refresh().await?;
-        *self.token.lock().unwrap_or_else(|p| p.into_inner()) = Some(t);
+        if let Login::Shell(_) = self.login {
+            *self.token.lock().unwrap_or_else(|p| p.into_inner()) = Some(t);
+        }
         Ok(())
     }
 
