@@ -152,8 +152,8 @@ fn apply_pragmas(conn: &Connection) -> Result<(), BackendError> {
     // First: switching a new file to WAL takes its lock, and two processes
     // (or instances) opening it at once must wait for each other, not fail
     // "database is locked" (found by the instances test).
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    conn.busy_timeout(BUSY_WAIT)?;
+    let mode = journal_mode_wal(conn)?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(BackendError::Corrupt(format!("journal mode stayed {mode}")));
     }
@@ -163,6 +163,27 @@ fn apply_pragmas(conn: &Connection) -> Result<(), BackendError> {
          PRAGMA temp_store = FILE;",
     )?;
     Ok(())
+}
+
+const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Switching a new file to WAL upgrades a shared lock to a write lock, and
+/// SQLite answers BUSY at once, without waiting, to the second of two
+/// connections doing so together (waiting could deadlock them). Instances
+/// starting together on one new file therefore retry it until the first has
+/// switched it (seen as "database is locked" in CI, 1 run in several).
+fn journal_mode_wal(conn: &Connection) -> Result<String, BackendError> {
+    let deadline = std::time::Instant::now() + BUSY_WAIT;
+    loop {
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return Ok(other?),
+        }
+    }
 }
 
 /// The backend's own tables: version 1 [`SCHEMA`], version 2 added the
