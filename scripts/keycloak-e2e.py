@@ -227,8 +227,12 @@ class Realm:
 class Backend:
     """guardian-backend serve on a temporary SQLite file, trusting one issuer."""
 
-    def __init__(self, binary, issuer, work):
+    def __init__(self, binary, issuer, work, web_secret):
         self.binary, self.db = binary, os.path.join(work, "backend.db")
+        # The review pages' client secret, in a file as in production.
+        self.secret_file = os.path.join(work, "web-client-secret")
+        with open(self.secret_file, "w") as f:
+            f.write(web_secret + "\n")
         self.log_path = os.path.join(work, "backend.log")
         self.issuer, self.proc = issuer, None
 
@@ -245,7 +249,9 @@ class Backend:
         self.proc = subprocess.Popen(
             [self.binary, "serve", "--db", self.db, "--addr", f"127.0.0.1:{port}",
              "--oidc-issuer", self.issuer, "--oidc-audience", AUDIENCE,
-             "--oidc-id-claim", "oid", "--oidc-role-claim", "roles"],
+             "--oidc-id-claim", "oid", "--oidc-role-claim", "roles",
+             "--web-client-id", "guardian-web", "--web-client-secret-file", self.secret_file,
+             "--public-url", self.url],
             stdout=subprocess.DEVNULL, stderr=self.log)
         deadline = time.monotonic() + 30
         while "listening on" not in self.log_text():
@@ -403,7 +409,7 @@ def main():
             admin.set_enabled("guardian", name, u["enabled"])
 
         print("== the backend, trusting", guardian.issuer)
-        backend = Backend(os.path.abspath(args.backend), guardian.issuer, work)
+        backend = Backend(os.path.abspath(args.backend), guardian.issuer, work, web_secret)
         backend.cli("create-officer", "--id", oid["pc.able"], "--name", "PC Able", "--rank", "constable")
         backend.cli("create-officer", "--id", oid["pcso.baker"], "--name", "PCSO Baker", "--rank", "pcso")
         backend.cli("create-officer", "--id", oid["pc.gone"], "--name", "PC Gone", "--rank", "constable")
@@ -478,6 +484,7 @@ def main():
               "pc.twohats's token carries roles officer and supervisor")
         backend.expect("two Guardian roles", "/v1/me/patrols", at["pc.twohats"], 403, "ambiguous-role")
         check("roles" not in jwt_parts(at["visitor.fay"])[1], "visitor.fay's token has no roles claim")
+        review_pages(backend, password)
         backend.expect("no Guardian role", "/v1/me/patrols", at["visitor.fay"], 403, "no-role")
 
         print("== hostile tokens")
@@ -574,6 +581,39 @@ def main():
     print("keycloak-e2e: all passed")
     print(json.dumps(timings))
     return 0
+
+
+def review_pages(backend, password):
+    """The review pages' own sign-in: the backend as guardian-web, a
+    confidential client, through the real login form; a server-side session
+    that signing out ends."""
+    print("== the review pages sign in with Keycloak")
+
+    def pages_sign_in(username):
+        op = browser()
+        status, headers, _ = call("GET", f"{backend.url}/review/login/start?next=%2Freview%2Fevaluation", opener=op)
+        check(status == 303 and "code_challenge_method=S256" in headers["Location"],
+              f"{username}: /review/login/start sends the browser to Keycloak with PKCE")
+        back = log_in(headers["Location"], username, password[username], op)
+        check(back.startswith(f"{backend.url}/review/callback?"), f"{username}: Keycloak sends the browser back")
+        status, headers, body = call("GET", back, opener=op)
+        return op, status, headers, body
+
+    op, status, headers, body = pages_sign_in("sup.dale")
+    check(status == 200 and b"0;url=/review/evaluation" in body, "sup.dale: the callback opens a session, on to next")
+    session = next((c.split(";")[0] for c in headers.get_all("Set-Cookie") or [] if c.startswith("guardian_review=")), "")
+    check(session and "." not in session, "the cookie is a session id, not a token")
+    status, _, _ = call("GET", f"{backend.url}/review", opener=op)
+    check(status == 200, "sup.dale reads the review pages on the session")
+    status, _, _ = call("GET", back_again := f"{backend.url}/review", headers={"Cookie": session})
+    check(status == 200, "the session cookie alone opens the page")
+    status, _, _ = call("POST", f"{backend.url}/review/logout", opener=op)
+    check(status == 303, "sup.dale signs out")
+    status, _, _ = call("GET", back_again, headers={"Cookie": session})
+    check(status == 401, "after sign-out the same cookie opens nothing (the server ended the session)")
+    _, status, headers, _ = pages_sign_in("pc.able")
+    check(status == 403 and not any(c.startswith("guardian_review=") for c in headers.get_all("Set-Cookie") or []),
+          "a constable signs in but gets no review session (403)")
 
 
 def handset_core(bindings, realm, backend, admin, password, oid, work, timings):

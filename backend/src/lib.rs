@@ -41,6 +41,7 @@ mod records;
 mod referral;
 mod review;
 mod schedule;
+mod session;
 mod setup;
 mod sql;
 mod stats;
@@ -58,7 +59,9 @@ pub use http::{
     serve_until, spawn, spawn_with,
 };
 pub use library::{LibrarySources, Published, SourceFile};
-pub use oidc::{AuthError, ClaimNames, LEEWAY_S, Oidc, OidcConfig, OidcError, REFETCH_EVERY};
+pub use oidc::{
+    AuthError, ClaimNames, LEEWAY_S, Oidc, OidcConfig, OidcError, REFETCH_EVERY, WebClientConfig, WebSignInError,
+};
 pub use referral::NavigatorReferral;
 pub use review::{
     AreaOutline, AssignmentLine, DayReview, DaySchedule, EVALUATION_CSV_HEADER, Evaluation, EvaluationRow, FixPoint,

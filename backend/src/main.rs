@@ -71,12 +71,29 @@ struct OidcArgs {
     /// The claim holding their role here (a string or an array; Entra app roles).
     #[arg(long = "oidc-role-claim", default_value = "roles")]
     role_claim: String,
+    /// The review pages' client id at the first issuer (a confidential
+    /// client): the pages then sign in with the force's provider.
+    #[arg(long = "web-client-id", requires_all = ["web_client_secret_file", "public_url"])]
+    web_client_id: Option<String>,
+    /// A file holding that client's secret (kept off the command line,
+    /// which every user of the host can read).
+    #[arg(long = "web-client-secret-file")]
+    web_client_secret_file: Option<std::path::PathBuf>,
+    /// Where browsers reach this server, e.g. https://guardian.force.example;
+    /// the redirect URI registered at the provider is this + /review/callback.
+    #[arg(long = "public-url")]
+    public_url: Option<String>,
 }
 
 impl OidcArgs {
     /// The identity provider, discovered; `None` for dev tokens.
     fn discover(self) -> Result<Option<guardian_backend::Oidc>, CliError> {
         if self.issuers.is_empty() {
+            if self.web_client_id.is_some() {
+                return Err(CliError::Backend(BackendError::Invalid(
+                    "--web-client-id needs --oidc-issuer".into(),
+                )));
+            }
             if !self.audiences.is_empty() {
                 return Err(CliError::Backend(BackendError::Invalid(
                     "--oidc-audience needs --oidc-issuer".into(),
@@ -98,9 +115,30 @@ impl OidcArgs {
             id: self.id_claim,
             role: self.role_claim,
         };
-        guardian_backend::Oidc::discover_blocking(config)
-            .map(Some)
-            .map_err(|e| CliError::Backend(BackendError::Invalid(format!("identity provider: {e}"))))
+        let web = match (self.web_client_id, self.web_client_secret_file, self.public_url) {
+            (Some(client_id), Some(file), Some(public_url)) => {
+                let secret = std::fs::read_to_string(&file).map_err(|e| {
+                    CliError::Backend(BackendError::Invalid(format!(
+                        "--web-client-secret-file {}: {e}",
+                        file.display()
+                    )))
+                })?;
+                Some(guardian_backend::WebClientConfig {
+                    client_id,
+                    client_secret: secret.trim().to_string(),
+                    public_url,
+                })
+            }
+            _ => None,
+        };
+        let invalid = |e: guardian_backend::OidcError| {
+            CliError::Backend(BackendError::Invalid(format!("identity provider: {e}")))
+        };
+        let oidc = guardian_backend::Oidc::discover_blocking(config).map_err(invalid)?;
+        Ok(Some(match web {
+            Some(w) => oidc.with_web_client(w).map_err(invalid)?,
+            None => oidc,
+        }))
     }
 }
 
@@ -304,8 +342,13 @@ fn run(command: Command) -> Result<(), CliError> {
             let provider = oidc.discover()?;
             let mode = match &provider {
                 Some(p) => format!(
-                    "trusting the identity provider {} (dev tokens refused)",
-                    p.issuer_urls().join(", ")
+                    "trusting the identity provider {} (dev tokens refused); review pages sign in {}",
+                    p.issuer_urls().join(", "),
+                    if p.web_sign_in() {
+                        "with it"
+                    } else {
+                        "with a pasted token (no --web-client-id)"
+                    }
                 ),
                 None => "trusting this store's dev tokens (no --oidc-issuer: for demos and tests only)".into(),
             };

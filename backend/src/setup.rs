@@ -68,13 +68,14 @@ fn postgres_store(url: &str) -> Result<Store, BackendError> {
 
 /// Every set of tables, the backend's first: its `meta` table keeps the
 /// modules' versions.
-const SCHEMAS: [&Schema; 6] = [
+const SCHEMAS: [&Schema; 7] = [
     &db::TABLES,
     &crate::devices::TABLES,
     &crate::library::TABLES,
     &crate::boundaries::TABLES,
     &crate::referral::TABLES,
     &crate::review::TABLES,
+    &crate::session::TABLES,
 ];
 
 /// Schema and token key, in the opening transaction.

@@ -263,14 +263,28 @@ fn a_browser_signs_in_with_a_same_origin_form_and_gets_a_strict_cookie() {
         .send()
         .expect("send");
     assert_eq!(r.status().as_u16(), 401);
-    // Sign-out clears it.
+    // The cookie is a session id, not the token: the token does not work
+    // as a cookie.
+    let r = http
+        .get(w.url("/review"))
+        .header("cookie", format!("guardian_review={sup}"))
+        .send()
+        .expect("send");
+    assert_eq!(r.status().as_u16(), 401);
+    // Sign-out clears it and ends the session on the server: a copy of the
+    // cookie kept elsewhere opens nothing after it.
     let r = http
         .post(w.url("/review/logout"))
         .header("origin", format!("http://{host}"))
+        .header("cookie", &pair)
         .send()
         .expect("send");
     assert_eq!(r.status().as_u16(), 303);
     assert!(header(&r, "set-cookie").contains("Max-Age=0"));
+    let r = http.get(w.url("/review")).header("cookie", &pair).send().expect("send");
+    assert_eq!(r.status().as_u16(), 401, "the session ended with the sign-out");
+    // Without a provider there is no force sign-in to begin.
+    page(http.get(w.url("/review/login/start")).send().expect("send"), 404);
     // The assets are public, embedded, and come with the same policy.
     let css = w.http.get(w.url("/review/review.css")).send().expect("css");
     assert_eq!(css.status().as_u16(), 200);

@@ -75,6 +75,32 @@ impl Force {
         }
     }
 
+    /// As [`Force::start_trusting`], and the review pages sign in with
+    /// the provider's confidential web client.
+    pub fn start_with_pages(dir: &Path, issuer: &str) -> Force {
+        let (db, mut backend) = Force::prepare(dir);
+        // The redirect URI is registered before the server listens, so its
+        // port is chosen first.
+        let addr = std::net::TcpListener::bind(loopback())
+            .and_then(|l| l.local_addr())
+            .expect("a free port");
+        let config = guardian_backend::OidcConfig::new(vec![issuer.into()], vec![crate::provider::AUDIENCE.into()]);
+        let oidc = guardian_backend::Oidc::discover_blocking(config)
+            .expect("discover")
+            .with_web_client(guardian_backend::WebClientConfig {
+                client_id: crate::provider::WEB_CLIENT_ID.into(),
+                client_secret: crate::provider::WEB_CLIENT_SECRET.into(),
+                public_url: format!("http://{addr}"),
+            })
+            .expect("web client");
+        backend.trust_identity_provider(oidc);
+        let server = guardian_backend::spawn(backend, addr).expect("serve");
+        Force {
+            db,
+            server: Some(server),
+        }
+    }
+
     fn prepare(dir: &Path) -> (PathBuf, Backend) {
         let db = dir.join("backend.db");
         let backend = Backend::open(&db).expect("backend");

@@ -25,6 +25,9 @@ use sha2::{Digest, Sha256};
 pub const AUDIENCE: &str = "guardian-api";
 pub const CLIENT_ID: &str = "guardian-handset";
 pub const REDIRECT_URI: &str = "uk.police.guardian:/oauth2redirect";
+/// The review pages' confidential client.
+pub const WEB_CLIENT_ID: &str = "guardian-web";
+pub const WEB_CLIENT_SECRET: &str = "web-secret-for-tests";
 const KID: &str = "test-rsa-a";
 
 /// What the test can change between requests.
@@ -38,12 +41,14 @@ pub struct Knobs {
     pub wrong_audience_once: bool,
     /// The next ID token carries another nonce.
     pub wrong_nonce_once: bool,
+    /// The role the next tokens carry (`officer` when empty).
+    pub role: String,
 }
 
 #[derive(Default)]
 struct Books {
-    /// code -> (user, nonce, challenge, redirect_uri)
-    codes: HashMap<String, (String, String, String, String)>,
+    /// code -> (client, user, nonce, challenge, redirect_uri)
+    codes: HashMap<String, (String, String, String, String, String)>,
     /// live refresh token -> user
     refresh: HashMap<String, String>,
     /// refresh tokens already spent (a second use revokes the user's all)
@@ -101,8 +106,8 @@ impl Shared {
     }
 
     /// Access, refresh and (on a code) ID tokens for `user`.
-    fn issue(&self, user: &str, nonce: Option<&str>) -> Response {
-        let (access_s, aud, nonce) = {
+    fn issue(&self, client: &str, user: &str, nonce: Option<&str>) -> Response {
+        let (access_s, aud, nonce, role) = {
             let mut k = lock(&self.knobs);
             let aud = if std::mem::take(&mut k.wrong_audience_once) {
                 "elsewhere"
@@ -116,12 +121,17 @@ impl Shared {
                     n.to_string()
                 }
             });
-            (k.access_s.max(1), aud, nonce)
+            let role = if k.role.is_empty() {
+                "officer".to_string()
+            } else {
+                k.role.clone()
+            };
+            (k.access_s.max(1), aud, nonce, role)
         };
         let now = now_s();
         let access = self.sign(&json!({
             "iss": self.issuer, "aud": aud, "oid": user, "sub": format!("pairwise-{user}"),
-            "roles": ["officer"], "iat": now, "exp": now + access_s,
+            "roles": [role], "iat": now, "exp": now + access_s,
         }));
         let refresh = self.fresh("rt");
         lock(&self.books).refresh.insert(refresh.clone(), user.to_string());
@@ -131,7 +141,7 @@ impl Shared {
         });
         if let Some(nonce) = nonce {
             reply["id_token"] = json!(self.sign(&json!({
-                "iss": self.issuer, "aud": CLIENT_ID, "oid": user, "nonce": nonce,
+                "iss": self.issuer, "aud": client, "oid": user, "nonce": nonce,
                 "iat": now, "exp": now + 300,
             })));
         }
@@ -157,7 +167,16 @@ async fn keys(State(s): State<Shared>) -> Response {
 async fn authorize(State(s): State<Shared>, uri: Uri) -> Response {
     let q = params(uri.query().unwrap_or_default());
     let get = |k: &str| q.get(k).cloned().unwrap_or_default();
-    if get("response_type") != "code" || get("client_id") != CLIENT_ID || get("redirect_uri") != REDIRECT_URI {
+    let client = get("client_id");
+    let redirect = get("redirect_uri");
+    // The handset's custom scheme, or the pages' callback on loopback (any
+    // port, as RFC 8252 §7.3 and Keycloak allow).
+    let registered = match client.as_str() {
+        CLIENT_ID => redirect == REDIRECT_URI,
+        WEB_CLIENT_ID => redirect.starts_with("http://127.0.0.1:") && redirect.ends_with("/review/callback"),
+        _ => false,
+    };
+    if get("response_type") != "code" || !registered {
         return refuse("invalid_request");
     }
     if get("code_challenge_method") != "S256" || get("code_challenge").len() != 43 || get("nonce").is_empty() {
@@ -167,33 +186,46 @@ async fn authorize(State(s): State<Shared>, uri: Uri) -> Response {
     let user = lock(&s.knobs).user.clone();
     lock(&s.books).codes.insert(
         code.clone(),
-        (user, get("nonce"), get("code_challenge"), get("redirect_uri")),
+        (client, user, get("nonce"), get("code_challenge"), redirect.clone()),
     );
     let location = format!(
-        "{REDIRECT_URI}?code={code}&state={}&iss={}",
+        "{redirect}?code={code}&state={}&iss={}",
         url::form_urlencoded::byte_serialize(get("state").as_bytes()).collect::<String>(),
         url::form_urlencoded::byte_serialize(s.issuer.as_bytes()).collect::<String>(),
     );
     (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
 }
 
-async fn token(State(s): State<Shared>, body: String) -> Response {
+/// The confidential client's `client_secret_basic`, when sent.
+fn basic_client(headers: &axum::http::HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(value.strip_prefix("Basic ")?)
+        .ok()?;
+    let (id, secret) = std::str::from_utf8(&decoded).ok()?.split_once(':')?;
+    Some((id.to_string(), secret.to_string()))
+}
+
+async fn token(State(s): State<Shared>, headers: axum::http::HeaderMap, body: String) -> Response {
     let f = params(&body);
     let get = |k: &str| f.get(k).cloned().unwrap_or_default();
-    if get("client_id") != CLIENT_ID {
-        return refuse("invalid_client");
-    }
+    let client = match basic_client(&headers) {
+        Some((id, secret)) if id == WEB_CLIENT_ID && secret == WEB_CLIENT_SECRET => id,
+        Some(_) => return refuse("invalid_client"),
+        None if get("client_id") == CLIENT_ID => CLIENT_ID.to_string(),
+        None => return refuse("invalid_client"),
+    };
     match get("grant_type").as_str() {
         "authorization_code" => {
             // A code is good once.
-            let Some((user, nonce, challenge, redirect)) = lock(&s.books).codes.remove(&get("code")) else {
+            let Some((issued_to, user, nonce, challenge, redirect)) = lock(&s.books).codes.remove(&get("code")) else {
                 return refuse("invalid_grant");
             };
             let proof = URL_SAFE_NO_PAD.encode(Sha256::digest(get("code_verifier").as_bytes()));
-            if proof != challenge || redirect != get("redirect_uri") {
+            if proof != challenge || redirect != get("redirect_uri") || issued_to != client {
                 return refuse("invalid_grant");
             }
-            s.issue(&user, Some(&nonce))
+            s.issue(&client, &user, Some(&nonce))
         }
         "refresh_token" => {
             let used = get("refresh_token");
@@ -214,7 +246,7 @@ async fn token(State(s): State<Shared>, body: String) -> Response {
                 }
             };
             s.refreshes.fetch_add(1, Ordering::SeqCst);
-            s.issue(&user, None)
+            s.issue(&client, &user, None)
         }
         _ => refuse("unsupported_grant_type"),
     }

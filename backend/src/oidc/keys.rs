@@ -41,6 +41,8 @@ pub(super) enum Fetched {
 pub(super) struct Issuer {
     url: String,
     jwks_uri: String,
+    /// (authorization, token) endpoints, when the document names both.
+    endpoints: Option<(String, String)>,
     http: reqwest::Client,
     keys: RwLock<HashMap<String, Arc<Key>>>,
     /// `kid`s a fetch found withdrawn: refused at once, never "pending".
@@ -56,6 +58,9 @@ pub(super) struct Issuer {
 struct Discovery {
     issuer: String,
     jwks_uri: String,
+    /// Only the web pages' sign-in needs these two.
+    authorization_endpoint: Option<String>,
+    token_endpoint: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -82,6 +87,7 @@ impl Issuer {
         let issuer = Issuer {
             url: url.to_string(),
             jwks_uri: doc.jwks_uri,
+            endpoints: doc.authorization_endpoint.zip(doc.token_endpoint),
             http,
             keys: RwLock::new(HashMap::new()),
             retired: RwLock::default(),
@@ -99,6 +105,14 @@ impl Issuer {
 
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    pub fn endpoints(&self) -> Option<(&str, &str)> {
+        self.endpoints.as_ref().map(|(a, t)| (a.as_str(), t.as_str()))
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
     }
 
     pub fn fetches(&self) -> u64 {
@@ -171,14 +185,19 @@ async fn fetch(http: &reqwest::Client, url: &str) -> Result<Vec<u8>, OidcError> 
         url: url.to_string(),
         reason,
     };
-    let mut resp = http.get(url).send().await.map_err(|e| failed(e.to_string()))?;
+    let resp = http.get(url).send().await.map_err(|e| failed(e.to_string()))?;
     if !resp.status().is_success() {
         return Err(failed(format!("answered {}", resp.status())));
     }
+    read_capped(resp).await.map_err(failed)
+}
+
+/// A provider's answer, refused past [`MAX_DOCUMENT_BYTES`].
+pub(super) async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, String> {
     let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| failed(e.to_string()))? {
+    while let Some(chunk) = resp.chunk().await.map_err(|e| e.to_string())? {
         if body.len() + chunk.len() > MAX_DOCUMENT_BYTES {
-            return Err(failed(format!("larger than {MAX_DOCUMENT_BYTES} bytes")));
+            return Err(format!("larger than {MAX_DOCUMENT_BYTES} bytes"));
         }
         body.extend_from_slice(&chunk);
     }

@@ -13,14 +13,18 @@
 
 mod claims;
 mod keys;
+mod web;
 
 use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, Validation};
 use reqwest::Url;
+use serde_json::{Map, Value};
 
 pub use claims::ClaimNames;
 use keys::{Fetched, Issuer};
+pub(crate) use web::{WebAttempt, digest as web_digest, random_token as web_random};
+pub use web::{WebClientConfig, WebSignInError};
 
 use crate::token::Claims;
 
@@ -112,6 +116,8 @@ pub struct Oidc {
     issuers: Vec<Issuer>,
     validation: Validation,
     claims: ClaimNames,
+    /// The web pages' own sign-in, when configured.
+    web: Option<web::WebClient>,
 }
 
 impl Oidc {
@@ -161,6 +167,7 @@ impl Oidc {
             issuers,
             validation,
             claims: config.claims,
+            web: None,
         })
     }
 
@@ -185,6 +192,14 @@ impl Oidc {
     }
 
     pub(crate) async fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        let claims = self.decode(token, None).await?;
+        self.claims.map(&claims)
+    }
+
+    /// A token's verified claims: signed by a trusted issuer's key, with an
+    /// algorithm we pinned, in date, and for one of our audiences (or, for
+    /// an ID token, for `audience`).
+    async fn decode(&self, token: &str, audience: Option<&str>) -> Result<Map<String, Value>, AuthError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(AuthError::Malformed);
         }
@@ -225,21 +240,23 @@ impl Oidc {
         // jsonwebtoken wants every listed algorithm to fit the key; the
         // header's is one of ours (checked above) and fits it.
         validation.algorithms = vec![header.alg];
-        let data = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(token, &key.key, &validation)
-            .map_err(|e| {
-                use jsonwebtoken::errors::ErrorKind as K;
-                match e.into_kind() {
-                    K::ExpiredSignature => AuthError::Expired,
-                    K::ImmatureSignature => AuthError::NotYetValid,
-                    K::InvalidIssuer => AuthError::UntrustedIssuer,
-                    K::InvalidAudience => AuthError::WrongAudience,
-                    K::InvalidSignature => AuthError::BadSignature,
-                    K::InvalidAlgorithm | K::MissingAlgorithm => AuthError::Algorithm,
-                    K::MissingRequiredClaim(c) => AuthError::MissingClaim(c),
-                    _ => AuthError::Malformed,
-                }
-            })?;
-        self.claims.map(&data.claims)
+        if let Some(aud) = audience {
+            validation.set_audience(&[aud]);
+        }
+        let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key.key, &validation).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind as K;
+            match e.into_kind() {
+                K::ExpiredSignature => AuthError::Expired,
+                K::ImmatureSignature => AuthError::NotYetValid,
+                K::InvalidIssuer => AuthError::UntrustedIssuer,
+                K::InvalidAudience => AuthError::WrongAudience,
+                K::InvalidSignature => AuthError::BadSignature,
+                K::InvalidAlgorithm | K::MissingAlgorithm => AuthError::Algorithm,
+                K::MissingRequiredClaim(c) => AuthError::MissingClaim(c),
+                _ => AuthError::Malformed,
+            }
+        })?;
+        Ok(data.claims)
     }
 }
 

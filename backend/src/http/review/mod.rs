@@ -22,18 +22,20 @@
 
 mod draw;
 mod page;
+mod signin;
 
-use axum::body::Body;
+pub(crate) use signin::{callback, login, login_form, logout, start as login_start};
+
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 
 use super::form::{get, pairs};
-use super::{ApiFailure, AppState, Reply, authorize_any, blocking, header_str, json, path_param, read_body};
+use super::{ApiFailure, AppState, Reply, authorize_any, blocking, header_str, json, path_param};
 use crate::backend::now_ms;
-use crate::oidc::AuthError;
 use crate::review::{MAX_RANGE_DAYS, evaluation_csv, tile_origin};
+use crate::session::Pages;
 use crate::token::{Claims, Role};
 
 /// The roles that may read the review.
@@ -41,7 +43,6 @@ pub const REVIEW_ROLES: &[Role] = &[Role::Supervisor, Role::Admin];
 const COOKIE: &str = "guardian_review";
 /// A browser session lasts at most this long, whatever the token's life.
 const MAX_SESSION_S: i64 = 12 * 3600;
-const MAX_LOGIN_BYTES: usize = 8 * 1024;
 
 const CSS: &str = include_str!("review.css");
 const ICON: &str = include_str!("icon.svg");
@@ -91,6 +92,8 @@ pub(crate) struct PageFailure {
     who: Option<Claims>,
     /// Where to come back to after signing in (401 only).
     next: Option<String>,
+    /// The sign-in page offers the force's provider, not a pasted token.
+    force: bool,
 }
 
 impl PageFailure {
@@ -100,6 +103,16 @@ impl PageFailure {
             message: message.into(),
             who: None,
             next: None,
+            force: false,
+        }
+    }
+
+    /// The sign-in page again, with why, coming back to `next`.
+    fn signed_out(message: &str, next: &str, force: bool) -> Self {
+        Self {
+            next: Some(next.to_string()),
+            force,
+            ..PageFailure::new(StatusCode::UNAUTHORIZED, message)
         }
     }
 
@@ -118,7 +131,7 @@ impl From<ApiFailure> for PageFailure {
 impl IntoResponse for PageFailure {
     fn into_response(self) -> Response {
         let body = if self.status == StatusCode::UNAUTHORIZED {
-            page::login(Some(&self.message), self.next.as_deref())
+            page::login(Some(&self.message), self.next.as_deref(), self.force)
         } else {
             page::failure(self.status, &self.message, self.who.as_ref())
         };
@@ -126,24 +139,12 @@ impl IntoResponse for PageFailure {
     }
 }
 
-fn cookie_token(headers: &HeaderMap) -> Result<Option<String>, ApiFailure> {
-    let Some(cookies) = header_str(headers, header::COOKIE.as_str())? else {
-        return Ok(None);
-    };
-    Ok(cookies.split(';').find_map(|kv| {
-        let (k, v) = kv.trim().split_once('=')?;
-        (k == COOKIE && !v.is_empty()).then(|| v.to_string())
-    }))
-}
-
-/// The page's reader: a bearer header (tools) or the session cookie
+/// The page's reader: a bearer header (tools) or a live session
 /// (browsers), of a role that may read the review.
 async fn page_reader(b: &AppState, headers: &HeaderMap, here: &str) -> Result<Claims, PageFailure> {
-    let signed_out = |message: &str| PageFailure {
-        next: Some(here.to_string()),
-        ..PageFailure::new(StatusCode::UNAUTHORIZED, message)
-    };
-    let token = if header_str(headers, header::AUTHORIZATION.as_str())?.is_some() {
+    let force = signin::force_sign_in(b);
+    let signed_out = |message: &str| PageFailure::signed_out(message, here, force);
+    if header_str(headers, header::AUTHORIZATION.as_str())?.is_some() {
         return authorize_any(b, headers, REVIEW_ROLES).await.map_err(|f| {
             if f.status == StatusCode::UNAUTHORIZED {
                 signed_out(&f.reason)
@@ -151,16 +152,14 @@ async fn page_reader(b: &AppState, headers: &HeaderMap, here: &str) -> Result<Cl
                 PageFailure::from(f)
             }
         });
-    } else {
-        cookie_token(headers)?.ok_or_else(|| signed_out("Sign in with a supervisor token to see the patrol review."))?
+    }
+    let Some(id) = signin::cookie(headers, COOKIE)? else {
+        return Err(signed_out("Sign in as a supervisor or admin to see the patrol review."));
     };
-    let claims = b.verify_token(&token).await.map_err(|e| match e {
-        AuthError::Expired => signed_out("Your session has expired: sign in again."),
-        AuthError::KeysUnavailable | AuthError::KeyPending | AuthError::NoRole | AuthError::AmbiguousRole => {
-            PageFailure::from(ApiFailure::from(e))
-        }
-        _ => signed_out("Your session is not valid: sign in again."),
-    })?;
+    let store = b.clone();
+    let claims = blocking(move || Ok(store.web_session(Pages::Review, &id)?))
+        .await?
+        .ok_or_else(|| signed_out("Your session has ended or expired: sign in again."))?;
     if !REVIEW_ROLES.contains(&claims.role) {
         return Err(forbidden_role(claims.role));
     }
@@ -172,26 +171,6 @@ fn forbidden_role(role: Role) -> PageFailure {
         StatusCode::FORBIDDEN,
         format!("A token with the {role} role cannot open the patrol review: it needs the supervisor or admin role."),
     )
-}
-
-/// A POST a browser sent from another site is refused. `Sec-Fetch-Site`
-/// decides when the browser sent it (a page cannot forge it); else the
-/// `Origin` must be this host's. With `Referrer-Policy: no-referrer` (these
-/// pages) Chromium sends `Origin: null` even on a same-origin form, so
-/// `null` alone is not proof of anything and is refused. A client that
-/// sends neither (curl, a test) is no browser, and no cross-site risk.
-fn same_origin(headers: &HeaderMap) -> Result<bool, ApiFailure> {
-    if let Some(site) = header_str(headers, "sec-fetch-site")? {
-        return Ok(site.eq_ignore_ascii_case("same-origin") || site.eq_ignore_ascii_case("none"));
-    }
-    let host = header_str(headers, header::HOST.as_str())?.unwrap_or("");
-    if let Some(origin) = header_str(headers, header::ORIGIN.as_str())? {
-        let authority = origin
-            .strip_prefix("http://")
-            .or_else(|| origin.strip_prefix("https://"));
-        return Ok(authority.is_some_and(|a| !host.is_empty() && a.eq_ignore_ascii_case(host)));
-    }
-    Ok(true)
 }
 
 // ---- query strings and forms --------------------------------------------------
@@ -367,99 +346,6 @@ pub(crate) async fn evaluation_csv_page(
     secure(result.unwrap_or_else(IntoResponse::into_response), None)
 }
 
-pub(crate) async fn login_form(RawQuery(q): RawQuery) -> Response {
-    let next = pairs(q.as_deref())
-        .ok()
-        .and_then(|p| get(&p, "next").map(str::to_string));
-    secure(
-        html(StatusCode::OK, page::login(None, Some(safe_next(next.as_deref())))),
-        None,
-    )
-}
-
-pub(crate) async fn login(State(b): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    let result: Result<Response, PageFailure> = async {
-        if !same_origin(&headers)? {
-            return Err(PageFailure::new(
-                StatusCode::FORBIDDEN,
-                "This sign-in came from another site and was refused.",
-            ));
-        }
-        let media = header_str(&headers, header::CONTENT_TYPE.as_str())?
-            .and_then(|v| v.split(';').next())
-            .map(str::trim)
-            .unwrap_or("");
-        if !media.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
-            return Err(PageFailure::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "Sign in with the form: its body is application/x-www-form-urlencoded.",
-            ));
-        }
-        let bytes = read_body(&headers, body, MAX_LOGIN_BYTES).await?;
-        let text = std::str::from_utf8(&bytes).map_err(|_| ApiFailure::bad_request("the form is not UTF-8"))?;
-        let form = pairs(Some(text))?;
-        let next = safe_next(get(&form, "next")).to_string();
-        let retry = |message: &str| PageFailure {
-            next: Some(next.clone()),
-            ..PageFailure::new(StatusCode::UNAUTHORIZED, message)
-        };
-        let token = get(&form, "token").map(str::trim).unwrap_or("");
-        if token.is_empty() {
-            return Err(retry("Paste your token to sign in."));
-        }
-        let claims = b.verify_token(token).await.map_err(|e| match e {
-            AuthError::Expired => retry("That token has expired."),
-            AuthError::KeysUnavailable | AuthError::KeyPending | AuthError::NoRole | AuthError::AmbiguousRole => {
-                PageFailure::from(ApiFailure::from(e))
-            }
-            _ => retry("That is not a valid token for this force."),
-        })?;
-        if !REVIEW_ROLES.contains(&claims.role) {
-            return Err(forbidden_role(claims.role));
-        }
-        let max_age = (claims.exp - now_ms() / 1000).clamp(1, MAX_SESSION_S);
-        // Secure when the browser reached us over TLS (a terminating proxy).
-        let secure_flag = header_str(&headers, header::ORIGIN.as_str())?.is_some_and(|o| o.starts_with("https://"));
-        let cookie = format!(
-            "{COOKIE}={token}; Path=/review; Max-Age={max_age}; HttpOnly; SameSite=Strict{}",
-            if secure_flag { "; Secure" } else { "" }
-        );
-        let mut resp = StatusCode::SEE_OTHER.into_response();
-        let h = resp.headers_mut();
-        h.insert(
-            header::LOCATION,
-            HeaderValue::from_str(&next).unwrap_or(HeaderValue::from_static("/review")),
-        );
-        if let Ok(v) = HeaderValue::from_str(&cookie) {
-            h.insert(header::SET_COOKIE, v);
-        }
-        Ok(resp)
-    }
-    .await;
-    secure(result.unwrap_or_else(IntoResponse::into_response), None)
-}
-
-pub(crate) async fn logout(headers: HeaderMap) -> Response {
-    let result: Result<Response, PageFailure> = async {
-        if !same_origin(&headers)? {
-            return Err(PageFailure::new(
-                StatusCode::FORBIDDEN,
-                "This sign-out came from another site and was refused.",
-            ));
-        }
-        let mut resp = StatusCode::SEE_OTHER.into_response();
-        let h = resp.headers_mut();
-        h.insert(header::LOCATION, HeaderValue::from_static("/review/login"));
-        h.insert(
-            header::SET_COOKIE,
-            HeaderValue::from_static("guardian_review=; Path=/review; Max-Age=0; HttpOnly; SameSite=Strict"),
-        );
-        Ok(resp)
-    }
-    .await;
-    secure(result.unwrap_or_else(IntoResponse::into_response), None)
-}
-
 fn asset(content_type: &'static str, body: &'static str) -> Response {
     let resp = (
         [
@@ -545,6 +431,7 @@ fn no_store(reply: Reply) -> Reply {
 
 #[cfg(test)]
 mod tests {
+    use super::signin::same_origin;
     use super::*;
 
     #[test]

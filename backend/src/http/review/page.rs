@@ -98,11 +98,21 @@ fn frame(title: &str, who: Option<&Claims>, main: &str) -> String {
     s
 }
 
-pub(super) fn login(message: Option<&str>, next: Option<&str>) -> String {
+pub(super) fn login(message: Option<&str>, next: Option<&str>, force: bool) -> String {
+    let next = esc(next.unwrap_or("/review"));
     let mut m = String::new();
     m.push_str("<h1>Sign in to the patrol review</h1>\n");
     if let Some(msg) = message {
         let _ = writeln!(m, "<p class=\"notice\" role=\"alert\">{}</p>", esc(msg));
+    }
+    if force {
+        m.push_str(
+            "<p>Sign in with your force account: a supervisor or admin role opens the review.</p>\n\
+             <form method=\"get\" action=\"/review/login/start\" class=\"login\">\n",
+        );
+        let _ = writeln!(m, "<input type=\"hidden\" name=\"next\" value=\"{next}\">");
+        m.push_str("<button type=\"submit\">Sign in with the force</button>\n</form>\n");
+        return frame("Sign in", None, &m);
     }
     m.push_str(
         "<p>Paste a supervisor or admin token issued by the force \
@@ -111,13 +121,21 @@ pub(super) fn login(message: Option<&str>, next: Option<&str>) -> String {
          <label for=\"token\">Token</label>\n\
          <input id=\"token\" name=\"token\" type=\"password\" autocomplete=\"off\" required>\n",
     );
-    let _ = writeln!(
-        m,
-        "<input type=\"hidden\" name=\"next\" value=\"{}\">",
-        esc(next.unwrap_or("/review"))
-    );
+    let _ = writeln!(m, "<input type=\"hidden\" name=\"next\" value=\"{next}\">");
     m.push_str("<button type=\"submit\">Sign in</button>\n</form>\n");
     frame("Sign in", None, &m)
+}
+
+/// After the provider's redirect: a same-site navigation on to `next`
+/// (a meta refresh, no script), with a link for a browser that refuses it.
+pub(super) fn signed_in(next: &str) -> String {
+    let next = esc(next);
+    let main = format!("<h1>Signed in</h1>\n<p><a href=\"{next}\">Continue to the patrol review</a></p>\n");
+    frame("Signed in", None, &main).replacen(
+        "<meta charset=\"utf-8\">\n",
+        &format!("<meta charset=\"utf-8\">\n<meta http-equiv=\"refresh\" content=\"0;url={next}\">\n"),
+        1,
+    )
 }
 
 pub(super) fn failure(status: StatusCode, message: &str, who: Option<&Claims>) -> String {
@@ -663,9 +681,19 @@ mod tests {
 
     #[test]
     fn the_login_page_keeps_next_inside_its_attribute() {
-        let html = login(Some("<expired>"), Some("/review?date=\"x"));
-        assert!(html.contains("value=\"/review?date=&quot;x\""));
-        assert!(html.contains("&lt;expired&gt;"));
-        assert!(!html.contains("<script"));
+        for force in [false, true] {
+            let html = login(Some("<expired>"), Some("/review?date=\"x"), force);
+            assert!(html.contains("value=\"/review?date=&quot;x\""));
+            assert!(html.contains("&lt;expired&gt;"));
+            assert!(!html.contains("<script"));
+            assert_eq!(html.contains("action=\"/review/login/start\""), force);
+            assert_eq!(
+                html.contains("name=\"token\""),
+                !force,
+                "no token field beside the force's sign-in"
+            );
+        }
+        let next = signed_in("/review?date=\"x");
+        assert!(next.contains("<meta http-equiv=\"refresh\" content=\"0;url=/review?date=&quot;x\">"));
     }
 }
