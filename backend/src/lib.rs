@@ -24,6 +24,7 @@
 //! (`records::patrols`, the stored patrols the export and the review judge).
 
 mod areas;
+mod audit;
 mod backend;
 mod boundaries;
 mod chunks;
@@ -48,6 +49,10 @@ mod stats;
 mod sync;
 mod token;
 
+pub use audit::{
+    Access, Action, Caller, Entry as AccessEntry, Fault as AccessFault, Filter as AccessFilter, GENESIS,
+    Verified as AccessVerified, csv as access_log_csv,
+};
 pub use backend::{Backend, MAX_TTL_S};
 pub use devices::{Device, MAX_DEVICE_ID_LEN};
 pub use error::BackendError;

@@ -7,9 +7,10 @@ use std::process::ExitCode;
 
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
-use guardian_backend::{Backend, BackendError, Role};
+use guardian_backend::{AccessFilter, Backend, BackendError, Caller, Role, access_log_csv};
 use guardian_core::patrol::Rank;
 use guardian_core::referral::authority::Authority;
+use guardian_protocol::time::london_instant;
 
 #[derive(Parser)]
 #[command(name = "guardian-backend", about = "Guardian's reference force backend")]
@@ -268,6 +269,12 @@ enum Command {
         #[arg(long)]
         to: Option<NaiveDate>,
     },
+    /// The access log (Data Protection Act 2018 s.62): check its chain, or
+    /// export it for the DPO.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Set the map tile layer drawn under a patrol's track on the review
     /// page (an https:// URL template with {z}, {x} and {y}), or --off.
     /// Off by default: tiles come from another host, which then learns
@@ -282,8 +289,45 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the whole chain: exit 1 naming the first entry altered,
+    /// removed or inserted since the backend wrote it.
+    Verify {
+        #[command(flatten)]
+        store: StoreArg,
+    },
+    /// Print the entries (oldest first) the filters select. The export is
+    /// itself logged, as a disclosure by --by.
+    Export {
+        #[command(flatten)]
+        store: StoreArg,
+        /// From this London date (YYYY-MM-DD, inclusive).
+        #[arg(long)]
+        from: Option<NaiveDate>,
+        /// To this London date (inclusive).
+        #[arg(long)]
+        to: Option<NaiveDate>,
+        /// Only what this person did (their token's subject).
+        #[arg(long)]
+        subject: Option<String>,
+        /// Only entries naming this record (a referral or patrol id).
+        #[arg(long)]
+        record: Option<String>,
+        #[arg(long, conflicts_with = "csv", required_unless_present = "csv")]
+        json: bool,
+        #[arg(long)]
+        csv: bool,
+        /// Who is exporting, for the log (default: $USER).
+        #[arg(long)]
+        by: Option<String>,
+    },
+}
+
 #[derive(Debug, thiserror::Error)]
 enum CliError {
+    #[error("the access log has been tampered with: {0}")]
+    Tampered(String),
     #[error("{0}")]
     Usage(String),
     #[error(transparent)]
@@ -292,7 +336,23 @@ enum CliError {
     Read { path: PathBuf, source: std::io::Error },
 }
 
+/// JSON lines on stderr, `info` unless `RUST_LOG` says otherwise. The
+/// events themselves never carry personal data (the storage modules log
+/// ids, codes and statuses only; a test captures a referral's whole life).
+fn install_log() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Fails only if one is installed already, which leaves that one working.
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_current_span(false)
+        .try_init();
+}
+
 fn main() -> ExitCode {
+    install_log();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -320,7 +380,7 @@ fn main() -> ExitCode {
                     | BackendError::BadLibrary(_)
                     | BackendError::Boundaries(_),
                 ) => ExitCode::from(2),
-                CliError::Backend(_) => ExitCode::FAILURE,
+                CliError::Backend(_) | CliError::Tampered(_) => ExitCode::FAILURE,
             }
         }
     }
@@ -469,6 +529,7 @@ fn run(command: Command) -> Result<(), CliError> {
                 (Some(rows), false) => print!("{}", guardian_backend::compliance_csv_of(&rows)),
             }
         }
+        Command::Audit { command } => audit(command)?,
         Command::ReviewTiles { store, template, off } => {
             let backend = store.open()?;
             let template = if off { None } else { template.as_deref() };
@@ -476,6 +537,50 @@ fn run(command: Command) -> Result<(), CliError> {
             match template {
                 Some(t) => println!("the review's patrol maps draw tiles from {t}"),
                 None => println!("the review's patrol maps draw no tiles"),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn audit(command: AuditCommand) -> Result<(), CliError> {
+    match command {
+        AuditCommand::Verify { store } => {
+            let verified = store.open()?.verify_access_log()?;
+            match verified.fault {
+                Some(fault) => return Err(CliError::Tampered(fault.to_string())),
+                None => println!("access log: {} entries, the chain is intact", verified.entries),
+            }
+        }
+        AuditCommand::Export {
+            store,
+            from,
+            to,
+            subject,
+            record,
+            json,
+            csv: _,
+            by,
+        } => {
+            let day_start = |d: NaiveDate| london_instant(d, chrono::NaiveTime::MIN);
+            let bad = |d: NaiveDate| CliError::Usage(format!("{d} is out of range"));
+            let filter = AccessFilter {
+                from_ms: from.map(|d| day_start(d).ok_or_else(|| bad(d))).transpose()?,
+                to_ms: to
+                    .map(|d| d.succ_opt().and_then(day_start).map(|t| t - 1).ok_or_else(|| bad(d)))
+                    .transpose()?,
+                subject,
+                record,
+            };
+            let by = by
+                .or_else(|| std::env::var("USER").ok())
+                .unwrap_or_else(|| "cli".to_string());
+            let who = Caller::local(&by, Role::Admin, "guardian-backend audit export");
+            let entries = store.open()?.export_access_log(&who, &filter)?;
+            if json {
+                println!("{}", to_json(&entries)?);
+            } else {
+                print!("{}", access_log_csv(&entries));
             }
         }
     }

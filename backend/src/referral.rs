@@ -20,6 +20,7 @@ use guardian_protocol::time::{Today, london_date};
 use guardian_protocol::wire::AckStatus;
 use serde::{Deserialize, Serialize};
 
+use crate::audit::{self, Access, Action, Caller};
 use crate::backend::{Backend, now_ms, replay};
 use crate::error::BackendError;
 use crate::officers::require_officer;
@@ -112,10 +113,11 @@ impl Backend {
     /// [`BackendError::UnknownReferral`], as if it did not exist.
     pub fn set_referral_status(
         &self,
-        navigator_id: &str,
+        who: &Caller,
         referral_id: &str,
         status: ReferralStatus,
     ) -> Result<ReferralUpdate, BackendError> {
+        let navigator_id = who.subject.as_str();
         if !status.set_by_navigator() {
             return Err(BackendError::Invalid(format!(
                 "a Navigator sets a referral to assigned, contacted or closed, not {}",
@@ -170,6 +172,9 @@ impl Backend {
                  VALUES (?1, ?2, ?3, ?4, ?5)",
                 p![referral_id, officer_id, navigator_id, status.as_str(), now],
             )?;
+            let ids = [referral_id.to_string()];
+            let scope = format!("status={}", status.as_str());
+            audit::append(tx, who, Access::on(Action::Alteration, "referral", &ids, &scope), now)?;
             tracing::info!(
                 referral_id,
                 authority = authority.slug(),
@@ -201,7 +206,13 @@ impl Backend {
 
     /// Stores a referral at most once per id, routed to its authority, with
     /// the status `received` (the ack is the receipt).
-    pub(crate) fn submit_referral(&self, sub: &str, rec: &ReferralRecord, now: i64) -> Result<AckStatus, BackendError> {
+    pub(crate) fn submit_referral(
+        &self,
+        who: &Caller,
+        rec: &ReferralRecord,
+        now: i64,
+    ) -> Result<AckStatus, BackendError> {
+        let sub = who.subject.as_str();
         if rec.format != REFERRAL_FORMAT {
             return Err(BackendError::refused(
                 "unsupported-format",
@@ -269,6 +280,13 @@ impl Backend {
                 // again, and answer as the retry it is.
                 return Err(DbError::Conflict.into());
             }
+            let ids = [rec.id.clone()];
+            audit::append(
+                tx,
+                who,
+                Access::on(Action::Collection, "referral", &ids, authority.slug()),
+                now,
+            )?;
             tracing::info!(
                 referral_id = rec.id.as_str(),
                 authority = authority.slug(),
@@ -315,11 +333,24 @@ impl Backend {
         })
     }
 
-    /// The calling Navigator's authority and every referral routed to it.
-    pub(crate) fn navigator_referrals(&self, sub: &str) -> Result<(Authority, Vec<NavigatorReferral>), BackendError> {
-        self.read(|tx| {
-            let authority = require_navigator(tx, sub)?;
-            Ok((authority, navigator_view(tx, authority)?))
+    /// The calling Navigator's authority and every referral routed to it,
+    /// read and logged (a disclosure: they leave the server) together.
+    pub(crate) fn navigator_referrals(
+        &self,
+        who: &Caller,
+    ) -> Result<(Authority, Vec<NavigatorReferral>), BackendError> {
+        let now = now_ms();
+        self.write(|tx| {
+            let authority = require_navigator(tx, &who.subject)?;
+            let view = navigator_view(tx, authority)?;
+            let ids: Vec<String> = view.iter().map(|n| n.referral.id.clone()).collect();
+            audit::append(
+                tx,
+                who,
+                Access::on(Action::Disclosure, "referral", &ids, authority.slug()),
+                now,
+            )?;
+            Ok((authority, view))
         })
     }
 }

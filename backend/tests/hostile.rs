@@ -302,38 +302,6 @@ fn vm_hwm_kb(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// A server process of its own, so its peak memory is its own.
-struct Proc {
-    child: std::process::Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn server_process(db: &str) -> Proc {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
-    let child = Command::new(env!("CARGO_BIN_EXE_guardian-backend"))
-        .args(["serve", "--addr", &addr.to_string(), store_flag(db), db])
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn server");
-    let start = Instant::now();
-    while TcpStream::connect(addr).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(10), "server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Proc { child, addr }
-}
-
 fn bomb() -> Vec<u8> {
     use flate2::Compression;
     use flate2::write::DeflateEncoder;
@@ -358,7 +326,8 @@ fn thirty_parallel_decompression_bombs_leave_memory_bounded() {
         b.issue_token("pc-a", guardian_backend::Role::Officer, 3600)
             .expect("token")
     };
-    let server = server_process(&db);
+    // A process of its own, so its peak memory is its own.
+    let server = server_process(&db, std::process::Stdio::null(), &[]);
     let pid = server.child.id();
     assert!(healthz(server.addr));
     let before = vm_hwm_kb(pid);

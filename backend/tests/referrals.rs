@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use common::*;
-use guardian_backend::{NavigatorReferrals, Role};
+use guardian_backend::{Caller, NavigatorReferrals, Role};
 use guardian_core::referral::authority::{Authority, Boundaries, boundaries_from_ward_files};
 use guardian_protocol::referral::{
     self as rules, AuthoritySource, ConsentState, ConsentWire, LocationWire, ReasonCode, ReasonWire, ReferralRecord,
@@ -584,7 +584,11 @@ fn status_changes_reach_the_referring_officer_once_per_cursor() {
     // Library API, as the sim uses it.
     let b = w.open_backend();
     let closed = b
-        .set_referral_status("nav-bham", "ref-1", ReferralStatus::Closed)
+        .set_referral_status(
+            &Caller::local("nav-bham", Role::Navigator, "test"),
+            "ref-1",
+            ReferralStatus::Closed,
+        )
         .expect("close");
     let s2 = sync(&w, &w.a, Some(&c1));
     let statuses: Vec<&str> = s2["referral_updates"]
@@ -620,8 +624,12 @@ fn status_changes_reach_the_referring_officer_once_per_cursor() {
     b.create_navigator("nav-dud", "Navigator Dudley", Authority::Dudley)
         .expect("navigator");
     assert!(
-        b.set_referral_status("nav-dud", "ref-1", ReferralStatus::Closed)
-            .is_err()
+        b.set_referral_status(
+            &Caller::local("nav-dud", Role::Navigator, "test"),
+            "ref-1",
+            ReferralStatus::Closed
+        )
+        .is_err()
     );
 }
 
@@ -690,4 +698,207 @@ fn the_cli_loads_boundaries_and_makes_navigators() {
         .expect("send");
     let v = ok_json(resp);
     assert_eq!(v["authority"], "wolverhampton");
+}
+
+// ---- the access log (s.62) --------------------------------------------------
+
+fn audit(db: &str, args: &[&str]) -> Output {
+    let mut all = vec!["audit", args[0], store_flag(db), db];
+    all.extend_from_slice(&args[1..]);
+    cli(&all)
+}
+
+fn verify_says(db: &str) -> (Option<i32>, String) {
+    let out = audit(db, &["verify"]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
+#[test]
+fn every_look_at_a_referral_or_a_track_is_logged_and_tampering_is_named() {
+    let w = World::new();
+    let t = teams(&w);
+    let b = w.open_backend();
+    let sup = b.issue_token("sup-1", Role::Supervisor, 3600).expect("token");
+
+    // Collection, disclosure (the team's list), alteration, and a track read.
+    ok_json(post_referral(&w, &w.a, &referral("ref-1", "pc-a", "birmingham")));
+    ok_json(post_referral(&w, &w.a, &referral("ref-1", "pc-a", "birmingham")));
+    let listed = w
+        .http
+        .get(w.url("/v1/navigator/referrals"))
+        .bearer_auth(&t.bham)
+        .header("x-guardian-purpose", "Morning triage")
+        .header(guardian_protocol::wire::HEADER_DEVICE, "dev-nav-7")
+        .send()
+        .expect("send");
+    ok_json(listed);
+    ok_json(w.get(&t.cov, "/v1/navigator/referrals"));
+    ok_json(set_status(&w, &t.bham, "ref-1", "assigned"));
+    assert_error(set_status(&w, &t.cov, "ref-1", "closed"), 404, "unknown-referral");
+    ok_json(w.record(&w.a, &check_in("r-in", "patrol-1", "pc-a", "tgp-a", "constable", T0)));
+    ok_json(w.get(&sup, "/v1/review/patrols/patrol-1"));
+
+    let db = w.store.as_str();
+    let out = audit(db, &["export", "--json", "--by", "dpo-1"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_no_personal_data(&text);
+    let log: Vec<Value> = serde_json::from_str(&text).expect("JSON");
+    let line = |e: &Value| {
+        format!(
+            "{} {} {} {} {}",
+            e["action"].as_str().unwrap_or("?"),
+            e["subject"].as_str().unwrap_or("?"),
+            e["what"].as_str().unwrap_or("?"),
+            e["records"],
+            e["how"].as_str().unwrap_or("?")
+        )
+    };
+    let lines: Vec<String> = log.iter().map(line).collect();
+    assert_eq!(
+        lines,
+        [
+            r#"collection pc-a referral ["ref-1"] POST /v1/referrals"#,
+            r#"disclosure nav-bham referral ["ref-1"] GET /v1/navigator/referrals"#,
+            r#"disclosure nav-cov referral [] GET /v1/navigator/referrals"#,
+            r#"alteration nav-bham referral ["ref-1"] POST /v1/navigator/referrals/{id}/status"#,
+            r#"disclosure sup-1 patrol ["patrol-1"] GET /v1/review/patrols/{id}"#,
+        ],
+        "the retry collected nothing new; the refused change altered nothing"
+    );
+    assert_eq!(log[1]["purpose"], "Morning triage");
+    assert_eq!(log[1]["via"], "dev-nav-7");
+    assert_eq!(log[1]["role"], "navigator");
+    assert!(log[0]["purpose"].is_null());
+    assert_eq!(log[0]["prev_hash"], guardian_backend::GENESIS);
+    assert_eq!(log[1]["prev_hash"], log[0]["hash"]);
+
+    // The export itself was a disclosure, and the filters narrow.
+    let out = audit(db, &["export", "--csv", "--record", "ref-1", "--by", "dpo-1"]);
+    let csv = String::from_utf8_lossy(&out.stdout).to_string();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert!(rows[0].starts_with("seq,time_utc,action,subject"), "{csv}");
+    assert_eq!(rows.len(), 1 + 3, "{csv}");
+    let out = audit(db, &["export", "--json", "--subject", "dpo-1", "--by", "dpo-1"]);
+    let mine: Vec<Value> = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(mine.len(), 2, "the two exports before this one");
+    assert!(
+        mine.iter()
+            .all(|e| e["action"] == "disclosure" && e["what"] == "access-log")
+    );
+    let out = audit(db, &["export", "--json", "--from", "2001-01-01", "--to", "2001-01-02"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
+    assert_eq!(audit(db, &["export"]).status.code(), Some(2), "--json or --csv");
+
+    // Tampering by hand, on either store, is named.
+    let (code, said) = verify_says(db);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains("9 entries, the chain is intact"), "{said}");
+
+    raw_sql(db, "UPDATE access_log SET subject = 'someone-else' WHERE seq = 2");
+    let (code, said) = verify_says(db);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("entry 2 was altered"), "{said}");
+    raw_sql(db, "UPDATE access_log SET subject = 'nav-bham' WHERE seq = 2");
+    assert_eq!(verify_says(db).0, Some(0), "put back as it was");
+
+    raw_sql(
+        db,
+        "INSERT INTO access_log (seq, time_ms, action, subject, role, what, records, scope, how, via,
+           purpose, prev_hash, hash)
+         SELECT 10, time_ms, action, 'ghost', role, what, records, scope, how, via, purpose, hash, hash
+         FROM access_log WHERE seq = 9",
+    );
+    let (code, said) = verify_says(db);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("entry 10 was inserted"), "{said}");
+    raw_sql(db, "DELETE FROM access_log WHERE seq = 10");
+
+    raw_sql(db, "DELETE FROM access_log WHERE seq = 3");
+    let (code, said) = verify_says(db);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("entry 3 was removed"), "{said}");
+}
+
+/// The binary's own log, over a referral's life on a real server process:
+/// one JSON object per line, the referral's events there by id, and none of
+/// the child's details anywhere in it (debug level, so every event counts).
+#[test]
+fn the_server_logs_json_lines_and_no_personal_data() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let w = World::new();
+    let t = teams(&w);
+    let log_path = dir.path().join("stderr.log");
+    let log_file = std::fs::File::create(&log_path).expect("log file");
+    let server = server_process(&w.store, log_file.into(), &[("RUST_LOG", "debug")]);
+    let url = |path: &str| format!("http://{}{path}", server.addr);
+    let http = &w.http;
+    let rec = referral("ref-log", "pc-a", "birmingham");
+    for _ in 0..2 {
+        let r = http
+            .post(url("/v1/referrals"))
+            .bearer_auth(&w.a)
+            .json(&rec)
+            .send()
+            .expect("send");
+        ok_json(r);
+    }
+    let mut broken = serde_json::to_value(&rec).expect("json");
+    broken["subject"]["date_of_birth"] = json!("17/04/2010");
+    let r = http
+        .post(url("/v1/referrals"))
+        .bearer_auth(&w.a)
+        .json(&broken)
+        .send()
+        .expect("send");
+    assert_eq!(r.status().as_u16(), 422);
+    ok_json(
+        http.get(url("/v1/navigator/referrals"))
+            .bearer_auth(&t.bham)
+            .send()
+            .expect("send"),
+    );
+    for status in ["assigned", "contacted", "closed"] {
+        let r = http
+            .post(url("/v1/navigator/referrals/ref-log/status"))
+            .bearer_auth(&t.bham)
+            .json(&json!({ "status": status }))
+            .send()
+            .expect("send");
+        ok_json(r);
+    }
+    ok_json(http.get(url("/v1/sync")).bearer_auth(&w.a).send().expect("send"));
+    ok_json(
+        http.get(url("/v1/me/referrals"))
+            .bearer_auth(&w.a)
+            .send()
+            .expect("send"),
+    );
+    drop(server);
+
+    let log = std::fs::read_to_string(&log_path).expect("read log");
+    assert_no_personal_data(&log);
+    let events: Vec<Value> = log
+        .lines()
+        .filter(|l| !l.starts_with("guardian-backend:"))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
+        .collect();
+    let said = |message: &str| {
+        events
+            .iter()
+            .filter(|e| e["fields"]["message"] == message && e["fields"]["referral_id"] == "ref-log")
+            .count()
+    };
+    assert_eq!(said("referral received"), 1, "{log}");
+    assert_eq!(said("referral status changed"), 3, "{log}");
+    assert!(
+        events
+            .iter()
+            .all(|e| e["level"].is_string() && e["timestamp"].is_string())
+    );
 }

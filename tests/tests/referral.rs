@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use guardian_backend::{Caller, Role};
 use guardian_core::referral::Authority;
 use guardian_protocol::referral::ReferralStatus;
 use guardian_tests::handset::{Force, Handset, Tokens, referral_form};
@@ -55,7 +56,11 @@ fn a_referral_reaches_its_navigator_team_and_its_personal_data_leaves_the_handse
         .create_navigator("nav-bham-1", "Navigator One", Authority::Birmingham)
         .expect("navigator");
     admin
-        .set_referral_status("nav-bham-1", &receipt.id, ReferralStatus::Assigned)
+        .set_referral_status(
+            &Caller::local("nav-bham-1", Role::Navigator, "test"),
+            &receipt.id,
+            ReferralStatus::Assigned,
+        )
         .expect("assigned");
     let h = Handset::open(&path, &force.url(), Tokens::new(force.token(3600), force.token(3600)));
     h.guardian.sync_now().expect("pull");

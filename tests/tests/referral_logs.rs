@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use guardian_backend::{Caller, Role};
 use guardian_core::referral::Authority;
 use guardian_protocol::referral::ReferralStatus;
 use guardian_tests::handset::{Force, Handset, Tokens, referral_form};
@@ -101,7 +102,11 @@ fn a_referrals_whole_life_never_puts_the_childs_details_in_a_log() {
         .create_navigator("nav-1", "Navigator", Authority::Birmingham)
         .expect("navigator");
     admin
-        .set_referral_status("nav-1", &receipt.id, ReferralStatus::Contacted)
+        .set_referral_status(
+            &Caller::local("nav-1", Role::Navigator, "test"),
+            &receipt.id,
+            ReferralStatus::Contacted,
+        )
         .expect("status");
     h.guardian.sync_now().expect("pull");
     shown.push_str(&format!("{:?}", h.guardian.referral_receipts().expect("receipts")));

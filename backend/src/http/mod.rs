@@ -21,11 +21,12 @@ use guardian_core::patrol::Rank;
 use guardian_protocol::codec;
 use guardian_protocol::rules::{MAX_ID_LEN, check_id};
 use guardian_protocol::wire::{
-    Ack, CommandKind, HEADER_FORMAT, HEADER_PATROL_ID, HEADER_SEQ, RecordEnvelope, TRACK_CONTENT_TYPE,
+    Ack, CommandKind, HEADER_DEVICE, HEADER_FORMAT, HEADER_PATROL_ID, HEADER_SEQ, RecordEnvelope, TRACK_CONTENT_TYPE,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::audit::{Access, Action, Caller};
 use crate::backend::{Backend, now_ms};
 use crate::chunks::ChunkUpload;
 use crate::devices::Standing;
@@ -302,6 +303,30 @@ async fn caller(
     }
     Ok((claims, device))
 }
+
+/// Who is acting, for the access log: the verified token's subject and
+/// role, the route, the handset that named itself (its id was checked with
+/// the token) and the purpose the caller gave, if any.
+fn actor(claims: &Claims, headers: &HeaderMap, how: &str) -> Caller {
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    };
+    Caller {
+        subject: claims.sub.clone(),
+        role: claims.role,
+        how: how.to_string(),
+        via: text(HEADER_DEVICE).unwrap_or_default().to_string(),
+        purpose: text(HEADER_PURPOSE).map(|p| p.chars().filter(|c| !c.is_control()).take(MAX_PURPOSE_CHARS).collect()),
+    }
+}
+
+/// Why the caller is looking (free text, kept in the access log only).
+pub const HEADER_PURPOSE: &str = "x-guardian-purpose";
+const MAX_PURPOSE_CHARS: usize = 300;
 
 /// Runs database work off the reactor.
 async fn blocking<T: Send + 'static>(
@@ -590,8 +615,17 @@ async fn admin_commands(State(b): State<AppState>, headers: HeaderMap, body: Bod
 }
 
 async fn admin_compliance_csv(State(b): State<AppState>, headers: HeaderMap) -> Reply {
-    authorize_any(&b, &headers, review::REVIEW_ROLES).await?;
-    let csv = blocking(move || Ok(b.compliance_csv()?)).await?;
+    let claims = authorize_any(&b, &headers, review::REVIEW_ROLES).await?;
+    let who = actor(&claims, &headers, "GET /v1/admin/compliance.csv");
+    let csv = blocking(move || {
+        let csv = b.compliance_csv()?;
+        b.log_access(
+            &who,
+            Access::on(Action::Disclosure, "compliance-export", &[], "all patrols"),
+        )?;
+        Ok(csv)
+    })
+    .await?;
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response())
 }
 

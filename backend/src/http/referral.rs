@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use super::error::ApiFailure;
 use super::{
-    AppState, MAX_AREAS_BYTES, MAX_JSON_BYTES, Reply, authorize, blocking, json, json_body, parse_json, path_param,
+    AppState, MAX_AREAS_BYTES, MAX_JSON_BYTES, Reply, actor, authorize, blocking, json, json_body, parse_json,
+    path_param,
 };
 use crate::backend::now_ms;
 use crate::error::BackendError;
@@ -82,10 +83,11 @@ fn parse_referral(bytes: &[u8]) -> Result<ReferralRecord, ApiFailure> {
 
 pub(super) async fn post_referral(State(b): State<AppState>, headers: HeaderMap, body: Body) -> Reply {
     let claims = authorize(&b, &headers, Role::Officer).await?;
+    let who = actor(&claims, &headers, "POST /v1/referrals");
     let bytes = json_body(&headers, body, MAX_REFERRAL_BYTES).await?;
     let rec = parse_referral(&bytes)?;
     let ack = blocking(move || {
-        let status = b.submit_referral(&claims.sub, &rec, now_ms())?;
+        let status = b.submit_referral(&who, &rec, now_ms())?;
         Ok(Ack { id: rec.id, status })
     })
     .await?;
@@ -100,7 +102,8 @@ pub(super) async fn my_referrals(State(b): State<AppState>, headers: HeaderMap) 
 
 pub(super) async fn navigator_referrals(State(b): State<AppState>, headers: HeaderMap) -> Reply {
     let claims = authorize(&b, &headers, Role::Navigator).await?;
-    let (authority, referrals) = blocking(move || Ok(b.navigator_referrals(&claims.sub)?)).await?;
+    let who = actor(&claims, &headers, "GET /v1/navigator/referrals");
+    let (authority, referrals) = blocking(move || Ok(b.navigator_referrals(&who)?)).await?;
     json(&NavigatorReferrals {
         authority: authority.slug().to_string(),
         referrals,
@@ -118,7 +121,8 @@ pub(super) async fn navigator_status(
     let req: StatusChange = parse_json(&json_body(&headers, body, MAX_JSON_BYTES).await?)?;
     let status = ReferralStatus::parse(req.status.trim())
         .ok_or_else(|| ApiFailure::unprocessable("bad-request", "status is not assigned, contacted or closed"))?;
-    let update = blocking(move || Ok(b.set_referral_status(&claims.sub, &id, status)?)).await?;
+    let who = actor(&claims, &headers, "POST /v1/navigator/referrals/{id}/status");
+    let update = blocking(move || Ok(b.set_referral_status(&who, &id, status)?)).await?;
     json(&update)
 }
 

@@ -22,9 +22,11 @@ mod tiles;
 
 use chrono::NaiveDate;
 
-use crate::backend::Backend;
+use crate::audit::{self, Access, Action, Caller};
+use crate::backend::{Backend, now_ms};
 use crate::error::BackendError;
 use crate::export::ExportRow;
+use crate::sql::Tx;
 
 pub use evaluation::{EVALUATION_CSV_HEADER, evaluation_csv};
 pub use model::*;
@@ -35,12 +37,44 @@ impl Backend {
     /// The day view for `from` to `to` (London dates, inclusive).
     pub fn review_days(&self, from: NaiveDate, to: NaiveDate) -> Result<DayReview, BackendError> {
         select::check_range(from, to)?;
-        self.read(|tx| {
-            let names = select::area_names(tx)?;
-            let judged = select::judged_between(tx, from, to)?;
-            let draws = crate::schedule::runs_between(tx, Some(from), Some(to))?;
-            let assignments = select::assignments_between(tx, from, to)?;
-            Ok(day::day_review(from, to, &names, judged, &draws, &assignments))
+        self.read(|tx| days_in(tx, from, to))
+    }
+
+    /// The day view, and its look in the access log (every patrol it
+    /// lists) in the same transaction: no log, no answer.
+    pub(crate) fn logged_review_days(
+        &self,
+        who: &Caller,
+        action: Action,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<DayReview, BackendError> {
+        select::check_range(from, to)?;
+        let now = now_ms();
+        self.write(|tx| {
+            let review = days_in(tx, from, to)?;
+            let ids: Vec<String> = review.patrols.iter().map(|p| p.patrol_id.clone()).collect();
+            let scope = format!("days {from} to {to}");
+            audit::append(tx, who, Access::on(action, "patrol", &ids, &scope), now)?;
+            Ok(review)
+        })
+    }
+
+    /// One patrol in full, its look logged as above.
+    pub(crate) fn logged_review_patrol(
+        &self,
+        who: &Caller,
+        action: Action,
+        patrol_id: &str,
+    ) -> Result<Option<PatrolDetail>, BackendError> {
+        let now = now_ms();
+        self.write(|tx| {
+            let detail = detail::patrol_detail(tx, patrol_id)?;
+            if let Some(d) = &detail {
+                let ids = [d.patrol_id.clone()];
+                audit::append(tx, who, Access::on(action, "patrol", &ids, "track"), now)?;
+            }
+            Ok(detail)
         })
     }
 
@@ -94,6 +128,14 @@ impl Backend {
 }
 
 /// This module's tables and their versions (see [`crate::db::Schema`]).
+fn days_in(tx: &Tx<'_>, from: NaiveDate, to: NaiveDate) -> Result<DayReview, BackendError> {
+    let names = select::area_names(tx)?;
+    let judged = select::judged_between(tx, from, to)?;
+    let draws = crate::schedule::runs_between(tx, Some(from), Some(to))?;
+    let assignments = select::assignments_between(tx, from, to)?;
+    Ok(day::day_review(from, to, &names, judged, &draws, &assignments))
+}
+
 pub(crate) const TABLES: crate::db::Schema = crate::db::Schema {
     name: "review",
     stored: crate::db::Stored::Meta("review_schema"),

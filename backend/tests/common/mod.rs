@@ -374,3 +374,38 @@ pub fn assert_error(r: Response, status: u16, slug: &str) {
     assert_eq!(v["error"], slug, "{body}");
     assert!(v["reason"].as_str().is_some_and(|r| !r.is_empty()), "{body}");
 }
+
+/// `guardian-backend serve` as a process of its own on a free loopback
+/// port, its stderr sent to `stderr`, with `env` set; killed when dropped.
+pub struct Proc {
+    pub child: std::process::Child,
+    pub addr: SocketAddr,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn server_process(db: &str, stderr: std::process::Stdio, env: &[(&str, &str)]) -> Proc {
+    use std::time::{Duration, Instant};
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_guardian-backend"))
+        .args(["serve", "--addr", &addr.to_string(), store_flag(db), db])
+        .envs(env.iter().copied())
+        .stderr(stderr)
+        .spawn()
+        .expect("spawn server");
+    let start = Instant::now();
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(10), "server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Proc { child, addr }
+}

@@ -32,7 +32,8 @@ use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 
 use super::form::{get, pairs};
-use super::{ApiFailure, AppState, Reply, authorize_any, blocking, header_str, json, path_param};
+use super::{ApiFailure, AppState, Reply, actor, authorize_any, blocking, header_str, json, path_param};
+use crate::audit::Action;
 use crate::backend::now_ms;
 use crate::review::{MAX_RANGE_DAYS, evaluation_csv, tile_origin};
 use crate::session::Pages;
@@ -267,7 +268,8 @@ pub(crate) async fn day_page(State(b): State<AppState>, headers: HeaderMap, RawQ
     let result: Result<Response, PageFailure> = async {
         let who = page_reader(&b, &headers, &here("/review", q.as_deref())).await?;
         let (from, to) = day_range(q.as_deref()).map_err(|f| PageFailure::from(f).with_who(&who))?;
-        let review = blocking(move || Ok(b.review_days(from, to)?))
+        let actor = actor(&who, &headers, "GET /review");
+        let review = blocking(move || Ok(b.logged_review_days(&actor, Action::Consultation, from, to)?))
             .await
             .map_err(|f| PageFailure::from(f).with_who(&who))?;
         Ok(html(StatusCode::OK, page::day(&review, &who, today())))
@@ -289,9 +291,13 @@ pub(crate) async fn patrol_page(
     let result: Result<Response, PageFailure> = async {
         let who = page_reader(&b, &headers, &format!("/review/patrols/{}", page::url_part(&raw))).await?;
         let id = path_param(id).map_err(|f| PageFailure::from(f).with_who(&who))?;
-        let (detail, tiles) = blocking(move || Ok((b.review_patrol(&id)?, b.review_tile_layer()?)))
-            .await
-            .map_err(|f| PageFailure::from(f).with_who(&who))?;
+        let actor = actor(&who, &headers, "GET /review/patrols/{id}");
+        let (detail, tiles) = blocking(move || {
+            let detail = b.logged_review_patrol(&actor, Action::Consultation, &id)?;
+            Ok((detail, b.review_tile_layer()?))
+        })
+        .await
+        .map_err(|f| PageFailure::from(f).with_who(&who))?;
         let detail = detail.ok_or_else(|| {
             PageFailure::new(StatusCode::NOT_FOUND, "There is no patrol with that id.").with_who(&who)
         })?;
@@ -383,9 +389,10 @@ pub(crate) async fn slash(RawQuery(q): RawQuery) -> Response {
 // ---- JSON ---------------------------------------------------------------------
 
 pub(crate) async fn api_day(State(b): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Reply {
-    authorize_any(&b, &headers, REVIEW_ROLES).await?;
+    let claims = authorize_any(&b, &headers, REVIEW_ROLES).await?;
+    let who = actor(&claims, &headers, "GET /v1/review/days");
     let (from, to) = day_range(q.as_deref())?;
-    let review = blocking(move || Ok(b.review_days(from, to)?)).await?;
+    let review = blocking(move || Ok(b.logged_review_days(&who, Action::Disclosure, from, to)?)).await?;
     no_store(json(&review))
 }
 
@@ -394,9 +401,10 @@ pub(crate) async fn api_patrol(
     id: Result<Path<String>, axum::extract::rejection::PathRejection>,
     headers: HeaderMap,
 ) -> Reply {
-    authorize_any(&b, &headers, REVIEW_ROLES).await?;
+    let claims = authorize_any(&b, &headers, REVIEW_ROLES).await?;
+    let who = actor(&claims, &headers, "GET /v1/review/patrols/{id}");
     let id = path_param(id)?;
-    let detail = blocking(move || Ok(b.review_patrol(&id)?)).await?;
+    let detail = blocking(move || Ok(b.logged_review_patrol(&who, Action::Disclosure, &id)?)).await?;
     match detail {
         Some(d) => no_store(json(&d)),
         None => Err(ApiFailure::new(
