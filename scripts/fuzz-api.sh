@@ -36,18 +36,20 @@ ADMIN="$("$BIN" token --db "$DB" --sub admin-fuzz --role admin)"
 OFFICER="$("$BIN" token --db "$DB" --sub pc-fuzz --role officer)"
 NAVIGATOR="$("$BIN" token --db "$DB" --sub nav-fuzz --role navigator)"
 SUPERVISOR="$("$BIN" token --db "$DB" --sub sgt-fuzz --role supervisor)"
+AUDITOR="$("$BIN" token --db "$DB" --sub dpo-fuzz --role auditor)"
 
 serve_backend "$BIN" "$DB" "$WORK/server.log"
 
 export SCHEMATHESIS_HOOKS=hooks
 export PYTHONPATH="$PWD/backend/fuzz${PYTHONPATH:+:$PYTHONPATH}"
 status=0
-for role in admin supervisor officer navigator anonymous; do
+for role in admin supervisor officer navigator auditor anonymous; do
     case "$role" in
         admin) auth=(-H "Authorization: Bearer $ADMIN") ;;
         supervisor) auth=(-H "Authorization: Bearer $SUPERVISOR") ;;
         officer) auth=(-H "Authorization: Bearer $OFFICER") ;;
         navigator) auth=(-H "Authorization: Bearer $NAVIGATOR") ;;
+        auditor) auth=(-H "Authorization: Bearer $AUDITOR") ;;
         anonymous) auth=() ;;
     esac
     echo "== fuzzing as $role for ${SECONDS_PER_ROLE}s (seed $SEED)"

@@ -34,8 +34,29 @@ pub const MAX_TTL_S: i64 = 366 * 24 * 3600;
 /// How often a PostgreSQL transaction is run again after losing a race.
 const PG_ATTEMPTS: usize = 5;
 
+/// When an unassigned referral is overdue on the Navigator's desk: the
+/// force's to set (`serve --overdue-urgent-hours`, `--overdue-working-days`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OverdueRule {
+    /// An urgent referral, in hours.
+    pub urgent_hours: i64,
+    /// Any other, in working days (Monday to Friday; bank holidays are not
+    /// known here and count as working days).
+    pub working_days: u32,
+}
+
+impl Default for OverdueRule {
+    fn default() -> Self {
+        Self {
+            urgent_hours: 24,
+            working_days: 5,
+        }
+    }
+}
+
 pub struct Backend {
     store: Store,
+    overdue: OverdueRule,
     secret: Vec<u8>,
     /// Whose tokens are trusted: this store's dev tokens, or the force's
     /// identity provider. Never both.
@@ -86,6 +107,7 @@ impl Backend {
     pub(crate) fn new(store: Store, secret: Vec<u8>) -> Self {
         Self {
             store,
+            overdue: OverdueRule::default(),
             secret,
             identity: Identity::DevTokens,
             rate: OfficerRate::new(u32::MAX),
@@ -180,6 +202,14 @@ impl Backend {
             exp: now_ms() / 1000 + ttl_s,
         };
         Ok(token::sign(&self.secret, &claims))
+    }
+
+    pub fn set_overdue_rule(&mut self, rule: OverdueRule) {
+        self.overdue = rule;
+    }
+
+    pub fn overdue_rule(&self) -> OverdueRule {
+        self.overdue
     }
 
     pub(crate) fn set_officer_rate(&mut self, per_s: u32) {

@@ -10,7 +10,7 @@
 use std::path::Path;
 
 use crate::sql::{Tx, p};
-use guardian_core::referral::authority::{Boundaries, boundaries_from_ward_files};
+use guardian_core::referral::authority::{Authority, Boundaries, boundaries_from_ward_files};
 
 use crate::backend::{Backend, now_ms};
 use crate::db;
@@ -102,4 +102,20 @@ pub(crate) fn since(tx: &Tx<'_>, seen: Option<i64>) -> Result<(i64, Option<serde
         None => None,
     };
     Ok((version, value))
+}
+
+/// Which authority's boundary holds a point, by the latest set (`None`:
+/// no set loaded, or outside all seven). Parsed per call: referrals are
+/// few, and a cached copy would be one more thing to keep in step.
+pub(crate) fn route(tx: &Tx<'_>, lat: f64, lon: f64) -> Result<Option<Authority>, BackendError> {
+    let version = db::counter(tx, KEY_BOUNDARIES_VERSION)?;
+    let text: Option<String> = tx.query_opt(
+        "SELECT geojson FROM boundary_sets WHERE version = ?1",
+        p![version],
+        |r| r.get(0),
+    )?;
+    let Some(text) = text else { return Ok(None) };
+    let set = Boundaries::from_geojson(&text)
+        .map_err(|e| BackendError::Corrupt(format!("stored boundaries {version}: {e}")))?;
+    Ok(set.route(lat, lon))
 }

@@ -53,7 +53,7 @@ pub use audit::{
     Access, Action, Caller, Entry as AccessEntry, Fault as AccessFault, Filter as AccessFilter, GENESIS,
     Verified as AccessVerified, csv as access_log_csv,
 };
-pub use backend::{Backend, MAX_TTL_S};
+pub use backend::{Backend, MAX_TTL_S, OverdueRule};
 pub use devices::{Device, MAX_DEVICE_ID_LEN};
 pub use error::BackendError;
 pub use export::{CSV_HEADER, ExportRow, csv as compliance_csv_of, summary as compliance_summary_of};
@@ -67,7 +67,10 @@ pub use library::{LibrarySources, Published, SourceFile};
 pub use oidc::{
     AuthError, ClaimNames, LEEWAY_S, Oidc, OidcConfig, OidcError, REFETCH_EVERY, WebClientConfig, WebSignInError,
 };
-pub use referral::NavigatorReferral;
+pub use referral::{
+    DeskAction, HistoryLine, Inbox, InboxLine, InboxQuery, NavigatorReferral, PAGE_SIZE as INBOX_PAGE_SIZE,
+    ReferralPage, Team,
+};
 pub use review::{
     AreaOutline, AssignmentLine, DayReview, DaySchedule, EVALUATION_CSV_HEADER, Evaluation, EvaluationRow, FixPoint,
     GroupFigures, MAX_RANGE_DAYS, Outcome, PatrolDetail, PatrolLine, RecordedPoint, ScheduledArea, WindowText,

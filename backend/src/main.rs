@@ -166,6 +166,13 @@ enum Command {
         /// Requests one officer may make in a second; beyond it, 429 with Retry-After.
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..), default_value_t = 1_000)]
         per_officer_per_s: u32,
+        /// Hours an urgent referral may wait unassigned before the
+        /// Navigator's desk flags it overdue.
+        #[arg(long, value_parser = clap::value_parser!(i64).range(1..=720), default_value_t = 24)]
+        overdue_urgent_hours: i64,
+        /// Working days (Monday to Friday) any other referral may wait.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=60), default_value_t = 5)]
+        overdue_working_days: u32,
         #[command(flatten)]
         oidc: OidcArgs,
     },
@@ -193,6 +200,14 @@ enum Command {
         /// Slug (birmingham, coventry, …) or ONS code.
         #[arg(long)]
         authority: String,
+    },
+    /// Take a Navigator off their team: their tokens and sessions stop
+    /// working at once; their name stays on the referrals' history.
+    RemoveNavigator {
+        #[command(flatten)]
+        store: StoreArg,
+        #[arg(long)]
+        id: String,
     },
     /// Create an officer, or update their name and rank.
     CreateOfficer {
@@ -396,9 +411,15 @@ fn run(command: Command) -> Result<(), CliError> {
             header_timeout_s,
             body_timeout_s,
             per_officer_per_s,
+            overdue_urgent_hours,
+            overdue_working_days,
             oidc,
         } => {
             let mut backend = store.open()?;
+            backend.set_overdue_rule(guardian_backend::OverdueRule {
+                urgent_hours: overdue_urgent_hours,
+                working_days: overdue_working_days,
+            });
             let provider = oidc.discover()?;
             let mode = match &provider {
                 Some(p) => format!(
@@ -463,6 +484,12 @@ fn run(command: Command) -> Result<(), CliError> {
             })?;
             store.open()?.create_navigator(&id, &name, authority)?;
             println!("navigator {id} is on the {authority} team");
+        }
+        Command::RemoveNavigator { store, id } => {
+            if !store.open()?.remove_navigator(&id)? {
+                return Err(CliError::Usage(format!("there is no active Navigator {id:?}")));
+            }
+            println!("navigator {id} is off their team; their sessions are ended");
         }
         Command::CreateOfficer { store, id, name, rank } => {
             let rank = Rank::parse(&rank).ok_or_else(|| CliError::Usage(format!("unknown rank {rank:?}")))?;

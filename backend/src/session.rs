@@ -52,12 +52,14 @@ pub const SIGN_IN_TTL_MS: i64 = 10 * 60 * 1000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Pages {
     Review,
+    Navigator,
 }
 
 impl Pages {
     fn as_str(self) -> &'static str {
         match self {
             Pages::Review => "review",
+            Pages::Navigator => "navigator",
         }
     }
 }

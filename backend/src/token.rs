@@ -29,6 +29,9 @@ pub enum Role {
     /// A supervisor or force analyst: reads the patrol review pages and the
     /// compliance exports, changes nothing.
     Supervisor,
+    /// The data protection officer (or whoever they delegate): reads and
+    /// exports the access log, nothing else.
+    Auditor,
 }
 
 impl Role {
@@ -38,6 +41,7 @@ impl Role {
             "admin" => Some(Role::Admin),
             "navigator" => Some(Role::Navigator),
             "supervisor" => Some(Role::Supervisor),
+            "auditor" => Some(Role::Auditor),
             _ => None,
         }
     }
@@ -48,6 +52,7 @@ impl Role {
             Role::Admin => "admin",
             Role::Navigator => "navigator",
             Role::Supervisor => "supervisor",
+            Role::Auditor => "auditor",
         }
     }
 }

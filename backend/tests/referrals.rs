@@ -570,7 +570,7 @@ fn status_changes_reach_the_referring_officer_once_per_cursor() {
     let s1 = sync(&w, &w.a, Some(&c0));
     assert_eq!(
         s1["referral_updates"],
-        json!([{"referral_id": "ref-1", "status": "assigned", "time_ms": assigned["time_ms"]}]),
+        json!([{"referral_id": "ref-1", "status": "assigned", "time_ms": assigned["time_ms"], "authority": "birmingham"}]),
         "only the officer's own"
     );
     let c1 = s1["cursor"].as_str().expect("cursor").to_string();
@@ -900,5 +900,333 @@ fn the_server_logs_json_lines_and_no_personal_data() {
         events
             .iter()
             .all(|e| e["level"].is_string() && e["timestamp"].is_string())
+    );
+}
+
+// ---- the Navigator's desk ---------------------------------------------------
+
+fn no_redirects() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+fn page(w: &World, token: &str, path: &str) -> (u16, String) {
+    let r = w.http.get(w.url(path)).bearer_auth(token).send().expect("send");
+    (r.status().as_u16(), r.text().expect("body"))
+}
+
+/// Signs a browser in to the desk with a pasted token: its session cookie.
+fn desk_session(w: &World, token: &str) -> String {
+    let r = no_redirects()
+        .post(w.url("/navigator/login"))
+        .form(&[("token", token), ("next", "/navigator")])
+        .send()
+        .expect("send");
+    assert_eq!(r.status().as_u16(), 303);
+    let set = r
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .expect("a cookie")
+        .to_string();
+    assert!(
+        set.contains("Path=/navigator") && set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    set.split(';').next().expect("pair").to_string()
+}
+
+fn act(w: &World, cookie: &str, id: &str, form: &[(&str, &str)]) -> reqwest::blocking::Response {
+    no_redirects()
+        .post(w.url(&format!("/navigator/referrals/{id}")))
+        .header("cookie", cookie)
+        .form(form)
+        .send()
+        .expect("send")
+}
+
+fn with_urgency(id: &str, authority: &str, urgency: Urgency) -> ReferralRecord {
+    ReferralRecord {
+        urgency,
+        reference: format!("REF-{id}"),
+        ..referral(id, "pc-a", authority)
+    }
+}
+
+#[test]
+fn the_inbox_puts_open_and_urgent_first_filters_pages_and_flags_the_overdue() {
+    let w = World::new();
+    let t = teams(&w);
+    ok_json(post_referral(
+        &w,
+        &w.a,
+        &with_urgency("r-1", "birmingham", Urgency::Routine),
+    ));
+    ok_json(post_referral(
+        &w,
+        &w.a,
+        &with_urgency("r-2", "birmingham", Urgency::Urgent),
+    ));
+    ok_json(post_referral(
+        &w,
+        &w.a,
+        &with_urgency("r-3", "birmingham", Urgency::Priority),
+    ));
+    ok_json(post_referral(
+        &w,
+        &w.a,
+        &with_urgency("r-4", "birmingham", Urgency::Urgent),
+    ));
+    ok_json(set_status(&w, &t.bham, "r-4", "closed"));
+
+    let (code, html) = page(&w, &t.bham, "/navigator");
+    assert_eq!(code, 200, "{html}");
+    let at = |r: &str| html.find(&format!(">REF-{r}<")).unwrap_or(usize::MAX);
+    assert!(
+        at("r-2") < at("r-3") && at("r-3") < at("r-1"),
+        "urgent, priority, routine"
+    );
+    assert_eq!(at("r-4"), usize::MAX, "closed ones only when asked for");
+    assert!(html.contains("0 overdue"), "{html}");
+    assert_no_personal_data(&html);
+
+    let (_, closed) = page(&w, &t.bham, "/navigator?status=closed");
+    assert!(closed.contains(">REF-r-4<") && !closed.contains(">REF-r-1<"));
+    let (_, urgent) = page(&w, &t.bham, "/navigator?urgency=urgent");
+    assert!(urgent.contains(">REF-r-2<") && !urgent.contains(">REF-r-3<"));
+    let (code, _) = page(&w, &t.bham, "/navigator?urgency=whenever");
+    assert_eq!(code, 400);
+    let (_, cov) = page(&w, &t.cov, "/navigator");
+    assert!(!cov.contains("REF-r-"), "another team's inbox is empty");
+
+    // Two days unassigned: the urgent one is overdue, the others not yet.
+    raw_sql(
+        &w.store,
+        "UPDATE referrals SET received_ms = received_ms - 172800000 WHERE referral_id = 'r-2'",
+    );
+    let (_, html) = page(&w, &t.bham, "/navigator");
+    assert!(
+        html.contains("1 overdue") && html.contains("Overdue</strong>"),
+        "{html}"
+    );
+    let (_, team) = page(&w, &t.bham, "/navigator/team");
+    assert!(team.contains("<strong class=\"overdue\">1</strong>"), "{team}");
+
+    for i in 0..26 {
+        let r = ReferralRecord {
+            officer_id: "pc-b".into(),
+            ..with_urgency(&format!("p-{i:02}"), "birmingham", Urgency::Routine)
+        };
+        ok_json(post_referral(&w, &w.b, &r));
+    }
+    let (_, first) = page(&w, &t.bham, "/navigator");
+    assert!(
+        first.contains("Page 1 of 2") && first.contains("Next page"),
+        "29 open, 25 a page"
+    );
+    let (_, second) = page(&w, &t.bham, "/navigator?page=2");
+    assert_eq!(second.matches("<tr><th scope=\"row\">").count(), 4, "{second}");
+}
+
+#[test]
+fn a_navigator_works_a_referral_on_the_desk_and_the_officer_hears_the_outcome() {
+    let w = World::new();
+    let t = teams(&w);
+    let b = w.open_backend();
+    b.create_navigator("nav-bham-2", "Navigator Two", Authority::Birmingham)
+        .expect("colleague");
+    ok_json(post_referral(&w, &w.a, &referral("ref-1", "pc-a", "birmingham")));
+    ok_json(post_referral(&w, &w.a, &referral("ref-2", "pc-a", "birmingham")));
+    let c0 = sync(&w, &w.a, None)["cursor"].as_str().expect("cursor").to_string();
+
+    let cookie = desk_session(&w, &t.bham);
+    let view = |id: &str| {
+        let r = w
+            .http
+            .get(w.url(&format!("/navigator/referrals/{id}")))
+            .header("cookie", &cookie)
+            .send()
+            .expect("send");
+        (r.status().as_u16(), r.text().expect("body"))
+    };
+    let (code, html) = view("ref-1");
+    assert_eq!(code, 200);
+    assert!(
+        html.contains(NAME) && html.contains(NARRATIVE),
+        "the team needs the details"
+    );
+    assert!(!html.contains("52.4797"), "no map or coordinates of a child's location");
+
+    // Assign to a colleague, contact, close with an outcome.
+    let r = act(&w, &cookie, "ref-1", &[("action", "assign"), ("to", "nav-bham-2")]);
+    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(r.headers()["location"], "/navigator/referrals/ref-1?done=assigned");
+    assert_eq!(
+        act(&w, &cookie, "ref-1", &[("action", "assign"), ("to", "nav-cov")])
+            .status()
+            .as_u16(),
+        409
+    );
+    assert_eq!(
+        act(&w, &cookie, "ref-1", &[("action", "contacted")]).status().as_u16(),
+        303
+    );
+    assert_eq!(
+        act(&w, &cookie, "ref-1", &[("action", "close")]).status().as_u16(),
+        422,
+        "no outcome chosen"
+    );
+    let r = act(&w, &cookie, "ref-1", &[("action", "close"), ("outcome", "engaged")]);
+    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(
+        act(&w, &cookie, "ref-1", &[("action", "contacted")]).status().as_u16(),
+        409,
+        "never back"
+    );
+    let (_, html) = view("ref-1");
+    for line in ["assigned to nav-bham-2", "contact made", "closed: Engaged with support"] {
+        assert!(html.contains(line), "{line} in the history");
+    }
+    let cross = no_redirects()
+        .post(w.url("/navigator/referrals/ref-2"))
+        .header("cookie", &cookie)
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("action", "contacted")])
+        .send()
+        .expect("send");
+    assert_eq!(cross.status().as_u16(), 403, "a form from another site changes nothing");
+
+    // A misrouted one moves to Coventry, restarts there, and the officer is told.
+    let r = act(
+        &w,
+        &cookie,
+        "ref-2",
+        &[
+            ("action", "transfer"),
+            ("authority", "coventry"),
+            ("reason", "lives_there"),
+        ],
+    );
+    assert_eq!(r.headers()["location"], "/navigator?moved=coventry");
+    assert_eq!(view("ref-2").0, 404, "no longer Birmingham's");
+    let (_, cov) = page(&w, &t.cov, "/navigator/referrals/ref-2");
+    assert!(cov.contains("transferred from Birmingham to Coventry"), "{cov}");
+    let mine = ok_json(w.get(&w.a, "/v1/me/referrals"));
+    let moved = mine["referrals"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|r| r["id"] == "ref-2")
+        .cloned();
+    assert_eq!(moved.expect("receipt")["authority"], "coventry");
+
+    let updates = sync(&w, &w.a, Some(&c0))["referral_updates"].clone();
+    let closed = updates
+        .as_array()
+        .expect("updates")
+        .iter()
+        .find(|u| u["status"] == "closed")
+        .cloned();
+    assert_eq!(closed.expect("closed")["outcome"], "engaged");
+    let transfer = updates
+        .as_array()
+        .expect("updates")
+        .iter()
+        .find(|u| u["referral_id"] == "ref-2")
+        .cloned();
+    assert_eq!(transfer.expect("transfer")["authority"], "coventry");
+    assert!(!updates.to_string().contains(NAME), "never the details");
+
+    // Every look and every change is in the access log.
+    let log = b.verify_access_log().expect("verify");
+    assert_eq!(log.fault, None);
+    let dpo = b.issue_token("dpo-1", Role::Auditor, 600).expect("token");
+    let entries = ok_json(w.get(&dpo, "/v1/audit/entries?record=ref-2"));
+    let kinds: Vec<String> = entries["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["action"].as_str().unwrap_or("?"),
+                e["subject"].as_str().unwrap_or("?")
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "collection pc-a",
+            "alteration nav-bham",
+            "disclosure nav-bham",
+            "consultation nav-cov"
+        ],
+        "{entries}"
+    );
+    assert_error(w.get(&t.bham, "/v1/audit/entries"), 403, "forbidden");
+}
+
+#[test]
+fn a_removed_navigator_is_signed_out_and_a_moved_one_sees_no_closed_history() {
+    let w = World::new();
+    let t = teams(&w);
+    ok_json(post_referral(&w, &w.a, &referral("old-1", "pc-a", "birmingham")));
+    ok_json(set_status(&w, &t.bham, "old-1", "closed"));
+    ok_json(post_referral(&w, &w.a, &referral("new-1", "pc-a", "birmingham")));
+    let cookie = desk_session(&w, &t.bham);
+
+    ok_json(w.post(&w.admin, "/v1/admin/navigators/nav-bham/remove", &json!({})));
+    let r = w
+        .http
+        .get(w.url("/navigator"))
+        .header("cookie", &cookie)
+        .send()
+        .expect("send");
+    assert_eq!(r.status().as_u16(), 401, "signed out on the next request");
+    assert!(r.text().expect("body").contains("Sign in to the Navigator"));
+    assert_error(w.get(&t.bham, "/v1/navigator/referrals"), 403, "unknown-navigator");
+    assert_error(
+        w.post(&w.admin, "/v1/admin/navigators/nav-bham/remove", &json!({})),
+        404,
+        "unknown-navigator",
+    );
+
+    // Coventry's Navigator moves to Birmingham: its open referral, not its closed past.
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    w.open_backend()
+        .create_navigator("nav-cov", "Navigator Coventry", Authority::Birmingham)
+        .expect("move");
+    let (_, open) = page(&w, &t.cov, "/navigator?status=closed");
+    assert!(!open.contains("VRP-old-1"), "{open}");
+    assert_eq!(page(&w, &t.cov, "/navigator/referrals/old-1").0, 404);
+    assert_eq!(page(&w, &t.cov, "/navigator/referrals/new-1").0, 200);
+}
+
+#[test]
+fn the_server_routes_by_its_own_boundaries_and_says_so() {
+    let w = World::new();
+    let t = teams(&w);
+    w.open_backend()
+        .load_boundaries_from_ward_files(&fixtures().join("boundaries"))
+        .expect("boundaries");
+    // Made at Victoria Square, Birmingham, but sent to Coventry.
+    ok_json(post_referral(&w, &w.a, &referral("ref-x", "pc-a", "coventry")));
+    let mine = ok_json(w.get(&w.a, "/v1/me/referrals"));
+    assert_eq!(mine["referrals"][0]["authority"], "birmingham");
+    let (code, html) = page(&w, &t.bham, "/navigator/referrals/ref-x");
+    assert_eq!(code, 200);
+    assert!(
+        html.contains("routed to Birmingham by the server&#x27;s boundaries")
+            || html.contains("routed to Birmingham by the server"),
+        "{html}"
+    );
+    assert_eq!(page(&w, &t.cov, "/navigator/referrals/ref-x").0, 404);
+    let updates = sync(&w, &w.a, None)["referral_updates"].clone();
+    assert_eq!(
+        updates[0]["authority"], "birmingham",
+        "the officer is told where it went"
     );
 }

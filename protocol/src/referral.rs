@@ -360,6 +360,92 @@ pub struct LocationWire {
     pub accuracy_m: f64,
 }
 
+/// How a referral ended, as the Navigator team records it on closing: the
+/// code the referring officer's handset shows (never the team's notes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The young person took up the offer of support.
+    Engaged,
+    Declined,
+    UnableToContact,
+    /// Outside the programme (age, area, already supported elsewhere).
+    NotEligible,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 4] = [
+        Outcome::Engaged,
+        Outcome::Declined,
+        Outcome::UnableToContact,
+        Outcome::NotEligible,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Engaged => "engaged",
+            Outcome::Declined => "declined",
+            Outcome::UnableToContact => "unable_to_contact",
+            Outcome::NotEligible => "not_eligible",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+
+    /// For people: the page and the handset say this.
+    pub fn words(self) -> &'static str {
+        match self {
+            Outcome::Engaged => "Engaged with support",
+            Outcome::Declined => "Declined support",
+            Outcome::UnableToContact => "Unable to contact",
+            Outcome::NotEligible => "Not eligible",
+        }
+    }
+}
+
+/// Why a Navigator team passed a referral to another authority's: codes,
+/// so the reason is never free text about a child.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferReason {
+    /// Where it happened is the other authority's.
+    WrongArea,
+    /// The young person lives in the other authority.
+    LivesThere,
+    /// The other team already works with them.
+    KnownThere,
+}
+
+impl TransferReason {
+    pub const ALL: [TransferReason; 3] = [
+        TransferReason::WrongArea,
+        TransferReason::LivesThere,
+        TransferReason::KnownThere,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransferReason::WrongArea => "wrong_area",
+            TransferReason::LivesThere => "lives_there",
+            TransferReason::KnownThere => "known_there",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+
+    pub fn words(self) -> &'static str {
+        match self {
+            TransferReason::WrongArea => "It happened in the other authority's area",
+            TransferReason::LivesThere => "The young person lives in the other authority",
+            TransferReason::KnownThere => "The other team already works with them",
+        }
+    }
+}
+
 /// A Navigator-side status change, delivered to the referring officer's
 /// handset in the sync reply.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -367,6 +453,14 @@ pub struct ReferralUpdate {
     pub referral_id: String,
     pub status: ReferralStatus,
     pub time_ms: i64,
+    /// The team that holds it now (slug): another after a transfer, or
+    /// after the server routed it by its own boundaries. Absent from
+    /// servers before the Navigator's desk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authority: Option<String>,
+    /// How it ended, once closed with one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
 }
 
 /// A referral as the officer may see it after it left the handset: no

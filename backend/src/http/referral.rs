@@ -144,3 +144,51 @@ pub(super) async fn admin_navigators(State(b): State<AppState>, headers: HeaderM
     blocking(move || Ok(b.create_navigator(&req.navigator_id, &req.display_name, authority)?)).await?;
     json(&serde_json::json!({ "navigator_id": id, "authority": authority.slug() }))
 }
+
+pub(super) async fn admin_remove_navigator(
+    State(b): State<AppState>,
+    id: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    headers: HeaderMap,
+) -> Reply {
+    authorize(&b, &headers, Role::Admin).await?;
+    let id = path_param(id)?;
+    let who = id.clone();
+    let removed = blocking(move || Ok(b.remove_navigator(&who)?)).await?;
+    if !removed {
+        return Err(ApiFailure::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "unknown-navigator",
+            "there is no active Navigator with that id",
+        ));
+    }
+    json(&serde_json::json!({ "navigator_id": id, "removed": true }))
+}
+
+/// `GET /v1/audit/entries`: the access log for the auditor (`from_ms`,
+/// `to_ms`, `subject`, `record` narrow it), itself logged as a disclosure.
+pub(super) async fn audit_entries(
+    State(b): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::RawQuery(q): axum::extract::RawQuery,
+) -> Reply {
+    let claims = authorize(&b, &headers, Role::Auditor).await?;
+    let who = actor(&claims, &headers, "GET /v1/audit/entries");
+    let p = super::form::pairs(q.as_deref())?;
+    let text = |k: &str| super::form::get(&p, k).filter(|v| !v.is_empty()).map(str::to_string);
+    let ms = |k: &str| {
+        text(k)
+            .map(|v| {
+                v.parse::<i64>()
+                    .map_err(|_| ApiFailure::bad_request(format!("{k} is not a time in ms")))
+            })
+            .transpose()
+    };
+    let filter = crate::audit::Filter {
+        from_ms: ms("from_ms")?,
+        to_ms: ms("to_ms")?,
+        subject: text("subject"),
+        record: text("record"),
+    };
+    let entries = blocking(move || Ok(b.export_access_log(&who, &filter)?)).await?;
+    json(&serde_json::json!({ "entries": entries }))
+}

@@ -233,6 +233,8 @@ fn navigator_updates_move_the_receipt_forward_only_and_are_told_once() {
         referral_id: r.id.clone(),
         status,
         time_ms: T0 + 60_000,
+        authority: None,
+        outcome: None,
     };
     pull(&p.g, None, vec![up(ReferralStatus::Assigned)]);
     pull(
@@ -245,4 +247,15 @@ fn navigator_updates_move_the_receipt_forward_only_and_are_told_once() {
     assert_eq!(heard.0.lock().expect("lock").len(), 1, "told once");
     // An update proves the force has it: the personal part is gone.
     assert_eq!(p.count("SELECT count(*) FROM referrals WHERE personal IS NOT NULL"), 0);
+
+    // Transferred to Coventry: it restarts at received there, the handset
+    // keeps its furthest status and shows the team that holds it now.
+    let moved = ReferralUpdate {
+        authority: Some("coventry".into()),
+        ..up(ReferralStatus::Received)
+    };
+    pull(&p.g, None, vec![moved]);
+    let receipts = p.g.referral_receipts().expect("receipts");
+    assert_eq!(receipts[0].authority, Authority::Coventry);
+    assert_eq!(receipts[0].status, ReferralStatus::Assigned);
 }

@@ -226,6 +226,11 @@ impl Host for GuardianCore {
                 referral::db::save_boundaries(tx, text, now)?;
             }
             for u in &plan.referral_updates {
+                // The team holding it, told even when the status does not
+                // move forward (a transfer restarts it for the new team).
+                if let Some(a) = &u.authority {
+                    referral::db::set_authority(tx, &u.referral_id, a)?;
+                }
                 if referral::db::update_status(tx, &u.referral_id, u.status, u.time_ms)? {
                     events.push(Event::ReferralStatusChanged {
                         referral_id: u.referral_id.clone(),

@@ -136,6 +136,16 @@ pub fn update_status(tx: &Transaction<'_>, id: &str, status: ReferralStatus, tim
     Ok(true)
 }
 
+/// The team that holds a referral now, as the force says (a transfer, or
+/// the server's own routing). Returns whether it changed.
+pub fn set_authority(tx: &Transaction<'_>, id: &str, authority: &str) -> Result<bool> {
+    let changed = tx.execute(
+        "UPDATE referrals SET authority = ?2 WHERE id = ?1 AND authority <> ?2",
+        params![id, authority],
+    )?;
+    Ok(changed > 0)
+}
+
 pub fn receipts(conn: &Connection) -> Result<Vec<Receipt>> {
     let mut stmt = conn.prepare(
         "SELECT id, reference, authority, reasons, urgency, created_ms, status, status_ms, patrol_id, area_id

@@ -20,11 +20,19 @@
 //! patrol page alone), `no-store`, `nosniff`, no framing and no referrer.
 //! Referral data is never read here.
 
+mod desk;
+mod desk_page;
 mod draw;
 mod page;
 mod signin;
+mod site;
 
+pub(crate) use desk::{
+    inbox_page, navigator_act_form, navigator_login, navigator_login_form, navigator_login_start, navigator_logout,
+    referral_page, team_page,
+};
 pub(crate) use signin::{callback, login, login_form, logout, start as login_start};
+use site::{REVIEW, Site};
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -36,12 +44,10 @@ use super::{ApiFailure, AppState, Reply, actor, authorize_any, blocking, header_
 use crate::audit::Action;
 use crate::backend::now_ms;
 use crate::review::{MAX_RANGE_DAYS, evaluation_csv, tile_origin};
-use crate::session::Pages;
 use crate::token::{Claims, Role};
 
 /// The roles that may read the review.
 pub const REVIEW_ROLES: &[Role] = &[Role::Supervisor, Role::Admin];
-const COOKIE: &str = "guardian_review";
 /// A browser session lasts at most this long, whatever the token's life.
 const MAX_SESSION_S: i64 = 12 * 3600;
 
@@ -95,6 +101,8 @@ pub(crate) struct PageFailure {
     next: Option<String>,
     /// The sign-in page offers the force's provider, not a pasted token.
     force: bool,
+    /// Which pages it is shown on.
+    site: &'static Site,
 }
 
 impl PageFailure {
@@ -105,14 +113,21 @@ impl PageFailure {
             who: None,
             next: None,
             force: false,
+            site: &REVIEW,
         }
     }
 
+    fn on(mut self, site: &'static Site) -> Self {
+        self.site = site;
+        self
+    }
+
     /// The sign-in page again, with why, coming back to `next`.
-    fn signed_out(message: &str, next: &str, force: bool) -> Self {
+    fn signed_out(site: &'static Site, message: &str, next: &str, force: bool) -> Self {
         Self {
             next: Some(next.to_string()),
             force,
+            site,
             ..PageFailure::new(StatusCode::UNAUTHORIZED, message)
         }
     }
@@ -132,9 +147,9 @@ impl From<ApiFailure> for PageFailure {
 impl IntoResponse for PageFailure {
     fn into_response(self) -> Response {
         let body = if self.status == StatusCode::UNAUTHORIZED {
-            page::login(Some(&self.message), self.next.as_deref(), self.force)
+            page::login(self.site, Some(&self.message), self.next.as_deref(), self.force)
         } else {
-            page::failure(self.status, &self.message, self.who.as_ref())
+            page::failure(self.site, self.status, &self.message, self.who.as_ref())
         };
         secure(html(self.status, body), None)
     }
@@ -143,35 +158,47 @@ impl IntoResponse for PageFailure {
 /// The page's reader: a bearer header (tools) or a live session
 /// (browsers), of a role that may read the review.
 async fn page_reader(b: &AppState, headers: &HeaderMap, here: &str) -> Result<Claims, PageFailure> {
+    reader_on(&REVIEW, b, headers, here).await
+}
+
+/// The reader of one of `site`'s pages, as above.
+async fn reader_on(site: &'static Site, b: &AppState, headers: &HeaderMap, here: &str) -> Result<Claims, PageFailure> {
     let force = signin::force_sign_in(b);
-    let signed_out = |message: &str| PageFailure::signed_out(message, here, force);
+    let signed_out = |message: &str| PageFailure::signed_out(site, message, here, force);
     if header_str(headers, header::AUTHORIZATION.as_str())?.is_some() {
-        return authorize_any(b, headers, REVIEW_ROLES).await.map_err(|f| {
+        return authorize_any(b, headers, site.roles).await.map_err(|f| {
             if f.status == StatusCode::UNAUTHORIZED {
                 signed_out(&f.reason)
             } else {
-                PageFailure::from(f)
+                PageFailure::from(f).on(site)
             }
         });
     }
-    let Some(id) = signin::cookie(headers, COOKIE)? else {
-        return Err(signed_out("Sign in as a supervisor or admin to see the patrol review."));
+    let Some(id) = signin::cookie(headers, site.cookie)? else {
+        return Err(signed_out(&format!(
+            "Sign in as {} to open the {}.",
+            site.who_may, site.name
+        )));
     };
     let store = b.clone();
-    let claims = blocking(move || Ok(store.web_session(Pages::Review, &id)?))
+    let claims = blocking(move || Ok(store.web_session(site.pages, &id)?))
         .await?
         .ok_or_else(|| signed_out("Your session has ended or expired: sign in again."))?;
-    if !REVIEW_ROLES.contains(&claims.role) {
-        return Err(forbidden_role(claims.role));
+    if !site.roles.contains(&claims.role) {
+        return Err(forbidden_role(site, claims.role));
     }
     Ok(claims)
 }
 
-fn forbidden_role(role: Role) -> PageFailure {
+fn forbidden_role(site: &'static Site, role: Role) -> PageFailure {
     PageFailure::new(
         StatusCode::FORBIDDEN,
-        format!("A token with the {role} role cannot open the patrol review: it needs the supervisor or admin role."),
+        format!(
+            "A token with the {role} role cannot open the {}: sign in as {}.",
+            site.name, site.who_may
+        ),
     )
+    .on(site)
 }
 
 // ---- query strings and forms --------------------------------------------------
@@ -244,21 +271,6 @@ fn here(path: &str, q: Option<&str>) -> String {
     match q {
         Some(q) if !q.is_empty() => format!("{path}?{q}"),
         _ => path.to_string(),
-    }
-}
-
-/// A `next` that stays on the review pages of this site.
-fn safe_next(next: Option<&str>) -> &str {
-    match next {
-        Some(n)
-            if n.starts_with("/review")
-                && !n.starts_with("/review/login")
-                && !n.contains("//")
-                && n.chars().all(|c| c.is_ascii_alphanumeric() || "/?=&._:-%".contains(c)) =>
-        {
-            n
-        }
-        _ => "/review",
     }
 }
 
@@ -441,9 +453,12 @@ fn no_store(reply: Reply) -> Reply {
 mod tests {
     use super::signin::same_origin;
     use super::*;
+    use crate::session::Pages;
+    use site::NAVIGATOR;
 
     #[test]
     fn a_next_page_stays_on_the_review_pages() {
+        let safe_next = |n| REVIEW.safe_next(n);
         assert_eq!(safe_next(Some("/review/patrols/p-1")), "/review/patrols/p-1");
         assert_eq!(
             safe_next(Some("/review?from=2026-07-01&to=2026-07-03")),
@@ -457,10 +472,20 @@ mod tests {
             "/review/login",
             "/review\r\nSet-Cookie: x",
             "/review\"><script>",
+            "/reviewer",
+            "/navigator",
         ] {
             assert_eq!(safe_next(Some(bad)), "/review", "{bad:?}");
         }
         assert_eq!(safe_next(None), "/review");
+        assert_eq!(
+            NAVIGATOR.safe_next(Some("/navigator/referrals/r-1")),
+            "/navigator/referrals/r-1"
+        );
+        assert_eq!(NAVIGATOR.safe_next(Some("/review")), "/navigator");
+        assert_eq!(NAVIGATOR.safe_next(Some("/navigator/login")), "/navigator");
+        assert_eq!(Site::of("/navigator?page=2").pages, Pages::Navigator);
+        assert_eq!(Site::of("/review").pages, Pages::Review);
     }
 
     #[test]

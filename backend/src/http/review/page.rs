@@ -14,6 +14,7 @@ use chrono::NaiveDate;
 use guardian_core::patrol::compliance::{CompliancePolicy, ComplianceSummary, MinutesBasis};
 
 use super::draw;
+use super::site::{REVIEW, Site};
 use crate::review::{DayReview, Evaluation, Group, GroupFigures, Outcome, PatrolDetail, PatrolLine, WindowText};
 use crate::token::Claims;
 
@@ -66,89 +67,109 @@ fn basis_words(b: Option<MinutesBasis>) -> &'static str {
     }
 }
 
-/// The frame every page shares.
-fn frame(title: &str, who: Option<&Claims>, main: &str) -> String {
+/// The frame every page of `site` shares.
+pub(super) fn frame(site: &Site, title: &str, who: Option<&Claims>, main: &str) -> String {
     let mut s = String::with_capacity(main.len() + 1500);
     s.push_str("<!doctype html>\n<html lang=\"en-GB\">\n<head>\n<meta charset=\"utf-8\">\n");
     s.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
     s.push_str("<meta name=\"referrer\" content=\"no-referrer\">\n");
-    let _ = writeln!(s, "<title>{} · Guardian patrol review</title>", esc(title));
+    let _ = writeln!(s, "<title>{} · Guardian {}</title>", esc(title), site.name);
     s.push_str("<link rel=\"stylesheet\" href=\"/review/review.css\">\n");
     s.push_str("<link rel=\"icon\" href=\"/review/icon.svg\" type=\"image/svg+xml\">\n</head>\n<body>\n");
     s.push_str("<a class=\"skip\" href=\"#main\">Skip to the content</a>\n<header class=\"top\">\n");
-    s.push_str("<p class=\"brand\"><img src=\"/review/icon.svg\" alt=\"\" width=\"24\" height=\"24\"> Guardian patrol review</p>\n");
+    let _ = writeln!(
+        s,
+        "<p class=\"brand\"><img src=\"/review/icon.svg\" alt=\"\" width=\"24\" height=\"24\"> Guardian {}</p>",
+        site.name
+    );
     if let Some(w) = who {
-        s.push_str("<nav aria-label=\"Review pages\"><ul>");
-        s.push_str("<li><a href=\"/review\">Day</a></li>");
-        s.push_str("<li><a href=\"/review/evaluation\">Evaluation</a></li></ul></nav>\n");
+        let _ = write!(s, "<nav aria-label=\"{} pages\"><ul>", site.name);
+        for (href, label) in site.nav {
+            let _ = write!(s, "<li><a href=\"{href}\">{label}</a></li>");
+        }
+        s.push_str("</ul></nav>\n");
         let _ = writeln!(
             s,
-            "<form class=\"who\" method=\"post\" action=\"/review/logout\"><p>Signed in as <strong>{}</strong> ({})</p>\
+            "<form class=\"who\" method=\"post\" action=\"{}/logout\"><p>Signed in as <strong>{}</strong> ({})</p>\
              <button type=\"submit\">Sign out</button></form>",
+            site.base,
             esc(&w.sub),
             w.role
         );
     }
     s.push_str("</header>\n<main id=\"main\">\n");
     s.push_str(main);
-    s.push_str(
-        "</main>\n<footer><p>Figures are computed by the force backend with the same rules as the \
-                compliance export. No referral data is shown on these pages.</p></footer>\n</body>\n</html>\n",
+    let _ = write!(
+        s,
+        "</main>\n<footer><p>{}</p></footer>\n</body>\n</html>\n",
+        site.footer
     );
     s
 }
 
-pub(super) fn login(message: Option<&str>, next: Option<&str>, force: bool) -> String {
-    let next = esc(next.unwrap_or("/review"));
+pub(super) fn login(site: &Site, message: Option<&str>, next: Option<&str>, force: bool) -> String {
+    let next = esc(next.unwrap_or(site.base));
+    let base = site.base;
     let mut m = String::new();
-    m.push_str("<h1>Sign in to the patrol review</h1>\n");
+    let _ = writeln!(m, "<h1>Sign in to the {}</h1>", site.name);
     if let Some(msg) = message {
         let _ = writeln!(m, "<p class=\"notice\" role=\"alert\">{}</p>", esc(msg));
     }
     if force {
-        m.push_str(
-            "<p>Sign in with your force account: a supervisor or admin role opens the review.</p>\n\
-             <form method=\"get\" action=\"/review/login/start\" class=\"login\">\n",
+        let _ = writeln!(
+            m,
+            "<p>Sign in with your force account as {}.</p>\n\
+             <form method=\"get\" action=\"{base}/login/start\" class=\"login\">",
+            site.who_may
         );
         let _ = writeln!(m, "<input type=\"hidden\" name=\"next\" value=\"{next}\">");
         m.push_str("<button type=\"submit\">Sign in with the force</button>\n</form>\n");
-        return frame("Sign in", None, &m);
+        return frame(site, "Sign in", None, &m);
     }
-    m.push_str(
-        "<p>Paste a supervisor or admin token issued by the force \
-         (<code>guardian-backend token --role supervisor</code>).</p>\n\
-         <form method=\"post\" action=\"/review/login\" class=\"login\">\n\
+    let _ = writeln!(
+        m,
+        "<p>Paste a token issued by the force to {} \
+         (<code>guardian-backend token --role {}</code>).</p>\n\
+         <form method=\"post\" action=\"{base}/login\" class=\"login\">\n\
          <label for=\"token\">Token</label>\n\
-         <input id=\"token\" name=\"token\" type=\"password\" autocomplete=\"off\" required>\n",
+         <input id=\"token\" name=\"token\" type=\"password\" autocomplete=\"off\" required>",
+        site.who_may, site.token_role
     );
     let _ = writeln!(m, "<input type=\"hidden\" name=\"next\" value=\"{next}\">");
     m.push_str("<button type=\"submit\">Sign in</button>\n</form>\n");
-    frame("Sign in", None, &m)
+    frame(site, "Sign in", None, &m)
 }
 
 /// After the provider's redirect: a same-site navigation on to `next`
 /// (a meta refresh, no script), with a link for a browser that refuses it.
-pub(super) fn signed_in(next: &str) -> String {
+pub(super) fn signed_in(site: &Site, next: &str) -> String {
     let next = esc(next);
-    let main = format!("<h1>Signed in</h1>\n<p><a href=\"{next}\">Continue to the patrol review</a></p>\n");
-    frame("Signed in", None, &main).replacen(
+    let main = format!(
+        "<h1>Signed in</h1>\n<p><a href=\"{next}\">Continue to the {}</a></p>\n",
+        site.name
+    );
+    frame(site, "Signed in", None, &main).replacen(
         "<meta charset=\"utf-8\">\n",
         &format!("<meta charset=\"utf-8\">\n<meta http-equiv=\"refresh\" content=\"0;url={next}\">\n"),
         1,
     )
 }
 
-pub(super) fn failure(status: StatusCode, message: &str, who: Option<&Claims>) -> String {
+pub(super) fn failure(site: &Site, status: StatusCode, message: &str, who: Option<&Claims>) -> String {
     let title = status.canonical_reason().unwrap_or("Error");
     let mut m = String::new();
     let _ = writeln!(m, "<h1>{} ({})</h1>", esc(title), status.as_u16());
     let _ = writeln!(m, "<p class=\"notice\" role=\"alert\">{}</p>", esc(message));
     if who.is_some() {
-        m.push_str("<p><a href=\"/review\">Back to today's patrols</a></p>\n");
+        let _ = writeln!(m, "<p><a href=\"{}\">Back to the {}</a></p>", site.base, site.name);
     } else {
-        m.push_str("<p><a href=\"/review/login\">Sign in with another token</a></p>\n");
+        let _ = writeln!(
+            m,
+            "<p><a href=\"{}/login\">Sign in with another token</a></p>",
+            site.base
+        );
     }
-    frame(title, who, &m)
+    frame(site, title, who, &m)
 }
 
 /// A figure with its exact value for machines (`data-value`) and a rounded
@@ -419,7 +440,7 @@ pub(super) fn day(r: &DayReview, who: &Claims, today: NaiveDate) -> String {
         );
     }
     m.push_str("</tbody></table></div>\n</section>\n");
-    frame(&title, Some(who), &m)
+    frame(&REVIEW, &title, Some(who), &m)
 }
 
 fn window_words(w: &Option<WindowText>) -> String {
@@ -584,7 +605,7 @@ pub(super) fn patrol(d: &PatrolDetail, who: &Claims, tiles: Option<&str>) -> Str
         m.push_str("</tbody></table></div></details>\n");
     }
     m.push_str("</section>\n");
-    frame(&title, Some(who), &m)
+    frame(&REVIEW, &title, Some(who), &m)
 }
 
 pub(super) fn evaluation(e: &Evaluation, who: &Claims) -> String {
@@ -657,7 +678,7 @@ pub(super) fn evaluation(e: &Evaluation, who: &Claims) -> String {
         );
     }
     m.push_str("</tbody></table></div>\n");
-    frame(title, Some(who), &m)
+    frame(&REVIEW, title, Some(who), &m)
 }
 
 #[cfg(test)]
@@ -682,7 +703,7 @@ mod tests {
     #[test]
     fn the_login_page_keeps_next_inside_its_attribute() {
         for force in [false, true] {
-            let html = login(Some("<expired>"), Some("/review?date=\"x"), force);
+            let html = login(&REVIEW, Some("<expired>"), Some("/review?date=\"x"), force);
             assert!(html.contains("value=\"/review?date=&quot;x\""));
             assert!(html.contains("&lt;expired&gt;"));
             assert!(!html.contains("<script"));
@@ -693,7 +714,7 @@ mod tests {
                 "no token field beside the force's sign-in"
             );
         }
-        let next = signed_in("/review?date=\"x");
+        let next = signed_in(&REVIEW, "/review?date=\"x");
         assert!(next.contains("<meta http-equiv=\"refresh\" content=\"0;url=/review?date=&quot;x\">"));
     }
 }

@@ -17,10 +17,11 @@ use axum::response::{IntoResponse, Response};
 
 use super::super::form::{get, pairs};
 use super::super::{ApiFailure, AppState, blocking, header_str, read_body};
-use super::{COOKIE, MAX_SESSION_S, PageFailure, REVIEW_ROLES, forbidden_role, html, page, safe_next, secure};
+use super::site::{REVIEW, Site};
+use super::{MAX_SESSION_S, PageFailure, forbidden_role, html, page, secure};
 use crate::backend::now_ms;
 use crate::oidc::{AuthError, WebAttempt, WebSignInError};
-use crate::session::{Pages, SIGN_IN_TTL_MS};
+use crate::session::SIGN_IN_TTL_MS;
 use crate::token::Claims;
 
 const MAX_LOGIN_BYTES: usize = 8 * 1024;
@@ -70,38 +71,48 @@ fn set_cookie(resp: &mut Response, value: &str) {
     }
 }
 
-fn session_cookie(id: &str, max_age_s: i64, secure_flag: bool) -> String {
+/// The session cookie of `site` (an empty value and no age: cleared).
+fn session_cookie(site: &Site, id: &str, max_age_s: i64, secure_flag: bool) -> String {
     format!(
-        "{COOKIE}={id}; Path=/review; Max-Age={max_age_s}; HttpOnly; SameSite=Strict{}",
+        "{}={id}; Path={}; Max-Age={max_age_s}; HttpOnly; SameSite=Strict{}",
+        site.cookie,
+        site.base,
         if secure_flag { "; Secure" } else { "" }
     )
 }
 
 /// A session for `who`, as the response that sets its cookie and goes on.
-async fn open_session(b: &AppState, who: Claims, expires_ms: i64) -> Result<String, PageFailure> {
+async fn open_session(site: &'static Site, b: &AppState, who: Claims, expires_ms: i64) -> Result<String, PageFailure> {
     let b = b.clone();
-    Ok(blocking(move || Ok(b.open_web_session(Pages::Review, &who, expires_ms)?)).await?)
-}
-
-fn login_page(b: &AppState, status: StatusCode, message: Option<&str>, next: &str) -> Response {
-    secure(html(status, page::login(message, Some(next), force_sign_in(b))), None)
+    Ok(blocking(move || Ok(b.open_web_session(site.pages, &who, expires_ms)?)).await?)
 }
 
 pub(crate) async fn login_form(State(b): State<AppState>, RawQuery(q): RawQuery) -> Response {
-    let next = pairs(q.as_deref())
-        .ok()
-        .and_then(|p| get(&p, "next").map(str::to_string));
-    login_page(&b, StatusCode::OK, None, safe_next(next.as_deref()))
+    login_form_on(&REVIEW, &b, q.as_deref())
+}
+
+pub(super) fn login_form_on(site: &'static Site, b: &AppState, q: Option<&str>) -> Response {
+    let next = pairs(q).ok().and_then(|p| get(&p, "next").map(str::to_string));
+    let next = site.safe_next(next.as_deref());
+    secure(
+        html(StatusCode::OK, page::login(site, None, Some(next), force_sign_in(b))),
+        None,
+    )
 }
 
 /// The pasted token's sign-in (dev tokens; or a provider's token, by hand).
 pub(crate) async fn login(State(b): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    login_on(&REVIEW, b, headers, body).await
+}
+
+pub(super) async fn login_on(site: &'static Site, b: AppState, headers: HeaderMap, body: Body) -> Response {
     let result: Result<Response, PageFailure> = async {
         if !same_origin(&headers)? {
             return Err(PageFailure::new(
                 StatusCode::FORBIDDEN,
                 "This sign-in came from another site and was refused.",
-            ));
+            )
+            .on(site));
         }
         let media = header_str(&headers, header::CONTENT_TYPE.as_str())?
             .and_then(|v| v.split(';').next())
@@ -111,13 +122,14 @@ pub(crate) async fn login(State(b): State<AppState>, headers: HeaderMap, body: B
             return Err(PageFailure::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "Sign in with the form: its body is application/x-www-form-urlencoded.",
-            ));
+            )
+            .on(site));
         }
         let bytes = read_body(&headers, body, MAX_LOGIN_BYTES).await?;
         let text = std::str::from_utf8(&bytes).map_err(|_| ApiFailure::bad_request("the form is not UTF-8"))?;
         let form = pairs(Some(text))?;
-        let next = safe_next(get(&form, "next")).to_string();
-        let retry = |message: &str| PageFailure::signed_out(message, &next, force_sign_in(&b));
+        let next = site.safe_next(get(&form, "next")).to_string();
+        let retry = |message: &str| PageFailure::signed_out(site, message, &next, force_sign_in(&b));
         let token = get(&form, "token").map(str::trim).unwrap_or("");
         if token.is_empty() {
             return Err(retry("Paste your token to sign in."));
@@ -129,19 +141,19 @@ pub(crate) async fn login(State(b): State<AppState>, headers: HeaderMap, body: B
             }
             _ => retry("That is not a valid token for this force."),
         })?;
-        if !REVIEW_ROLES.contains(&claims.role) {
-            return Err(forbidden_role(claims.role));
+        if !site.roles.contains(&claims.role) {
+            return Err(forbidden_role(site, claims.role));
         }
         let max_age = (claims.exp - now_ms() / 1000).clamp(1, MAX_SESSION_S);
-        let id = open_session(&b, claims, now_ms() + max_age * 1000).await?;
+        let id = open_session(site, &b, claims, now_ms() + max_age * 1000).await?;
         // Secure when the browser reached us over TLS (a terminating proxy).
         let secure_flag = header_str(&headers, header::ORIGIN.as_str())?.is_some_and(|o| o.starts_with("https://"));
         let mut resp = StatusCode::SEE_OTHER.into_response();
         resp.headers_mut().insert(
             header::LOCATION,
-            HeaderValue::from_str(&next).unwrap_or(HeaderValue::from_static("/review")),
+            HeaderValue::from_str(&next).unwrap_or(HeaderValue::from_static("/")),
         );
-        set_cookie(&mut resp, &session_cookie(&id, max_age, secure_flag));
+        set_cookie(&mut resp, &session_cookie(site, &id, max_age, secure_flag));
         Ok(resp)
     }
     .await;
@@ -150,17 +162,20 @@ pub(crate) async fn login(State(b): State<AppState>, headers: HeaderMap, body: B
 
 /// The button's target: off to the force's provider.
 pub(crate) async fn start(State(b): State<AppState>, RawQuery(q): RawQuery) -> Response {
+    start_on(&REVIEW, b, q.as_deref()).await
+}
+
+pub(super) async fn start_on(site: &'static Site, b: AppState, q: Option<&str>) -> Response {
     let result: Result<Response, PageFailure> = async {
         let Some(oidc) = b.identity_provider().filter(|o| o.web_sign_in()) else {
             return Err(PageFailure::new(
                 StatusCode::NOT_FOUND,
                 "This server has no force sign-in: paste a token on the sign-in page.",
-            ));
+            )
+            .on(site));
         };
-        let next = pairs(q.as_deref())
-            .ok()
-            .and_then(|p| get(&p, "next").map(str::to_string));
-        let next = safe_next(next.as_deref()).to_string();
+        let next = pairs(q).ok().and_then(|p| get(&p, "next").map(str::to_string));
+        let next = site.safe_next(next.as_deref()).to_string();
         let attempt = WebAttempt::new();
         let url = oidc
             .web_authorization_url(&attempt)
@@ -197,12 +212,12 @@ pub(crate) async fn callback(State(b): State<AppState>, headers: HeaderMap, RawQ
             ));
         };
         let p = pairs(q.as_deref())?;
-        let again = |message: &str| PageFailure::signed_out(message, "/review", force);
         let state = get(&p, "state").unwrap_or("").to_string();
         let binding = cookie(&headers, BINDING_COOKIE)?.unwrap_or_default();
         let store = b.clone();
         let taken = blocking(move || Ok(store.take_web_sign_in(&state, &binding)?)).await?;
         let Some((attempt, next)) = taken else {
+            // Which pages it was for is lost with the attempt.
             return Err(PageFailure::new(
                 StatusCode::BAD_REQUEST,
                 "This sign-in has expired, was already used or was begun in another browser: sign in again.",
@@ -216,11 +231,14 @@ pub(crate) async fn callback(State(b): State<AppState>, headers: HeaderMap, RawQ
                 .take(40)
                 .collect();
             return Err(PageFailure::signed_out(
+                Site::of(&next),
                 &format!("The force's sign-in was not completed ({error})."),
                 &next,
                 force,
             ));
         }
+        let site = Site::of(&next);
+        let again = |message: &str| PageFailure::signed_out(site, message, site.base, force);
         // RFC 9207: a provider that names itself must name ours.
         if let Some(iss) = get(&p, "iss")
             && Some(iss) != oidc.web_issuer()
@@ -244,17 +262,20 @@ pub(crate) async fn callback(State(b): State<AppState>, headers: HeaderMap, RawQ
                 again(&format!("The sign-in was not accepted: {other}. Sign in again."))
             }
         })?;
-        if !REVIEW_ROLES.contains(&who.role) {
-            return Err(forbidden_role(who.role));
+        if !site.roles.contains(&who.role) {
+            return Err(forbidden_role(site, who.role));
         }
-        tracing::info!(subject = %who.sub, role = %who.role, "review session opened");
-        let id = open_session(&b, who, now_ms() + MAX_SESSION_S * 1000).await?;
+        tracing::info!(subject = %who.sub, role = %who.role, pages = site.base, "web session opened");
+        let id = open_session(site, &b, who, now_ms() + MAX_SESSION_S * 1000).await?;
         // A page, not a redirect: after a chain that began at the provider
         // (another site) the browser would withhold the new SameSite=Strict
         // cookie from a redirected request; a navigation this page starts
         // is same-site and carries it.
-        let mut resp = html(StatusCode::OK, page::signed_in(&next));
-        set_cookie(&mut resp, &session_cookie(&id, MAX_SESSION_S, oidc.web_public_https()));
+        let mut resp = html(StatusCode::OK, page::signed_in(site, &next));
+        set_cookie(
+            &mut resp,
+            &session_cookie(site, &id, MAX_SESSION_S, oidc.web_public_https()),
+        );
         set_cookie(
             &mut resp,
             &format!("{BINDING_COOKIE}=; Path=/review/callback; Max-Age=0; HttpOnly; SameSite=Lax"),
@@ -267,24 +288,27 @@ pub(crate) async fn callback(State(b): State<AppState>, headers: HeaderMap, RawQ
 
 /// Ends the session on the server, and clears the cookie.
 pub(crate) async fn logout(State(b): State<AppState>, headers: HeaderMap) -> Response {
+    logout_on(&REVIEW, b, headers).await
+}
+
+pub(super) async fn logout_on(site: &'static Site, b: AppState, headers: HeaderMap) -> Response {
     let result: Result<Response, PageFailure> = async {
         if !same_origin(&headers)? {
             return Err(PageFailure::new(
                 StatusCode::FORBIDDEN,
                 "This sign-out came from another site and was refused.",
-            ));
+            )
+            .on(site));
         }
-        if let Some(id) = cookie(&headers, COOKIE)? {
+        if let Some(id) = cookie(&headers, site.cookie)? {
             let store = b.clone();
             blocking(move || Ok(store.end_web_session(&id)?)).await?;
         }
         let mut resp = StatusCode::SEE_OTHER.into_response();
-        resp.headers_mut()
-            .insert(header::LOCATION, HeaderValue::from_static("/review/login"));
-        set_cookie(
-            &mut resp,
-            &format!("{COOKIE}=; Path=/review; Max-Age=0; HttpOnly; SameSite=Strict"),
-        );
+        if let Ok(v) = HeaderValue::from_str(&format!("{}/login", site.base)) {
+            resp.headers_mut().insert(header::LOCATION, v);
+        }
+        set_cookie(&mut resp, &session_cookie(site, "", 0, false));
         Ok(resp)
     }
     .await;

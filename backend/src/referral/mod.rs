@@ -8,12 +8,17 @@
 //! location) is ever written to a log or quoted in an error reason: logs and
 //! errors carry ids, the authority, reason codes and statuses only.
 
+mod desk;
+
+pub use desk::{DeskAction, HistoryLine, Inbox, InboxLine, InboxQuery, PAGE_SIZE, ReferralPage, Team};
+
 use crate::sql::{DbError, Tx, p};
 
 /// Held while a referral event takes its sequence number (PostgreSQL).
-const LOCK_REFERRAL_EVENTS: i64 = 0x7265_6665_7272_616c;
+pub(crate) const LOCK_REFERRAL_EVENTS: i64 = 0x7265_6665_7272_616c;
 use guardian_protocol::referral::{
-    Authority, REFERRAL_FORMAT, ReasonCode, ReferralReceiptWire, ReferralRecord, ReferralStatus, ReferralUpdate,
+    Authority, Outcome, REFERRAL_FORMAT, ReasonCode, ReferralReceiptWire, ReferralRecord, ReferralStatus,
+    ReferralUpdate,
 };
 use guardian_protocol::rules::{DISPLAY_NAME, MAX_ID_LEN, check_id};
 use guardian_protocol::time::{Today, london_date};
@@ -60,14 +65,57 @@ CREATE TABLE referral_events (
 CREATE INDEX referral_events_officer ON referral_events (officer_id, seq);
 ";
 
+/// Version 2, the Navigator's desk. A Navigator's `joined_ms` (when they
+/// joined their team: closed referrals from before it stay hidden from
+/// them) and `active` (0 once removed: their name stays on the history).
+/// A referral's urgency (the inbox sorts without reading bodies), assignee
+/// and outcome. An event's `authority` (the team holding the referral after
+/// it, so a transfer reaches the officer), `outcome` and `detail` (who was
+/// assigned, why a transfer: ids and codes only, never free text).
+const DESK: &str = "
+ALTER TABLE navigators ADD COLUMN joined_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE navigators ADD COLUMN active INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE referrals ADD COLUMN urgency TEXT NOT NULL DEFAULT 'routine';
+ALTER TABLE referrals ADD COLUMN assignee TEXT;
+ALTER TABLE referrals ADD COLUMN outcome TEXT;
+ALTER TABLE referral_events ADD COLUMN authority TEXT NOT NULL DEFAULT '';
+ALTER TABLE referral_events ADD COLUMN outcome TEXT;
+ALTER TABLE referral_events ADD COLUMN detail TEXT NOT NULL DEFAULT '';
+CREATE INDEX referrals_inbox ON referrals (authority, status, received_ms);
+CREATE INDEX referral_events_referral ON referral_events (referral_id, seq);
+";
+
 /// This module's tables and their versions (see [`crate::db::Schema`]).
 pub(crate) const TABLES: crate::db::Schema = crate::db::Schema {
     name: "referrals",
     stored: crate::db::Stored::Meta("referrals_schema"),
     first: &[SCHEMA],
-    fresh: &[SCHEMA],
-    upgrades: &[],
+    fresh: &[SCHEMA, DESK],
+    upgrades: &[desk_columns],
 };
+
+/// Version 1 → 2: the new columns, each referral's urgency read once from
+/// its body, and each event's team from its referral's.
+fn desk_columns(tx: &Tx<'_>) -> Result<(), BackendError> {
+    tx.execute_batch(DESK)?;
+    let bodies = tx.query_all("SELECT referral_id, body FROM referrals", p![], |r| {
+        Ok((r.get::<String>(0)?, r.get::<String>(1)?))
+    })?;
+    for (id, body) in bodies {
+        let rec: ReferralRecord = serde_json::from_str(&body)
+            .map_err(|_| BackendError::Corrupt(format!("referral {id}: bad stored body")))?;
+        tx.execute(
+            "UPDATE referrals SET urgency = ?2 WHERE referral_id = ?1",
+            p![id, rec.urgency.as_str()],
+        )?;
+    }
+    tx.execute(
+        "UPDATE referral_events SET authority =
+           (SELECT r.authority FROM referrals r WHERE r.referral_id = referral_events.referral_id)",
+        p![],
+    )?;
+    Ok(())
+}
 
 /// A referral as its authority's Navigator team sees it: the whole record,
 /// personal data included (they need it to make contact), and where it
@@ -95,104 +143,48 @@ impl Backend {
         DISPLAY_NAME
             .check("display_name", display_name)
             .map_err(|e| BackendError::Invalid(e.to_string()))?;
+        let now = now_ms();
         self.write(|tx| {
+            // Joining a team (first, again after removal, or a move) starts
+            // the clock that hides the team's older closed referrals.
             tx.execute(
-                "INSERT INTO navigators (navigator_id, display_name, authority) VALUES (?1, ?2, ?3)
+                "INSERT INTO navigators (navigator_id, display_name, authority, joined_ms, active)
+                 VALUES (?1, ?2, ?3, ?4, 1)
                  ON CONFLICT (navigator_id) DO UPDATE SET display_name = excluded.display_name,
-                   authority = excluded.authority",
-                p![navigator_id, display_name, authority.slug()],
+                   authority = excluded.authority,
+                   joined_ms = CASE WHEN navigators.authority = excluded.authority AND navigators.active = 1
+                     THEN navigators.joined_ms ELSE excluded.joined_ms END,
+                   active = 1",
+                p![navigator_id, display_name, authority.slug(), now],
             )?;
             Ok(())
         })
     }
 
-    /// Moves a referral of the Navigator's own authority forward (assigned,
-    /// contacted, closed; steps may be skipped) and records when, for the
-    /// referring officer's next sync. Setting the status it already has is
-    /// a retry and changes nothing. Another authority's referral is
-    /// [`BackendError::UnknownReferral`], as if it did not exist.
-    pub fn set_referral_status(
-        &self,
-        who: &Caller,
-        referral_id: &str,
-        status: ReferralStatus,
-    ) -> Result<ReferralUpdate, BackendError> {
-        let navigator_id = who.subject.as_str();
-        if !status.set_by_navigator() {
-            return Err(BackendError::Invalid(format!(
-                "a Navigator sets a referral to assigned, contacted or closed, not {}",
-                status.as_str()
-            )));
+    /// Takes a Navigator off their team: from now on their tokens and
+    /// sessions open nothing (every request checks membership), and the
+    /// referrals assigned to them go back to the team unassigned-but-kept
+    /// (the assignee stays on the history). False when there was no such
+    /// active Navigator.
+    pub fn remove_navigator(&self, navigator_id: &str) -> Result<bool, BackendError> {
+        let removed = self.write(|tx| {
+            Ok::<_, BackendError>(
+                tx.execute(
+                    "UPDATE navigators SET active = 0 WHERE navigator_id = ?1 AND active = 1",
+                    p![navigator_id],
+                )? > 0,
+            )
+        })?;
+        if removed {
+            self.end_web_sessions_of(navigator_id)?;
         }
-        let now = now_ms();
-        self.write(|tx| {
-            let authority = require_navigator(tx, navigator_id)?;
-            let row: Option<(String, String, i64)> = tx.query_opt(
-                "SELECT officer_id, status, status_ms FROM referrals
-                     WHERE referral_id = ?1 AND authority = ?2",
-                p![referral_id, authority.slug()],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )?;
-            let Some((officer_id, current, current_ms)) = row else {
-                return Err(BackendError::UnknownReferral(referral_id.to_string()));
-            };
-            let current = ReferralStatus::parse(&current)
-                .ok_or_else(|| BackendError::Corrupt(format!("referral {referral_id}: unknown stored status")))?;
-            if current == status {
-                return Ok(ReferralUpdate {
-                    referral_id: referral_id.to_string(),
-                    status,
-                    time_ms: current_ms,
-                });
-            }
-            if !current.advances_to(status) {
-                return Err(BackendError::BadTransition {
-                    from: current,
-                    to: status,
-                });
-            }
-            // Forward only, whoever else is writing: the change applies to
-            // the status read above or not at all (another Navigator's
-            // change in between makes this transaction run again, and
-            // judge the move from the new status).
-            let changed = tx.execute(
-                "UPDATE referrals SET status = ?2, status_ms = ?3 WHERE referral_id = ?1 AND status = ?4",
-                p![referral_id, status.as_str(), now, current.as_str()],
-            )?;
-            if changed == 0 {
-                return Err(DbError::Conflict.into());
-            }
-            // The event's sequence number is what an officer's sync cursor
-            // counts: AUTOINCREMENT (an identity on PostgreSQL) never reuses
-            // or goes back, and on PostgreSQL the lock makes numbers commit
-            // in order, so a cursor never passes one still to come.
-            tx.serialise(LOCK_REFERRAL_EVENTS)?;
-            tx.execute(
-                "INSERT INTO referral_events (referral_id, officer_id, navigator_id, status, time_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                p![referral_id, officer_id, navigator_id, status.as_str(), now],
-            )?;
-            let ids = [referral_id.to_string()];
-            let scope = format!("status={}", status.as_str());
-            audit::append(tx, who, Access::on(Action::Alteration, "referral", &ids, &scope), now)?;
-            tracing::info!(
-                referral_id,
-                authority = authority.slug(),
-                status = status.as_str(),
-                "referral status changed"
-            );
-            Ok(ReferralUpdate {
-                referral_id: referral_id.to_string(),
-                status,
-                time_ms: now,
-            })
-        })
+        Ok(removed)
     }
 
     /// Every referral routed to `authority`, oldest first, as uploaded.
     pub fn referrals_for(&self, authority: Authority) -> Result<Vec<ReferralRecord>, BackendError> {
         Ok(self
-            .read(|tx| navigator_view(tx, authority))?
+            .read(|tx| navigator_view(tx, authority, i64::MIN))?
             .into_iter()
             .map(|n| n.referral)
             .collect())
@@ -246,9 +238,13 @@ impl Backend {
                     .map_err(|fields| BackendError::bad_fields("bad-referral", fields))?;
                 return replay(tx, sub, &owner, "referral");
             }
-            let authority = rec
+            let chosen = rec
                 .validate(today)
                 .map_err(|fields| BackendError::bad_fields("bad-referral", fields))?;
+            // The server routes too, by its own boundaries: where it and the
+            // handset disagree (old boundaries on the phone, an officer's
+            // pick) the server's answer wins and the history says so.
+            let authority = crate::boundaries::route(tx, rec.location.lat, rec.location.lon)?.unwrap_or(chosen);
             let mut stored = rec.clone();
             // Stored under the slug whatever form (ONS code, case) was sent,
             // so the team's query finds it.
@@ -260,8 +256,8 @@ impl Backend {
                 serde_json::to_string(&stored).map_err(|e| BackendError::Server(format!("referral to JSON: {e}")))?;
             let inserted = tx.execute(
                 "INSERT INTO referrals (referral_id, officer_id, authority, reference, reasons,
-                   created_ms, body, status, status_ms, received_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
+                   created_ms, body, status, status_ms, received_ms, urgency)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)
                  ON CONFLICT (referral_id) DO NOTHING",
                 p![
                     rec.id,
@@ -272,7 +268,8 @@ impl Backend {
                     rec.created_ms,
                     body,
                     ReferralStatus::Received.as_str(),
-                    now
+                    now,
+                    rec.urgency.as_str()
                 ],
             )?;
             if inserted == 0 {
@@ -287,6 +284,25 @@ impl Backend {
                 Access::on(Action::Collection, "referral", &ids, authority.slug()),
                 now,
             )?;
+            if authority != chosen {
+                let detail = format!("routed to {authority} by the server's boundaries (the handset chose {chosen})");
+                let event = desk::Event {
+                    referral_id: &rec.id,
+                    officer_id: sub,
+                    by: "server",
+                    status: ReferralStatus::Received,
+                    authority,
+                    outcome: None,
+                    detail: &detail,
+                };
+                desk::record_event(tx, &event, now)?;
+                tracing::warn!(
+                    referral_id = rec.id.as_str(),
+                    handset = chosen.slug(),
+                    server = authority.slug(),
+                    "referral re-routed by the server's boundaries"
+                );
+            }
             tracing::info!(
                 referral_id = rec.id.as_str(),
                 authority = authority.slug(),
@@ -341,8 +357,8 @@ impl Backend {
     ) -> Result<(Authority, Vec<NavigatorReferral>), BackendError> {
         let now = now_ms();
         self.write(|tx| {
-            let authority = require_navigator(tx, &who.subject)?;
-            let view = navigator_view(tx, authority)?;
+            let Member { authority, joined_ms } = require_member(tx, &who.subject)?;
+            let view = navigator_view(tx, authority, joined_ms)?;
             let ids: Vec<String> = view.iter().map(|n| n.referral.id.clone()).collect();
             audit::append(
                 tx,
@@ -355,21 +371,33 @@ impl Backend {
     }
 }
 
-fn require_navigator(tx: &Tx<'_>, navigator_id: &str) -> Result<Authority, BackendError> {
-    let slug: Option<String> = tx.query_opt(
-        "SELECT authority FROM navigators WHERE navigator_id = ?1",
-        p![navigator_id],
-        |r| r.get(0),
-    )?;
-    let slug = slug.ok_or_else(|| BackendError::UnknownNavigator(navigator_id.to_string()))?;
-    Authority::parse(&slug).ok_or_else(|| BackendError::Corrupt(format!("navigator {navigator_id}: unknown authority")))
+/// An active Navigator's team, and since when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Member {
+    pub authority: Authority,
+    pub joined_ms: i64,
 }
 
-fn navigator_view(tx: &Tx<'_>, authority: Authority) -> Result<Vec<NavigatorReferral>, BackendError> {
+/// The Navigator's membership, or `UnknownNavigator` (never one, or removed).
+pub(crate) fn require_member(tx: &Tx<'_>, navigator_id: &str) -> Result<Member, BackendError> {
+    let row: Option<(String, i64)> = tx.query_opt(
+        "SELECT authority, joined_ms FROM navigators WHERE navigator_id = ?1 AND active = 1",
+        p![navigator_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let (slug, joined_ms) = row.ok_or_else(|| BackendError::UnknownNavigator(navigator_id.to_string()))?;
+    let authority = Authority::parse(&slug)
+        .ok_or_else(|| BackendError::Corrupt(format!("navigator {navigator_id}: unknown authority")))?;
+    Ok(Member { authority, joined_ms })
+}
+
+/// Every referral the team holds that `joined_ms` lets a member see
+/// (`i64::MIN`: all of them).
+fn navigator_view(tx: &Tx<'_>, authority: Authority, joined_ms: i64) -> Result<Vec<NavigatorReferral>, BackendError> {
     let rows = tx.query_all(
         "SELECT referral_id, body, status, status_ms, received_ms FROM referrals
-         WHERE authority = ?1 ORDER BY received_ms, referral_id",
-        p![authority.slug()],
+         WHERE authority = ?1 AND NOT (status = 'closed' AND status_ms < ?2) ORDER BY received_ms, referral_id",
+        p![authority.slug(), joined_ms],
         |r| {
             Ok((
                 r.get::<String>(0)?,
@@ -408,21 +436,27 @@ pub(crate) fn updates_since(
 ) -> Result<(i64, Vec<ReferralUpdate>), BackendError> {
     let latest = latest_seq(tx)?;
     let rows = tx.query_all(
-        "SELECT referral_id, status, time_ms FROM referral_events
+        "SELECT referral_id, status, time_ms, authority, outcome FROM referral_events
          WHERE officer_id = ?1 AND seq > ?2 ORDER BY seq",
         p![officer_id, seen],
-        |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?, r.get::<i64>(2)?)),
+        |r| {
+            Ok((
+                (r.get::<String>(0)?, r.get::<String>(1)?, r.get::<i64>(2)?),
+                (r.get::<String>(3)?, r.get::<Option<String>>(4)?),
+            ))
+        },
     )?;
     let updates = rows
         .into_iter()
-        .map(|row| {
-            let (referral_id, status, time_ms) = row;
+        .map(|((referral_id, status, time_ms), (authority, outcome))| {
             let status = ReferralStatus::parse(&status)
                 .ok_or_else(|| BackendError::Corrupt(format!("referral {referral_id}: unknown event status")))?;
             Ok(ReferralUpdate {
                 referral_id,
                 status,
                 time_ms,
+                authority: Some(authority).filter(|a| !a.is_empty()),
+                outcome: outcome.as_deref().and_then(Outcome::parse),
             })
         })
         .collect::<Result<Vec<_>, BackendError>>()?;
