@@ -116,7 +116,8 @@ pub(super) fn inbox(inbox: &Inbox, q: &InboxQuery, who: &Claims, moved: Option<&
         m.push_str("<p>No referrals match.</p>\n");
     } else {
         m.push_str(
-            "<table>\n<caption>Open first, urgent on top, oldest first</caption>\n<thead><tr>\
+            "<div class=\"scroll\" role=\"region\" aria-label=\"Referrals\" tabindex=\"0\"><table>\n\
+             <caption>Open first, urgent on top, oldest first</caption>\n<thead><tr>\
              <th scope=\"col\">Reference</th><th scope=\"col\">Urgency</th><th scope=\"col\">Reasons</th>\
              <th scope=\"col\">Status</th><th scope=\"col\">Assigned to</th><th scope=\"col\">Received</th>\
              <th scope=\"col\">Age</th></tr></thead>\n<tbody>\n",
@@ -136,7 +137,7 @@ pub(super) fn inbox(inbox: &Inbox, q: &InboxQuery, who: &Claims, moved: Option<&
                 age(l.received_ms, now)
             );
         }
-        m.push_str("</tbody>\n</table>\n");
+        m.push_str("</tbody>\n</table></div>\n");
     }
     let _ = write!(m, "<p class=\"pages\">Page {} of {}", inbox.page, inbox.pages);
     if inbox.page > 1 {
@@ -315,7 +316,7 @@ pub(super) fn team(t: &Team, who: &Claims) -> String {
         &format!("<strong class=\"overdue\">{}</strong>", t.overdue),
     );
     m.push_str(
-        "</dl>\n<table>\n<caption>Navigators on the team</caption>\n<thead><tr><th scope=\"col\">Navigator</th>\
+        "</dl>\n<div class=\"scroll\" role=\"region\" aria-label=\"Navigators\" tabindex=\"0\"><table>\n<caption>Navigators on the team</caption>\n<thead><tr><th scope=\"col\">Navigator</th>\
          <th scope=\"col\">Open referrals assigned</th></tr></thead>\n<tbody>\n",
     );
     for (id, name) in &t.members {
@@ -327,6 +328,6 @@ pub(super) fn team(t: &Team, who: &Claims) -> String {
             esc(id)
         );
     }
-    m.push_str("</tbody>\n</table>\n<p>The force's admin adds, moves and removes Navigators.</p>\n");
+    m.push_str("</tbody>\n</table></div>\n<p>The force's admin adds, moves and removes Navigators.</p>\n");
     frame(&NAVIGATOR, "Team", Some(who), &m)
 }
