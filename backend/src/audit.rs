@@ -56,6 +56,8 @@ pub(crate) const TABLES: crate::db::Schema = crate::db::Schema {
 /// The newest entry's number and hash (`seq:hash`): what a removal from the
 /// end, or an entry added after it, is found against.
 const KEY_HEAD: &str = "access_log_head";
+/// The last entry retention erased (`seq:hash`): the chain's start since.
+const KEY_BASE: &str = "access_log_base";
 
 /// What the first entry's `prev_hash` is.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -254,10 +256,38 @@ pub(crate) fn append(tx: &Tx<'_>, who: &Caller, access: Access<'_>, time_ms: i64
 
 /// The newest entry as `meta` remembers it.
 fn head(tx: &Tx<'_>) -> Result<Option<(i64, String)>, BackendError> {
-    let Some(raw) = meta_blob(tx, KEY_HEAD)? else {
+    link(tx, KEY_HEAD)
+}
+
+/// The last entry retention erased, where the chain now starts.
+fn base(tx: &Tx<'_>) -> Result<Option<(i64, String)>, BackendError> {
+    link(tx, KEY_BASE)
+}
+
+/// Erases the oldest entries from before `before_ms`, at most `limit`,
+/// keeping the chain whole: only a run from its start goes, and the last
+/// one's number and hash are remembered as where it now begins. The
+/// entries erased.
+pub(crate) fn prune(tx: &Tx<'_>, before_ms: i64, limit: usize) -> Result<u64, BackendError> {
+    tx.serialise(LOCK_ACCESS_LOG)?;
+    let oldest = tx.query_all(
+        "SELECT seq, time_ms, hash FROM access_log ORDER BY seq LIMIT ?1",
+        p![limit],
+        |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?, r.get::<String>(2)?)),
+    )?;
+    let Some((last, _, hash)) = oldest.iter().take_while(|(_, t, _)| *t < before_ms).last() else {
+        return Ok(0);
+    };
+    let n = tx.execute("DELETE FROM access_log WHERE seq <= ?1", p![last])?;
+    set_meta_blob(tx, KEY_BASE, format!("{last}:{hash}").as_bytes())?;
+    Ok(n)
+}
+
+fn link(tx: &Tx<'_>, key: &str) -> Result<Option<(i64, String)>, BackendError> {
+    let Some(raw) = meta_blob(tx, key)? else {
         return Ok(None);
     };
-    let bad = || BackendError::Corrupt("the access log's head is unreadable".into());
+    let bad = || BackendError::Corrupt(format!("the access log's {key} is unreadable"));
     let text = String::from_utf8(raw).map_err(|_| bad())?;
     let (seq, hash) = text.split_once(':').ok_or_else(bad)?;
     Ok(Some((seq.parse().map_err(|_| bad())?, hash.to_string())))
@@ -292,13 +322,15 @@ pub struct Verified {
     pub fault: Option<Fault>,
 }
 
-/// Walks the chain from the first entry; the first fault ends the walk.
-fn verify(entries: &[Entry], head: Option<&(i64, String)>) -> Verified {
+/// Walks the chain from its start (the genesis, or the last entry
+/// retention erased); the first fault ends the walk.
+fn verify(entries: &[Entry], base: Option<&(i64, String)>, head: Option<&(i64, String)>) -> Verified {
     let count = i64::try_from(entries.len()).unwrap_or(i64::MAX);
     let done = |fault| Verified { entries: count, fault };
     let (head_seq, head_hash) = head.map_or((0, GENESIS), |(s, h)| (*s, h.as_str()));
-    let mut expected = 1;
-    let mut prev = GENESIS.to_string();
+    let (base_seq, base_hash) = base.map_or((0, GENESIS), |(s, h)| (*s, h.as_str()));
+    let mut expected = base_seq + 1;
+    let mut prev = base_hash.to_string();
     for e in entries {
         if e.seq > head_seq {
             return done(Some(Fault::Inserted { seq: e.seq }));
@@ -429,7 +461,7 @@ impl Backend {
     pub fn verify_access_log(&self) -> Result<Verified, BackendError> {
         self.read(|tx| {
             let all = entries(tx, i64::MIN, i64::MAX)?;
-            Ok(verify(&all, head(tx)?.as_ref()))
+            Ok(verify(&all, base(tx)?.as_ref(), head(tx)?.as_ref()))
         })
     }
 
@@ -501,23 +533,32 @@ mod tests {
     fn an_intact_chain_verifies_and_each_tampering_is_named() {
         let good = chain(5);
         let head = head_of(&good);
-        assert_eq!(verify(&good, head.as_ref()).fault, None);
-        assert_eq!(verify(&[], None).fault, None);
+        assert_eq!(verify(&good, None, head.as_ref()).fault, None);
+        assert_eq!(verify(&[], None, None).fault, None);
 
         let mut altered = good.clone();
         altered[2].subject = "someone-else".into();
-        assert_eq!(verify(&altered, head.as_ref()).fault, Some(Fault::Altered { seq: 3 }));
+        assert_eq!(
+            verify(&altered, None, head.as_ref()).fault,
+            Some(Fault::Altered { seq: 3 })
+        );
 
         let mut purpose = good.clone();
         purpose[1].purpose = Some(String::new());
-        assert_eq!(verify(&purpose, head.as_ref()).fault, Some(Fault::Altered { seq: 2 }));
+        assert_eq!(
+            verify(&purpose, None, head.as_ref()).fault,
+            Some(Fault::Altered { seq: 2 })
+        );
 
         let mut middle = good.clone();
         middle.remove(1);
-        assert_eq!(verify(&middle, head.as_ref()).fault, Some(Fault::Removed { seq: 2 }));
+        assert_eq!(
+            verify(&middle, None, head.as_ref()).fault,
+            Some(Fault::Removed { seq: 2 })
+        );
 
         let end = &good[..4];
-        assert_eq!(verify(end, head.as_ref()).fault, Some(Fault::Removed { seq: 5 }));
+        assert_eq!(verify(end, None, head.as_ref()).fault, Some(Fault::Removed { seq: 5 }));
 
         let mut renumbered = good.clone();
         renumbered.remove(1);
@@ -526,14 +567,35 @@ mod tests {
             e.hash = e.computed_hash();
         }
         assert_eq!(
-            verify(&renumbered, head.as_ref()).fault,
+            verify(&renumbered, None, head.as_ref()).fault,
             Some(Fault::Inserted { seq: 2 })
         );
 
         let mut added = chain(6);
         added[5].subject = "forged".into();
         added[5].hash = added[5].computed_hash();
-        assert_eq!(verify(&added, head.as_ref()).fault, Some(Fault::Inserted { seq: 6 }));
+        assert_eq!(
+            verify(&added, None, head.as_ref()).fault,
+            Some(Fault::Inserted { seq: 6 })
+        );
+    }
+
+    #[test]
+    fn a_chain_pruned_from_its_start_verifies_from_its_new_base() {
+        let good = chain(5);
+        let head = head_of(&good);
+        let base = Some((good[1].seq, good[1].hash.clone()));
+        assert_eq!(verify(&good[2..], base.as_ref(), head.as_ref()).fault, None);
+        // Without the base, the missing start is named.
+        assert_eq!(
+            verify(&good[2..], None, head.as_ref()).fault,
+            Some(Fault::Removed { seq: 1 })
+        );
+        // One more taken from the start than retention recorded.
+        assert_eq!(
+            verify(&good[3..], base.as_ref(), head.as_ref()).fault,
+            Some(Fault::Removed { seq: 3 })
+        );
     }
 
     #[test]

@@ -24,6 +24,7 @@ use crate::db::{self, KEY_REPLAYS};
 use crate::error::BackendError;
 use crate::oidc::{AuthError, Oidc};
 use crate::rate::OfficerRate;
+use crate::seal::{Keyring, Sealing};
 use crate::sql::pg::PgManager;
 use crate::sql::{DbError, StoreFailure, Tx};
 use crate::token::{self, Claims, Role, TokenError};
@@ -63,6 +64,8 @@ pub struct Backend {
     identity: Identity,
     /// Requests admitted per officer per second (the HTTP server sets it).
     rate: OfficerRate,
+    /// The keys referral bodies are sealed under.
+    pub(crate) sealing: Sealing,
 }
 
 enum Identity {
@@ -111,6 +114,7 @@ impl Backend {
             secret,
             identity: Identity::DevTokens,
             rate: OfficerRate::new(u32::MAX),
+            sealing: Sealing::Dev,
         }
     }
 }
@@ -202,6 +206,18 @@ impl Backend {
             exp: now_ms() / 1000 + ttl_s,
         };
         Ok(token::sign(&self.secret, &claims))
+    }
+
+    /// Seals new referral bodies under the force's keys (and opens what
+    /// they sealed) instead of the store's own dev key.
+    pub fn use_referral_keys(&mut self, keys: Keyring) {
+        self.sealing = Sealing::File(keys);
+    }
+
+    /// Whether referral bodies are sealed under a key kept in the store
+    /// itself (no key file given): the server says so at start.
+    pub fn referral_key_in_store(&self) -> bool {
+        self.sealing.is_dev()
     }
 
     pub fn set_overdue_rule(&mut self, rule: OverdueRule) {

@@ -107,3 +107,10 @@ fn chunk_owner(tx: &Tx<'_>, chunk_id: &str) -> Result<Option<String>, BackendErr
         })?,
     )
 }
+
+/// Deletes a patrol's fixes (retention): its chunks stay, holding counts
+/// and sizes only, so a late retry is still answered as a duplicate rather
+/// than stored again. The fixes deleted.
+pub(crate) fn erase_fixes(tx: &Tx<'_>, patrol_id: &str) -> Result<u64, BackendError> {
+    Ok(tx.execute("DELETE FROM fixes WHERE patrol_id = ?1", p![patrol_id])?)
+}

@@ -157,10 +157,13 @@ fn apply_pragmas(conn: &Connection) -> Result<(), BackendError> {
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(BackendError::Corrupt(format!("journal mode stayed {mode}")));
     }
+    // secure_delete: what retention or the DPO erases (fixes, a referral's
+    // sealed body) is overwritten in the file, not left in a free page.
     conn.execute_batch(
         "PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;
-         PRAGMA temp_store = FILE;",
+         PRAGMA temp_store = FILE;
+         PRAGMA secure_delete = ON;",
     )?;
     Ok(())
 }
@@ -349,6 +352,11 @@ pub fn set_meta_blob(tx: &Tx<'_>, key: &str, value: &[u8]) -> Result<(), Backend
         p![key, value],
     )?;
     Ok(())
+}
+
+/// Removes a `meta` key; whether it was there.
+pub fn delete_meta(tx: &Tx<'_>, key: &str) -> Result<bool, BackendError> {
+    Ok(tx.execute("DELETE FROM meta WHERE key = ?1", p![key])? > 0)
 }
 
 /// An 8-byte little-endian number in `meta` (a module's schema version).

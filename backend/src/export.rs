@@ -22,6 +22,63 @@ use crate::backend::Backend;
 use crate::error::BackendError;
 use crate::records::{PatrolRow, Patrols, patrols};
 
+/// `patrol_figures`: a patrol's report as judged just before its fixes
+/// were erased (`report` JSON), or why it could not be judged (`why`).
+const SCHEMA: &str = "
+CREATE TABLE patrol_figures (
+    patrol_id TEXT PRIMARY KEY,
+    report    TEXT,
+    why       TEXT,
+    fixes     INTEGER NOT NULL,
+    erased_ms INTEGER NOT NULL
+);
+";
+
+pub(crate) const TABLES: crate::db::Schema = crate::db::Schema {
+    name: "patrol_figures",
+    stored: crate::db::Stored::Meta("patrol_figures_schema"),
+    first: &[SCHEMA],
+    fresh: &[SCHEMA],
+    upgrades: &[],
+};
+
+/// A patrol's stored figures, once its fixes are gone: the report, or why
+/// it could not be judged.
+pub(crate) fn stored_figures(
+    tx: &Tx<'_>,
+    patrol_id: &str,
+) -> Result<Option<Result<PatrolReport, String>>, BackendError> {
+    let row: Option<(Option<String>, Option<String>)> = tx.query_opt(
+        "SELECT report, why FROM patrol_figures WHERE patrol_id = ?1",
+        p![patrol_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(row.map(|(report, why)| match report {
+        Some(json) => serde_json::from_str(&json).map_err(|_| "its kept figures are unreadable".to_string()),
+        None => Err(why.unwrap_or_else(|| "it was not judged before its fixes were erased".into())),
+    }))
+}
+
+/// Keeps a patrol's figures (its report as JSON, or why it could not be
+/// judged) as its fixes are erased; erased again (fixes that came late),
+/// the first figures stay and the count grows.
+pub(crate) fn keep_figures(
+    tx: &Tx<'_>,
+    patrol_id: &str,
+    report: Option<&str>,
+    why: Option<&str>,
+    fixes: u64,
+    now_ms: i64,
+) -> Result<(), BackendError> {
+    tx.execute(
+        "INSERT INTO patrol_figures (patrol_id, report, why, fixes, erased_ms) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (patrol_id) DO UPDATE SET fixes = patrol_figures.fixes + excluded.fixes,
+           erased_ms = excluded.erased_ms",
+        p![patrol_id, report, why, i64::try_from(fixes).unwrap_or(i64::MAX), now_ms],
+    )?;
+    Ok(())
+}
+
 /// One patrol, judged or why it could not be.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExportRow {
@@ -78,6 +135,10 @@ fn judge(
     policies: &Policies,
 ) -> Result<PatrolReport, String> {
     let checkout_ms = p.check_out_ms.ok_or("it has not been checked out")?;
+    // Its fixes erased by retention: the figures judged just before stand.
+    if let Some(kept) = stored_figures(tx, &p.patrol_id).map_err(|e| e.to_string())? {
+        return kept;
+    }
     if !areas.contains_key(&p.area_id) {
         let area = stored_area(tx, &p.area_id).map_err(|e| format!("its area cannot be read: {e}"))?;
         areas.insert(p.area_id.clone(), area.map(PreparedArea::new));

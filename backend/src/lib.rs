@@ -40,8 +40,10 @@ mod oidc;
 mod rate;
 mod records;
 mod referral;
+mod retention;
 mod review;
 mod schedule;
+mod seal;
 mod session;
 mod setup;
 mod sql;
@@ -69,14 +71,16 @@ pub use oidc::{
 };
 pub use referral::{
     DeskAction, HistoryLine, Inbox, InboxLine, InboxQuery, NavigatorReferral, PAGE_SIZE as INBOX_PAGE_SIZE,
-    ReferralPage, Team,
+    ReferralPage, Rekeyed, SubjectReferral, Team,
 };
+pub use retention::{Retention, RetentionRun};
 pub use review::{
     AreaOutline, AssignmentLine, DayReview, DaySchedule, EVALUATION_CSV_HEADER, Evaluation, EvaluationRow, FixPoint,
     GroupFigures, MAX_RANGE_DAYS, Outcome, PatrolDetail, PatrolLine, RecordedPoint, ScheduledArea, WindowText,
     evaluation_csv,
 };
 pub use schedule::{DEFAULT_WINDOW, ScheduleRun};
+pub use seal::{DEV_KEY_ID, Keyring, new_key_line};
 pub use setup::PG_POOL_SIZE;
 pub use sql::DbError;
 pub use sql::pg::{connect as connect_postgres, create_database as create_postgres_database};

@@ -12,6 +12,9 @@ use guardian_core::patrol::Rank;
 use guardian_core::referral::authority::Authority;
 use guardian_protocol::time::london_instant;
 
+#[path = "main/data.rs"]
+mod data;
+
 #[derive(Parser)]
 #[command(name = "guardian-backend", about = "Guardian's reference force backend")]
 struct Cli {
@@ -143,6 +146,8 @@ impl OidcArgs {
     }
 }
 
+// Parsed once per process: `serve`'s many flags cost nothing worth boxing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Serve the HTTP API until Ctrl-C.
@@ -175,6 +180,13 @@ enum Command {
         overdue_working_days: u32,
         #[command(flatten)]
         oidc: OidcArgs,
+        #[command(flatten)]
+        keys: data::KeysArg,
+        #[command(flatten)]
+        keep: data::RetentionArgs,
+        /// Minutes between retention runs (0: never; `retention` by hand).
+        #[arg(long, default_value_t = 60)]
+        retention_every_minutes: u64,
     },
     /// Replace the areas with a GeoJSON FeatureCollection (all or nothing).
     LoadAreas {
@@ -302,6 +314,8 @@ enum Command {
         #[arg(long)]
         off: bool,
     },
+    #[command(flatten)]
+    Data(data::DataCommand),
 }
 
 #[derive(Subcommand)]
@@ -414,8 +428,19 @@ fn run(command: Command) -> Result<(), CliError> {
             overdue_urgent_hours,
             overdue_working_days,
             oidc,
+            keys,
+            keep,
+            retention_every_minutes,
         } => {
+            if !oidc.issuers.is_empty() && keys.referral_keys_file.is_none() {
+                return Err(CliError::Usage(
+                    "--referral-keys-file is required with --oidc-issuer: a force's referrals are sealed \
+                     under its own keys, never a key kept in the database"
+                        .into(),
+                ));
+            }
             let mut backend = store.open()?;
+            keys.apply(&mut backend)?;
             backend.set_overdue_rule(guardian_backend::OverdueRule {
                 urgent_hours: overdue_urgent_hours,
                 working_days: overdue_working_days,
@@ -434,6 +459,25 @@ fn run(command: Command) -> Result<(), CliError> {
                 None => "trusting this store's dev tokens (no --oidc-issuer: for demos and tests only)".into(),
             };
             eprintln!("guardian-backend: {mode}");
+            // Bodies in clear (from before sealing) or under an older key
+            // are sealed under the current one before serving.
+            let sealed = backend.rekey(&Caller::local("server", Role::Admin, "guardian-backend serve"), 500)?;
+            eprintln!(
+                "guardian-backend: referral bodies sealed {}{}",
+                if backend.referral_key_in_store() {
+                    "under a key kept in this store (no --referral-keys-file: for demos and tests only)"
+                } else {
+                    "under the keys in --referral-keys-file"
+                },
+                if sealed.resealed > 0 {
+                    format!("; {} sealed again under the current key at start", sealed.resealed)
+                } else {
+                    String::new()
+                }
+            );
+            if retention_every_minutes > 0 {
+                spawn_retention(&store, keep.rules(), retention_every_minutes)?;
+            }
             if let Some(p) = provider {
                 backend.trust_identity_provider(p);
             }
@@ -557,6 +601,7 @@ fn run(command: Command) -> Result<(), CliError> {
             }
         }
         Command::Audit { command } => audit(command)?,
+        Command::Data(command) => data::run(command)?,
         Command::ReviewTiles { store, template, off } => {
             let backend = store.open()?;
             let template = if off { None } else { template.as_deref() };
@@ -567,6 +612,34 @@ fn run(command: Command) -> Result<(), CliError> {
             }
         }
     }
+    Ok(())
+}
+
+/// Runs retention every `minutes` on its own handle on the store (its own
+/// connection or pool: a run's batches queue behind requests, never block
+/// them for long). A failed run is logged and tried again next time.
+fn spawn_retention(store: &StoreArg, rules: guardian_backend::Retention, minutes: u64) -> Result<(), CliError> {
+    let backend = store.open()?;
+    let who = Caller::local("server", Role::Admin, "guardian-backend serve (retention)");
+    std::thread::Builder::new()
+        .name("retention".into())
+        .spawn(move || {
+            loop {
+                let now = chrono::Utc::now().timestamp_millis();
+                match backend.run_retention(&who, &rules, now, 500, None) {
+                    Ok(run) => tracing::info!(
+                        referrals = run.referrals,
+                        patrols = run.patrols,
+                        fixes = run.fixes,
+                        access_log_entries = run.access_log_entries,
+                        "retention run"
+                    ),
+                    Err(e) => tracing::error!("retention run failed: {e}"),
+                }
+                std::thread::sleep(std::time::Duration::from_secs(minutes * 60));
+            }
+        })
+        .map_err(|e| CliError::Backend(BackendError::Server(format!("retention thread: {e}"))))?;
     Ok(())
 }
 

@@ -68,7 +68,7 @@ fn postgres_store(url: &str) -> Result<Store, BackendError> {
 
 /// Every set of tables, the backend's first: its `meta` table keeps the
 /// modules' versions.
-const SCHEMAS: [&Schema; 8] = [
+const SCHEMAS: [&Schema; 9] = [
     &db::TABLES,
     &crate::devices::TABLES,
     &crate::library::TABLES,
@@ -77,6 +77,7 @@ const SCHEMAS: [&Schema; 8] = [
     &crate::review::TABLES,
     &crate::session::TABLES,
     &crate::audit::TABLES,
+    &crate::export::TABLES,
 ];
 
 /// Schema and token key, in the opening transaction.

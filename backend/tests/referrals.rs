@@ -5,121 +5,17 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::{Command, Output};
 
+use common::referral::*;
 use common::*;
 use guardian_backend::{Caller, NavigatorReferrals, Role};
-use guardian_core::referral::authority::{Authority, Boundaries, boundaries_from_ward_files};
+use guardian_core::referral::authority::{Authority, Boundaries};
 use guardian_protocol::referral::{
-    self as rules, AuthoritySource, ConsentState, ConsentWire, LocationWire, ReasonCode, ReasonWire, ReferralRecord,
-    ReferralStatus, SubjectWire, Urgency,
+    self as rules, AuthoritySource, ConsentState, ConsentWire, ReasonCode, ReasonWire, ReferralRecord, ReferralStatus,
+    Urgency,
 };
 use serde_json::{Value, json};
-
-const NAME: &str = "Jaydon Whitlock-Testcase";
-const DOB: &str = "2010-04-17";
-const ADDRESS: &str = "14 Larkspur Close, Erdington";
-const NARRATIVE: &str = "Seen with a group outside the shops; said he had been asked to carry a parcel.";
-
-fn fixtures() -> PathBuf {
-    std::env::var_os("GUARDIAN_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures")))
-}
-
-fn authorities_json() -> String {
-    boundaries_from_ward_files(&fixtures().join("boundaries")).expect("ward files")
-}
-
-/// A valid referral by `officer` to `authority`, made at Victoria Square.
-fn referral(id: &str, officer: &str, authority: &str) -> ReferralRecord {
-    ReferralRecord {
-        id: id.into(),
-        format: 1,
-        reference: format!("VRP-{id}"),
-        officer_id: officer.into(),
-        created_ms: T0,
-        authority: authority.into(),
-        authority_source: AuthoritySource::Routed,
-        reasons: vec![
-            ReasonWire {
-                code: ReasonCode::KnifeCarrying,
-                text: None,
-            },
-            ReasonWire {
-                code: ReasonCode::CriminalExploitation,
-                text: None,
-            },
-        ],
-        urgency: Urgency::Priority,
-        consent: ConsentWire {
-            state: ConsentState::Given,
-            reason: None,
-        },
-        safeguarding_concern: false,
-        narrative: NARRATIVE.into(),
-        subject: SubjectWire {
-            name: NAME.into(),
-            date_of_birth: Some(DOB.into()),
-            estimated_age: None,
-            address: Some(ADDRESS.into()),
-            school: Some("Larkspur Academy".into()),
-            carer_contact: Some("Mother, 07700 900123".into()),
-        },
-        location: LocationWire {
-            time_ms: T0,
-            lat: 52.4797,
-            lon: -1.9026,
-            accuracy_m: 8.0,
-        },
-        patrol_id: Some("patrol-1".into()),
-        area_id: Some("tgp-a".into()),
-    }
-}
-
-/// The personal strings of [`referral`]: none may appear where they should not.
-fn personal() -> [&'static str; 6] {
-    [NAME, DOB, ADDRESS, NARRATIVE, "Larkspur Academy", "07700 900123"]
-}
-
-fn assert_no_personal_data(text: &str) {
-    for p in personal() {
-        assert!(!text.contains(p), "personal data {p:?} in {text}");
-    }
-}
-
-/// Navigators `nav-bham` (Birmingham) and `nav-cov` (Coventry) and their
-/// tokens, made on the server's file by a second `Backend` (WAL).
-struct Teams {
-    bham: String,
-    cov: String,
-}
-
-fn teams(w: &World) -> Teams {
-    let b = w.open_backend();
-    b.create_navigator("nav-bham", "Navigator Birmingham", Authority::Birmingham)
-        .expect("navigator");
-    // Through the admin API, as a force would.
-    ok_json(w.post(
-        &w.admin,
-        "/v1/admin/navigators",
-        &json!({"navigator_id": "nav-cov", "display_name": "Navigator Coventry", "authority": "E08000026"}),
-    ));
-    Teams {
-        bham: b.issue_token("nav-bham", Role::Navigator, 3600).expect("token"),
-        cov: b.issue_token("nav-cov", Role::Navigator, 3600).expect("token"),
-    }
-}
-
-fn post_referral(w: &World, token: &str, r: &ReferralRecord) -> reqwest::blocking::Response {
-    w.http
-        .post(w.url("/v1/referrals"))
-        .bearer_auth(token)
-        .json(r)
-        .send()
-        .expect("send")
-}
 
 fn sync(w: &World, token: &str, cursor: Option<&str>) -> Value {
     let path = match cursor {

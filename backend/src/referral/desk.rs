@@ -22,6 +22,7 @@ use super::{LOCK_REFERRAL_EVENTS, Member, require_member};
 use crate::audit::{self, Access, Action, Caller};
 use crate::backend::{Backend, OverdueRule, now_ms};
 use crate::error::BackendError;
+use crate::seal::Sealing;
 use crate::sql::{DbError, Tx, p};
 
 /// Lines on one inbox page.
@@ -105,7 +106,12 @@ pub struct HistoryLine {
 /// A referral's page: the whole record, where it stands and its history.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReferralPage {
-    pub referral: ReferralRecord,
+    pub id: String,
+    pub reference: String,
+    pub urgency: Urgency,
+    /// The whole record; `None` once erased (by retention or the DPO).
+    pub details: Option<ReferralRecord>,
+    pub erased_ms: Option<i64>,
     pub authority: Authority,
     pub status: ReferralStatus,
     pub assignee: Option<String>,
@@ -288,7 +294,7 @@ impl Backend {
         let now = now_ms();
         let rule = self.overdue_rule();
         self.write(|tx| {
-            let page = referral_page(tx, &who.subject, referral_id, rule, now)?;
+            let page = referral_page(tx, &self.sealing, &who.subject, referral_id, rule, now)?;
             let ids = [referral_id.to_string()];
             audit::append(tx, who, Access::on(Action::Consultation, "referral", &ids, "page"), now)?;
             Ok(page)
@@ -436,6 +442,7 @@ fn current(tx: &Tx<'_>, member: &Member, referral_id: &str) -> Result<Current, B
 
 fn referral_page(
     tx: &Tx<'_>,
+    sealing: &Sealing,
     navigator_id: &str,
     referral_id: &str,
     rule: OverdueRule,
@@ -443,13 +450,8 @@ fn referral_page(
 ) -> Result<ReferralPage, BackendError> {
     let member = require_member(tx, navigator_id)?;
     let cur = current(tx, &member, referral_id)?;
-    let (body, received_ms): (String, i64) = tx.query_one(
-        "SELECT body, received_ms FROM referrals WHERE referral_id = ?1",
-        p![referral_id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let referral: ReferralRecord = serde_json::from_str(&body)
-        .map_err(|_| BackendError::Corrupt(format!("referral {referral_id}: bad stored body")))?;
+    let stored = super::stored(tx, sealing, referral_id)?
+        .ok_or_else(|| BackendError::UnknownReferral(referral_id.to_string()))?;
     let rows = tx.query_all(
         "SELECT e.time_ms, e.navigator_id, n.display_name, e.status, e.authority, e.outcome, e.detail
          FROM referral_events e LEFT JOIN navigators n ON n.navigator_id = e.navigator_id
@@ -477,14 +479,18 @@ fn referral_page(
         })
         .collect::<Result<Vec<_>, BackendError>>()?;
     Ok(ReferralPage {
-        overdue: cur.status == ReferralStatus::Received && rule.due_ms(referral.urgency, received_ms) <= now,
+        overdue: cur.status == ReferralStatus::Received && rule.due_ms(stored.urgency, stored.received_ms) <= now,
         authority: cur.authority,
         status: cur.status,
         assignee: cur.assignee,
         outcome: cur.outcome,
         team: team_of(tx, cur.authority)?,
-        referral,
-        received_ms,
+        id: referral_id.to_string(),
+        reference: stored.reference,
+        urgency: stored.urgency,
+        details: stored.details,
+        erased_ms: stored.erased_ms,
+        received_ms: stored.received_ms,
         history,
     })
 }

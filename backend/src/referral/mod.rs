@@ -9,16 +9,20 @@
 //! errors carry ids, the authority, reason codes and statuses only.
 
 mod desk;
+mod rest;
 
 pub use desk::{DeskAction, HistoryLine, Inbox, InboxLine, InboxQuery, PAGE_SIZE, ReferralPage, Team};
+pub use rest::{Rekeyed, SubjectReferral};
+pub(crate) use rest::{due_for_erasure, erase_details};
 
+use crate::seal::Sealing;
 use crate::sql::{DbError, Tx, p};
 
 /// Held while a referral event takes its sequence number (PostgreSQL).
 pub(crate) const LOCK_REFERRAL_EVENTS: i64 = 0x7265_6665_7272_616c;
 use guardian_protocol::referral::{
     Authority, Outcome, REFERRAL_FORMAT, ReasonCode, ReferralReceiptWire, ReferralRecord, ReferralStatus,
-    ReferralUpdate,
+    ReferralUpdate, Urgency,
 };
 use guardian_protocol::rules::{DISPLAY_NAME, MAX_ID_LEN, check_id};
 use guardian_protocol::time::{Today, london_date};
@@ -85,13 +89,25 @@ CREATE INDEX referrals_inbox ON referrals (authority, status, received_ms);
 CREATE INDEX referral_events_referral ON referral_events (referral_id, seq);
 ";
 
+/// Version 3, accountable data. `body` is sealed (see [`crate::seal`]):
+/// `key_id` names the key (`''`: a body from before, still in clear until
+/// `rekey`). `erased_ms`: when retention or the DPO erased the personal
+/// part (the body emptied); the columns beside it are the anonymous part
+/// the partnership's figures count.
+const SEALED: &str = "
+ALTER TABLE referrals ADD COLUMN key_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE referrals ADD COLUMN erased_ms INTEGER;
+CREATE INDEX referrals_key ON referrals (key_id);
+CREATE INDEX referrals_closed ON referrals (status, status_ms);
+";
+
 /// This module's tables and their versions (see [`crate::db::Schema`]).
 pub(crate) const TABLES: crate::db::Schema = crate::db::Schema {
     name: "referrals",
     stored: crate::db::Stored::Meta("referrals_schema"),
     first: &[SCHEMA],
-    fresh: &[SCHEMA, DESK],
-    upgrades: &[desk_columns],
+    fresh: &[SCHEMA, DESK, SEALED],
+    upgrades: &[desk_columns, sealed_columns],
 };
 
 /// Version 1 → 2: the new columns, each referral's urgency read once from
@@ -114,6 +130,14 @@ fn desk_columns(tx: &Tx<'_>) -> Result<(), BackendError> {
            (SELECT r.authority FROM referrals r WHERE r.referral_id = referral_events.referral_id)",
         p![],
     )?;
+    Ok(())
+}
+
+/// Version 2 → 3: the columns only. The bodies stay in clear until a
+/// `rekey` (which `serve` runs at start) seals them: the keys are not
+/// known here.
+fn sealed_columns(tx: &Tx<'_>) -> Result<(), BackendError> {
+    tx.execute_batch(SEALED)?;
     Ok(())
 }
 
@@ -184,7 +208,7 @@ impl Backend {
     /// Every referral routed to `authority`, oldest first, as uploaded.
     pub fn referrals_for(&self, authority: Authority) -> Result<Vec<ReferralRecord>, BackendError> {
         Ok(self
-            .read(|tx| navigator_view(tx, authority, i64::MIN))?
+            .read(|tx| navigator_view(tx, &self.sealing, authority, i64::MIN))?
             .into_iter()
             .map(|n| n.referral)
             .collect())
@@ -254,10 +278,11 @@ impl Backend {
                 serde_json::to_string(&codes).map_err(|e| BackendError::Server(format!("reasons to JSON: {e}")))?;
             let body =
                 serde_json::to_string(&stored).map_err(|e| BackendError::Server(format!("referral to JSON: {e}")))?;
+            let (key_id, body) = self.sealing.seal(tx, &rec.id, &body)?;
             let inserted = tx.execute(
                 "INSERT INTO referrals (referral_id, officer_id, authority, reference, reasons,
-                   created_ms, body, status, status_ms, received_ms, urgency)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)
+                   created_ms, body, status, status_ms, received_ms, urgency, key_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11)
                  ON CONFLICT (referral_id) DO NOTHING",
                 p![
                     rec.id,
@@ -269,7 +294,8 @@ impl Backend {
                     body,
                     ReferralStatus::Received.as_str(),
                     now,
-                    rec.urgency.as_str()
+                    rec.urgency.as_str(),
+                    key_id
                 ],
             )?;
             if inserted == 0 {
@@ -358,7 +384,7 @@ impl Backend {
         let now = now_ms();
         self.write(|tx| {
             let Member { authority, joined_ms } = require_member(tx, &who.subject)?;
-            let view = navigator_view(tx, authority, joined_ms)?;
+            let view = navigator_view(tx, &self.sealing, authority, joined_ms)?;
             let ids: Vec<String> = view.iter().map(|n| n.referral.id.clone()).collect();
             audit::append(
                 tx,
@@ -391,33 +417,95 @@ pub(crate) fn require_member(tx: &Tx<'_>, navigator_id: &str) -> Result<Member, 
     Ok(Member { authority, joined_ms })
 }
 
+/// A referral's row as stored: the anonymous part, and the record opened
+/// from its sealed body unless erased.
+pub(crate) struct Stored {
+    pub reference: String,
+    pub urgency: Urgency,
+    pub status: ReferralStatus,
+    pub status_ms: i64,
+    pub received_ms: i64,
+    pub details: Option<ReferralRecord>,
+    pub erased_ms: Option<i64>,
+}
+
+const STORED_COLUMNS: &str = "referral_id, reference, urgency, status, status_ms, received_ms, key_id, body, erased_ms";
+
+fn read_stored(tx: &Tx<'_>, sealing: &Sealing, row: StoredRow) -> Result<(String, Stored), BackendError> {
+    let ((id, reference, urgency), (status, status_ms, received_ms), (key_id, body, erased_ms)) = row;
+    let corrupt = |what: &str| BackendError::Corrupt(format!("referral {id}: bad stored {what}"));
+    let details = match erased_ms {
+        Some(_) => None,
+        None => {
+            let plain = sealing.open(tx, &id, &key_id, &body)?;
+            Some(serde_json::from_str(&plain).map_err(|_| corrupt("body"))?)
+        }
+    };
+    let stored = Stored {
+        reference,
+        urgency: Urgency::parse(&urgency).ok_or_else(|| corrupt("urgency"))?,
+        status: ReferralStatus::parse(&status).ok_or_else(|| corrupt("status"))?,
+        status_ms,
+        received_ms,
+        details,
+        erased_ms,
+    };
+    Ok((id, stored))
+}
+
+type StoredRow = (
+    (String, String, String),
+    (String, i64, i64),
+    (String, String, Option<i64>),
+);
+
+fn stored_row(r: &crate::sql::Row) -> Result<StoredRow, DbError> {
+    Ok((
+        (r.get(0)?, r.get(1)?, r.get(2)?),
+        (r.get(3)?, r.get(4)?, r.get(5)?),
+        (r.get(6)?, r.get(7)?, r.get(8)?),
+    ))
+}
+
+/// One referral as stored, or `None`.
+pub(crate) fn stored(tx: &Tx<'_>, sealing: &Sealing, referral_id: &str) -> Result<Option<Stored>, BackendError> {
+    let row = tx.query_opt(
+        &format!("SELECT {STORED_COLUMNS} FROM referrals WHERE referral_id = ?1"),
+        p![referral_id],
+        stored_row,
+    )?;
+    row.map(|row| read_stored(tx, sealing, row).map(|(_, s)| s)).transpose()
+}
+
 /// Every referral the team holds that `joined_ms` lets a member see
-/// (`i64::MIN`: all of them).
-fn navigator_view(tx: &Tx<'_>, authority: Authority, joined_ms: i64) -> Result<Vec<NavigatorReferral>, BackendError> {
+/// (`i64::MIN`: all of them), erased ones left out: the API is for making
+/// contact, and nothing is left of them to contact.
+fn navigator_view(
+    tx: &Tx<'_>,
+    sealing: &Sealing,
+    authority: Authority,
+    joined_ms: i64,
+) -> Result<Vec<NavigatorReferral>, BackendError> {
     let rows = tx.query_all(
-        "SELECT referral_id, body, status, status_ms, received_ms FROM referrals
-         WHERE authority = ?1 AND NOT (status = 'closed' AND status_ms < ?2) ORDER BY received_ms, referral_id",
+        &format!(
+            "SELECT {STORED_COLUMNS} FROM referrals
+             WHERE authority = ?1 AND erased_ms IS NULL AND NOT (status = 'closed' AND status_ms < ?2)
+             ORDER BY received_ms, referral_id"
+        ),
         p![authority.slug(), joined_ms],
-        |r| {
-            Ok((
-                r.get::<String>(0)?,
-                r.get::<String>(1)?,
-                r.get::<String>(2)?,
-                r.get::<i64>(3)?,
-                r.get::<i64>(4)?,
-            ))
-        },
+        stored_row,
     )?;
     rows.into_iter()
-        .map(|row| {
-            let (id, body, status, status_ms, received_ms) = row;
-            let corrupt = |what: &str| BackendError::Corrupt(format!("referral {id}: bad stored {what}"));
-            Ok(NavigatorReferral {
-                referral: serde_json::from_str(&body).map_err(|_| corrupt("body"))?,
-                status: ReferralStatus::parse(&status).ok_or_else(|| corrupt("status"))?,
-                status_ms,
-                received_ms,
-            })
+        .filter_map(|row| match read_stored(tx, sealing, row) {
+            Ok((_, s)) => s.details.map(|referral| {
+                Ok(NavigatorReferral {
+                    referral,
+                    status: s.status,
+                    status_ms: s.status_ms,
+                    received_ms: s.received_ms,
+                })
+            }),
+            Err(e) => Some(Err(e)),
         })
         .collect()
 }

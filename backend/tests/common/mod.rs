@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses a different part of this
 
+pub mod referral;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -195,6 +197,19 @@ impl World {
             s.shutdown().expect("shutdown");
         }
         let backend = self.open_backend();
+        let server = spawn(backend, loopback()).expect("spawn");
+        self.base = format!("http://{}", server.addr);
+        self.server = Some(server);
+    }
+
+    /// Restarts the server on a backend `configure` has set up (the keys
+    /// `serve` would give it).
+    pub fn restart_with(&mut self, configure: impl FnOnce(&mut Backend)) {
+        if let Some(s) = self.server.take() {
+            s.shutdown().expect("shutdown");
+        }
+        let mut backend = self.open_backend();
+        configure(&mut backend);
         let server = spawn(backend, loopback()).expect("spawn");
         self.base = format!("http://{}", server.addr);
         self.server = Some(server);

@@ -121,7 +121,7 @@ impl TrackPoint {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum NonCompliance {
     /// The track never confirmed an arrival in the area.
@@ -161,7 +161,9 @@ impl std::fmt::Display for NonCompliance {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Deserialize: the backend keeps a patrol's judged figures once
+/// retention has erased its fixes.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct PatrolReport {
     pub area_id: String,
     /// UTC ms of the first confirmed arrival.

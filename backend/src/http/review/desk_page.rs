@@ -4,7 +4,9 @@
 
 use std::fmt::Write as _;
 
-use guardian_protocol::referral::{Authority, Outcome, ReasonCode, ReferralStatus, TransferReason, Urgency};
+use guardian_protocol::referral::{
+    Authority, Outcome, ReasonCode, ReferralRecord, ReferralStatus, TransferReason, Urgency,
+};
 
 use super::page::{esc, frame, london_time, url_part};
 use super::site::NAVIGATOR;
@@ -155,10 +157,8 @@ fn row(m: &mut String, label: &str, value: &str) {
 }
 
 pub(super) fn referral(p: &ReferralPage, who: &Claims, done: Option<&str>) -> String {
-    let r = &p.referral;
-    let s = &r.subject;
     let mut m = String::new();
-    let _ = writeln!(m, "<h1>Referral {}</h1>", esc(&r.reference));
+    let _ = writeln!(m, "<h1>Referral {}</h1>", esc(&p.reference));
     if let Some(d) = done.and_then(ReferralStatus::parse) {
         let _ = writeln!(
             m,
@@ -168,7 +168,7 @@ pub(super) fn referral(p: &ReferralPage, who: &Claims, done: Option<&str>) -> St
     }
     m.push_str("<h2>Where it stands</h2>\n<dl class=\"figures\">\n");
     row(&mut m, "Status", &status_cell(p.status, p.overdue));
-    row(&mut m, "Urgency", &words(r.urgency.as_str()));
+    row(&mut m, "Urgency", &words(p.urgency.as_str()));
     row(
         &mut m,
         "Assigned to",
@@ -179,24 +179,43 @@ pub(super) fn referral(p: &ReferralPage, who: &Claims, done: Option<&str>) -> St
     }
     row(&mut m, "Team", &p.authority.to_string());
     row(&mut m, "Received", &london_time(p.received_ms));
-    m.push_str("</dl>\n<h2>The young person</h2>\n<dl class=\"figures\">\n");
-    row(&mut m, "Name", &esc(&s.name));
+    m.push_str("</dl>\n");
+    match (&p.details, p.erased_ms) {
+        (Some(r), _) => details(&mut m, r, p),
+        (None, at) => {
+            let when = at.map(|t| format!(" on {}", london_time(t))).unwrap_or_default();
+            let _ = writeln!(
+                m,
+                "<p class=\"notice\">The young person's details were erased{when}, as the force's retention \
+                 rules or its data protection officer decided. What is left is the referral's reasons, \
+                 urgency, outcome and dates.</p>"
+            );
+        }
+    }
+    if p.status != ReferralStatus::Closed && p.details.is_some() {
+        actions(&mut m, p);
+    }
+    history(&mut m, p);
+    frame(&NAVIGATOR, &format!("Referral {}", p.reference), Some(who), &m)
+}
+
+/// The personal part: who, why, consent and the officer's account.
+fn details(m: &mut String, r: &ReferralRecord, p: &ReferralPage) {
+    let s = &r.subject;
+    m.push_str("<h2>The young person</h2>\n<dl class=\"figures\">\n");
+    row(m, "Name", &esc(&s.name));
     let dob = match (&s.date_of_birth, s.estimated_age) {
         (Some(d), _) => esc(d),
         (None, Some(a)) => format!("Not known (about {a})"),
         (None, None) => "Not known".into(),
     };
-    row(&mut m, "Date of birth", &dob);
+    row(m, "Date of birth", &dob);
     for (label, v) in [
         ("Address", &s.address),
         ("School", &s.school),
         ("Carer contact", &s.carer_contact),
     ] {
-        row(
-            &mut m,
-            label,
-            &v.as_deref().map_or_else(|| "Not given".to_string(), esc),
-        );
+        row(m, label, &v.as_deref().map_or_else(|| "Not given".to_string(), esc));
     }
     m.push_str("</dl>\n<h2>Why</h2>\n<ul>\n");
     for reason in &r.reasons {
@@ -235,9 +254,9 @@ pub(super) fn referral(p: &ReferralPage, who: &Claims, done: Option<&str>) -> St
             .map(|a| format!(" (patrol area {})", esc(a)))
             .unwrap_or_default()
     );
-    if p.status != ReferralStatus::Closed {
-        actions(&mut m, p);
-    }
+}
+
+fn history(m: &mut String, p: &ReferralPage) {
     m.push_str("<h2>History</h2>\n");
     if p.history.is_empty() {
         m.push_str("<p>Received; nothing done yet.</p>\n");
@@ -254,7 +273,6 @@ pub(super) fn referral(p: &ReferralPage, who: &Claims, done: Option<&str>) -> St
         }
         m.push_str("</ol>\n");
     }
-    frame(&NAVIGATOR, &format!("Referral {}", r.reference), Some(who), &m)
 }
 
 fn form_open(m: &mut String, id: &str, action: &str, legend: &str) {
@@ -267,7 +285,7 @@ fn form_open(m: &mut String, id: &str, action: &str, legend: &str) {
 }
 
 fn actions(m: &mut String, p: &ReferralPage) {
-    let id = &p.referral.id;
+    let id = &p.id;
     m.push_str("<h2>Actions</h2>\n");
     form_open(m, id, "assign", "Assign");
     m.push_str("<label for=\"to\">To</label> <select id=\"to\" name=\"to\">");
