@@ -158,12 +158,16 @@ fn a_body_stored_in_clear_before_sealing_is_sealed_by_rekey() {
         &format!("UPDATE referrals SET key_id = '', body = '{clear}' WHERE referral_id = 'ref-1'"),
     );
     let b = w.open_backend();
-    let found = b.find_subject(&dpo(), NAME, Some(DOB), Action::Consultation).expect("find");
+    let found = b
+        .find_subject(&dpo(), NAME, Some(DOB), Action::Consultation)
+        .expect("find");
     assert_eq!(found.len(), 1, "a clear body still reads");
     let done = b.rekey(&dpo(), 10).expect("rekey");
     assert_eq!(done.resealed, 1);
     assert_eq!(b.rekey(&dpo(), 10).expect("rekey").resealed, 0, "once");
-    let found = b.find_subject(&dpo(), NAME, Some(DOB), Action::Consultation).expect("find");
+    let found = b
+        .find_subject(&dpo(), NAME, Some(DOB), Action::Consultation)
+        .expect("find");
     assert_eq!(found[0].referral.subject.name, NAME);
 }
 

@@ -192,7 +192,8 @@ enum Command {
         #[arg(long)]
         quick: bool,
         /// Measure one figure only: `shift` (memory over a shift), `search` (the library search p99) or
-        /// `ingest` (durable ingestion against raw SQLite, more rounds).
+        /// `ingest` (durable ingestion against raw SQLite, more rounds) or `audit` (a logged read
+        /// of referrals against the same read unlogged).
         #[arg(long)]
         only: Option<String>,
     },
@@ -465,9 +466,16 @@ fn main() -> ExitCode {
         } if only == "shift" => bench::shift_figures(quick).map(|figures| {
             println!("{}", serde_json::to_string_pretty(&figures).unwrap_or_default());
         }),
+        Command::Bench {
+            quick,
+            only: Some(only),
+            ..
+        } if only == "audit" => bench::audit::cost(quick).map(|figures| {
+            println!("{}", serde_json::to_string_pretty(&figures).unwrap_or_default());
+        }),
         Command::Bench { only: Some(only), .. } => Err(SimError::Input {
             what: "--only".into(),
-            reason: format!("unknown figure {only:?} (known: search, ingest, shift)"),
+            reason: format!("unknown figure {only:?} (known: search, ingest, shift, audit)"),
         }),
         Command::Bench { json, quick, .. } => bench::run(quick).map(|figures| {
             if json {

@@ -419,8 +419,22 @@ fn record_item(patrol: &str, seq: u32, kind: Kind, body: RecordBody) -> Item {
 }
 
 fn referral_item(officer: &str, patrol: &str, area: &str, n: u32, time_ms: i64) -> Item {
+    let rec = referral_record(officer, patrol, area, n, time_ms);
+    Item {
+        id: rec.id.clone(),
+        kind: Kind::Referral,
+        format: 1,
+        patrol_id: None,
+        seq: 0,
+        payload: serde_json::to_vec(&rec).unwrap_or_default(),
+        fixes: 0,
+    }
+}
+
+/// A valid referral by `officer`, its `n`th, made at the storm's centre.
+pub(crate) fn referral_record(officer: &str, patrol: &str, area: &str, n: u32, time_ms: i64) -> ReferralRecord {
     let id = format!("{officer}-r{n}");
-    let rec = ReferralRecord {
+    ReferralRecord {
         id: id.clone(),
         format: 1,
         reference: format!("VRP-{id}"),
@@ -455,15 +469,6 @@ fn referral_item(officer: &str, patrol: &str, area: &str, n: u32, time_ms: i64) 
         },
         patrol_id: Some(patrol.into()),
         area_id: Some(area.into()),
-    };
-    Item {
-        id,
-        kind: Kind::Referral,
-        format: 1,
-        patrol_id: None,
-        seq: 0,
-        payload: serde_json::to_vec(&rec).unwrap_or_default(),
-        fixes: 0,
     }
 }
 

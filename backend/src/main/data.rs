@@ -91,6 +91,11 @@ pub(crate) enum DataCommand {
         /// Stop after this many transactions (the next run goes on).
         #[arg(long)]
         max_batches: Option<u64>,
+        /// Judge what is due as of this London date instead of now (to
+        /// rehearse a policy on a copy of the store: it erases more, never
+        /// less; a date in the past is refused).
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
         #[arg(long)]
         by: Option<String>,
     },
@@ -177,11 +182,20 @@ pub(crate) fn run(command: DataCommand) -> Result<(), CliError> {
             keep,
             batch,
             max_batches,
+            as_of,
             by,
         } => {
             let backend = store.open()?;
             let who = caller(by, "guardian-backend retention");
-            let now = chrono::Utc::now().timestamp_millis();
+            let mut now = chrono::Utc::now().timestamp_millis();
+            if let Some(day) = as_of {
+                let at = guardian_protocol::time::london_instant(day, chrono::NaiveTime::MIN)
+                    .ok_or_else(|| CliError::Usage(format!("{day} is out of range")))?;
+                if at < now - 24 * 3600 * 1000 {
+                    return Err(CliError::Usage("--as-of must not be in the past".into()));
+                }
+                now = now.max(at);
+            }
             let start = std::time::Instant::now();
             let run = backend.run_retention(&who, &keep.rules(), now, batch, max_batches)?;
             println!(

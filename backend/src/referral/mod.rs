@@ -222,12 +222,7 @@ impl Backend {
 
     /// Stores a referral at most once per id, routed to its authority, with
     /// the status `received` (the ack is the receipt).
-    pub(crate) fn submit_referral(
-        &self,
-        who: &Caller,
-        rec: &ReferralRecord,
-        now: i64,
-    ) -> Result<AckStatus, BackendError> {
+    pub fn submit_referral(&self, who: &Caller, rec: &ReferralRecord, now: i64) -> Result<AckStatus, BackendError> {
         let sub = who.subject.as_str();
         if rec.format != REFERRAL_FORMAT {
             return Err(BackendError::refused(
@@ -377,10 +372,7 @@ impl Backend {
 
     /// The calling Navigator's authority and every referral routed to it,
     /// read and logged (a disclosure: they leave the server) together.
-    pub(crate) fn navigator_referrals(
-        &self,
-        who: &Caller,
-    ) -> Result<(Authority, Vec<NavigatorReferral>), BackendError> {
+    pub fn navigator_referrals(&self, who: &Caller) -> Result<(Authority, Vec<NavigatorReferral>), BackendError> {
         let now = now_ms();
         self.write(|tx| {
             let Member { authority, joined_ms } = require_member(tx, &who.subject)?;

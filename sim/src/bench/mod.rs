@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::force::StaticTokens;
 use crate::{SimError, fake_keystore_key};
 
+pub mod audit;
 pub mod handset;
 
 #[derive(Debug, Serialize)]
@@ -79,6 +80,8 @@ pub struct Figures {
     /// this binary.
     #[serde(flatten)]
     pub storm: Option<StormBench>,
+    #[serde(flatten)]
+    pub audit: audit::AuditFigures,
 }
 
 /// `storm_*`: the reconnect storm, against a `guardian-backend` process.
@@ -158,6 +161,7 @@ pub fn run(quick: bool) -> Result<Figures, SimError> {
         quiet: true,
     })?;
     let storm = storm_bench(quick)?;
+    let audit = audit::cost(quick)?;
     Ok(Figures {
         ingest_fixes_per_s: ingest.round(),
         raw_sqlite_rows_per_s: raw.round(),
@@ -189,6 +193,7 @@ pub fn run(quick: bool) -> Result<Figures, SimError> {
         torture_integrity_failures: torture.integrity_failures,
         search,
         storm,
+        audit,
         plan,
         handset,
     })
@@ -965,6 +970,11 @@ pub fn print_human(f: &Figures) {
         ),
         None => println!("  [ -- ] reconnect storm not run: build guardian-backend beside this binary"),
     }
+    let a = &f.audit;
+    println!(
+        "  [info] access log      {:>10.0} reads/s logged vs {:.0} unlogged ({} sealed referrals a read): {:.1} µs an entry",
+        a.audit_logged_reads_per_s, a.audit_unlogged_reads_per_s, a.audit_referrals_per_read, a.audit_cost_us_per_read
+    );
     print_search(&f.search);
     let h = &f.handset;
     println!(
