@@ -250,3 +250,61 @@ fn the_handset_and_the_force_name_the_same_fields_for_the_same_mistakes() {
     }
     assert_eq!(force.stats().referrals, 0, "nothing was stored");
 }
+
+/// A referral the force refuses for good (here: sent under another
+/// officer's token, so its officer is not the token's) comes back to the
+/// drafts as it was, to correct and send anew; no receipt, nothing stuck in
+/// the outbox, and sign-out is not blocked by it.
+#[test]
+fn a_referral_refused_for_good_becomes_a_draft_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let force = Force::start(dir.path());
+    let path = dir.path().join("handset.db");
+    // A short-lived first token: once it lapses the core refreshes, and the
+    // refresh hands it the other officer's.
+    let tokens = Tokens::new(force.token(2), force.token(3600));
+    let h = Handset::open(&path, &force.url(), tokens.clone());
+    h.provision();
+    let form = referral_form("Jordan Zephyrine", 52.4779, -1.8987);
+    let draft = h.guardian.save_referral_draft(None, &form).expect("draft");
+    let receipt = h.guardian.submit_referral(&draft).expect("submit");
+    assert!(h.guardian.referral_drafts().expect("drafts").is_empty());
+
+    let admin = force.admin();
+    admin
+        .create_officer("wm-7777", "PC Other", guardian_core::patrol::Rank::Constable)
+        .expect("officer");
+    let other = admin.issue_token("wm-7777", Role::Officer, 3600).expect("token");
+    *tokens.token.lock().expect("lock") = other.clone();
+    *tokens.fresh.lock().expect("lock") = other;
+    std::thread::sleep(Duration::from_millis(3_100));
+    let report = h.guardian.sync_now().expect("sync");
+    assert_eq!((report.acked, report.rejected), (0, 1), "{report:?}");
+    assert_eq!(admin.referral_count().expect("count"), 0);
+
+    let drafts = h.guardian.referral_drafts().expect("drafts");
+    assert_eq!(drafts.len(), 1);
+    assert_eq!(drafts[0].id, receipt.id, "back under its own id");
+    let back = h.guardian.referral_draft(&receipt.id).expect("the form");
+    assert_eq!(back.subject, form.subject);
+    assert_eq!(back.reasons, form.reasons);
+    assert_eq!(back.narrative.trim(), form.narrative.trim());
+    assert_eq!(back.consent, form.consent);
+    assert_eq!(
+        back.location.map(|f| (f.lat, f.lon)),
+        form.location.map(|f| (f.lat, f.lon))
+    );
+    assert!(h.guardian.referral_receipts().expect("receipts").is_empty());
+    let status = h.guardian.sync_status().expect("status");
+    assert_eq!((status.pending, status.rejected), (0, 0), "{status:?}");
+
+    // Sent again (the pull above made the token's officer the handset's),
+    // it arrives once, as a new referral.
+    let officer = h.guardian.officer().expect("officer").expect("signed in");
+    assert_eq!(officer.officer_id, "wm-7777");
+    let again = h.guardian.submit_referral(&receipt.id).expect("resubmit");
+    assert_ne!(again.id, receipt.id, "a new referral, a new id");
+    assert_eq!(h.guardian.sync_now().expect("sync").acked, 1);
+    assert_eq!(admin.referral_count().expect("count"), 1);
+    assert!(h.guardian.referral_drafts().expect("drafts").is_empty());
+}

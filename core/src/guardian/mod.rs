@@ -216,7 +216,9 @@ impl GuardianCore {
             live: Mutex::new(live),
             boundaries: RwLock::new(Arc::new(boundaries)),
             listener: RwLock::new(None),
-            ack_hooks: AckHooks::default().on_purging(Kind::Referral, referral::db::on_acked),
+            ack_hooks: AckHooks::default()
+                .on_purging(Kind::Referral, referral::db::on_acked)
+                .on_rejected(Kind::Referral, referral::db::on_rejected),
             sync: Mutex::new(None),
             login: Mutex::new(None),
             runtime: OnceLock::new(),

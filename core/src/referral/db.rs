@@ -2,7 +2,7 @@
 //! receipt plus, until acknowledged, the personal part) and the boundary
 //! data used for routing. Nothing else writes them.
 
-use guardian_protocol::referral::{ReasonCode, ReferralStatus, Urgency};
+use guardian_protocol::referral::{ReasonCode, ReferralRecord, ReferralStatus, Urgency};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::authority::Authority;
@@ -112,6 +112,32 @@ pub fn on_acked(tx: &Transaction<'_>, id: &str, now: i64) -> Result<()> {
              status_ms = CASE WHEN status = 'queued' THEN ?2 ELSE status_ms END
          WHERE id = ?1",
         params![id, now],
+    )?;
+    Ok(())
+}
+
+/// The force refused the referral for good: it becomes a draft again under
+/// its own id (the officer corrects and submits it anew, or it expires as
+/// drafts do), and its receipt and its outbox row go, with the personal
+/// part they held. The reason goes to the handset's audit (the force's
+/// reasons name fields, never their values).
+pub fn on_rejected(tx: &Transaction<'_>, id: &str, reason: &str, now: i64) -> Result<()> {
+    let Some(payload) = crate::store::outbox::payload(tx, id)? else {
+        return Ok(());
+    };
+    let rec: ReferralRecord =
+        serde_json::from_slice(&payload).map_err(|_| corrupt("a queued referral is unreadable"))?;
+    save_draft(tx, id, &rec.officer_id, &super::record::to_form(&rec), now)?;
+    tx.execute("DELETE FROM referrals WHERE id = ?1", [id])?;
+    crate::store::outbox::remove(tx, id)?;
+    crate::store::audit::record(
+        tx,
+        now,
+        "referral_returned",
+        &format!(
+            "referral {} refused by the force ({reason}); back in the drafts",
+            rec.reference
+        ),
     )?;
     Ok(())
 }

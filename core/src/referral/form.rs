@@ -56,6 +56,21 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// The reason a code names (`text` only for `other`).
+    pub fn from_code(code: ReasonCode, text: String) -> Self {
+        match code {
+            ReasonCode::KnifeCarrying => Reason::KnifeCarrying,
+            ReasonCode::CriminalExploitation => Reason::CriminalExploitation,
+            ReasonCode::GangAssociation => Reason::GangAssociation,
+            ReasonCode::VawgHarmfulSexualBehaviour => Reason::VawgHarmfulSexualBehaviour,
+            ReasonCode::ParentInPrison => Reason::ParentInPrison,
+            ReasonCode::MissingEpisodes => Reason::MissingEpisodes,
+            ReasonCode::SchoolExclusion => Reason::SchoolExclusion,
+            ReasonCode::MentalHealth => Reason::MentalHealth,
+            ReasonCode::Other => Reason::Other(text),
+        }
+    }
+
     pub fn code(&self) -> ReasonCode {
         match self {
             Reason::KnifeCarrying => ReasonCode::KnifeCarrying,

@@ -1,11 +1,14 @@
 //! A valid form made into the record the force receives, and the part of
 //! it that is personal (kept on the handset only until the force has it).
 
+use guardian_protocol::fix::Fix;
 use guardian_protocol::referral::{
-    AuthoritySource, ConsentWire, LocationWire, REFERRAL_FORMAT, ReasonWire, ReferralRecord, SubjectWire,
+    AuthoritySource, ConsentState, ConsentWire, LocationWire, REFERRAL_FORMAT, ReasonWire, ReferralRecord, SubjectWire,
 };
 
 use super::ValidReferral;
+use super::authority::Authority;
+use super::form::{Consent, Reason, ReferralForm, Subject};
 
 /// Who made the referral, when, and on which patrol.
 #[derive(Debug, Clone)]
@@ -78,6 +81,46 @@ pub fn to_record(v: &ValidReferral, made: &Made<'_>) -> ReferralRecord {
         },
         patrol_id: made.patrol_id.map(String::from),
         area_id: made.area_id.map(String::from),
+    }
+}
+
+/// A record the force refused for good, made a form again so the officer
+/// can correct it and submit it anew (the inverse of [`to_record`]).
+pub fn to_form(r: &ReferralRecord) -> ReferralForm {
+    let s = &r.subject;
+    ReferralForm {
+        subject: Subject {
+            name: s.name.clone(),
+            date_of_birth: s.date_of_birth.clone(),
+            estimated_age: s.estimated_age.map(i32::from),
+            address: s.address.clone(),
+            school: s.school.clone(),
+            carer_contact: s.carer_contact.clone(),
+        },
+        reasons: r
+            .reasons
+            .iter()
+            .map(|w| Reason::from_code(w.code, w.text.clone().unwrap_or_default()))
+            .collect(),
+        narrative: r.narrative.clone(),
+        consent: Some(match r.consent.state {
+            ConsentState::Given => Consent::Given,
+            ConsentState::Refused => Consent::Refused(r.consent.reason.clone().unwrap_or_default()),
+            ConsentState::NotSought => Consent::NotSought(r.consent.reason.clone().unwrap_or_default()),
+        }),
+        safeguarding_concern: r.safeguarding_concern,
+        urgency: Some(r.urgency),
+        location: Some(Fix::new(
+            r.location.time_ms,
+            0,
+            r.location.lat,
+            r.location.lon,
+            r.location.accuracy_m,
+        )),
+        authority_choice: match r.authority_source {
+            AuthoritySource::Chosen => Authority::parse(&r.authority),
+            AuthoritySource::Routed => None,
+        },
     }
 }
 

@@ -6,7 +6,7 @@
 //! acked or rejected) and nothing else. A rejected row is kept, marked and
 //! explained, never dropped.
 
-use rusqlite::{Connection, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 
 use super::{Purge, StoreError};
@@ -199,6 +199,19 @@ pub fn mark_rejected(tx: &Transaction<'_>, id: &str, reason: &str) -> Result<()>
         params![id, reason],
     )?;
     Ok(())
+}
+
+/// A row's payload, whatever its state.
+pub fn payload(tx: &Transaction<'_>, id: &str) -> Result<Option<Vec<u8>>> {
+    Ok(tx
+        .query_row("SELECT payload FROM outbox WHERE id = ?1", [id], |r| r.get(0))
+        .optional()?)
+}
+
+/// Removes a row its kind's owner has taken back (a refused referral made
+/// a draft again): nothing of it is left to send or to purge.
+pub fn remove(tx: &Transaction<'_>, id: &str) -> Result<bool> {
+    Ok(tx.execute("DELETE FROM outbox WHERE id = ?1", [id])? == 1)
 }
 
 pub fn mark_failed_attempt(tx: &Transaction<'_>, id: &str, reason: &str) -> Result<()> {

@@ -269,22 +269,27 @@ fn commit<H: Host>(host: &H, transitions: &[Transition]) -> Result<(), Error> {
         return Ok(());
     }
     let now = host.now_ms();
-    host.store().write(|tx| {
+    let taken_back = host.store().write(|tx| {
+        let mut taken_back = false;
         for t in transitions {
             match t {
                 Transition::Acked { id, kind } => {
                     outbox::mark_acked(tx, id, now)?;
                     host.ack_hooks().run(tx, *kind, id, now)?;
                 }
-                Transition::Rejected { id, reason } => outbox::mark_rejected(tx, id, reason)?,
+                Transition::Rejected { id, kind, reason } => {
+                    outbox::mark_rejected(tx, id, reason)?;
+                    taken_back |= host.ack_hooks().run_rejected(tx, *kind, id, reason, now)?;
+                }
                 Transition::Retry { id, reason } => outbox::mark_failed_attempt(tx, id, reason)?,
             }
         }
-        Ok::<_, Error>(())
+        Ok::<_, Error>(taken_back)
     })?;
-    let purged = transitions
-        .iter()
-        .any(|t| matches!(t, Transition::Acked { kind, .. } if host.ack_hooks().purges(*kind)));
+    let purged = taken_back
+        || transitions
+            .iter()
+            .any(|t| matches!(t, Transition::Acked { kind, .. } if host.ack_hooks().purges(*kind)));
     if purged {
         host.store().forget_purged();
     }

@@ -114,11 +114,16 @@ impl From<rusqlite::Error> for Error {
 /// the force acknowledges one of its records.
 pub type AckHook = fn(&Transaction<'_>, &str, i64) -> Result<(), StoreError>;
 
+/// What the owner of a record kind does, in the same transaction, when the
+/// force refuses one of its records for good (id, the force's reason,
+/// now). It purges what it takes back.
+pub type RejectHook = fn(&Transaction<'_>, &str, &str, i64) -> Result<(), StoreError>;
+
 /// The hooks, one per kind at most, registered by each kind's owner, each
 /// saying whether it purges personal data (then the ack's transaction is
 /// followed by [`Store::forget_purged`]).
 #[derive(Debug, Clone, Default)]
-pub struct AckHooks(Vec<(Kind, AckHook, bool)>);
+pub struct AckHooks(Vec<(Kind, AckHook, bool)>, Vec<(Kind, RejectHook)>);
 
 impl AckHooks {
     pub fn on(self, kind: Kind, hook: AckHook) -> Self {
@@ -135,6 +140,28 @@ impl AckHooks {
         self.0.retain(|(k, _, _)| *k != kind);
         self.0.push((kind, hook, purges));
         self
+    }
+
+    /// A hook for a refusal of `kind` (one per kind).
+    pub fn on_rejected(mut self, kind: Kind, hook: RejectHook) -> Self {
+        self.1.retain(|(k, _)| *k != kind);
+        self.1.push((kind, hook));
+        self
+    }
+
+    /// Runs the refusal hook of `kind`; whether there was one (it purged).
+    pub fn run_rejected(
+        &self,
+        tx: &Transaction<'_>,
+        kind: Kind,
+        id: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        match self.1.iter().find(|(k, _)| *k == kind) {
+            Some((_, hook)) => hook(tx, id, reason, now_ms).map(|()| true),
+            None => Ok(false),
+        }
     }
 
     pub fn run(&self, tx: &Transaction<'_>, kind: Kind, id: &str, now_ms: i64) -> Result<(), StoreError> {

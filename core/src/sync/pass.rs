@@ -74,8 +74,9 @@ pub enum Transition {
     /// The force has it; the kind's owner's ack hook runs in the same
     /// transaction.
     Acked { id: String, kind: Kind },
-    /// Kept, marked and explained; never sent again.
-    Rejected { id: String, reason: String },
+    /// Kept, marked and explained; never sent again (unless the kind's
+    /// owner takes it back: see `AckHooks::on_rejected`).
+    Rejected { id: String, kind: Kind, reason: String },
     /// Back to pending with one more attempt counted.
     Retry { id: String, reason: String },
 }
@@ -163,6 +164,7 @@ impl Upload {
                 self.flush_then(
                     Some(Transition::Rejected {
                         id: item.id.clone(),
+                        kind: item.kind,
                         reason,
                     }),
                     Then::Next,

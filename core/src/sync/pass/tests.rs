@@ -89,6 +89,7 @@ fn a_permanent_rejection_is_kept_with_its_reason_and_the_pass_goes_on() {
                 acked("a", Kind::CheckIn),
                 Transition::Rejected {
                     id: "b".into(),
+                    kind: Kind::CheckOut,
                     reason: "bad-record: check-out is earlier than the check-in".into()
                 }
             ],
