@@ -124,7 +124,14 @@ step torture -- "$SIM" torture --kills 100 --power-cuts 200 --seed "${GUARDIAN_T
 # The core's parsers and decoders under libFuzzer, from the committed
 # corpora, 8 s a target (nightly + cargo-fuzz; the stable replay of the
 # same corpora ran in `cargo test` above either way).
-step fuzz-core -- bash scripts/fuzz-core.sh 8
+# libFuzzer rebuilds the whole core on nightly with sanitizers (about 9
+# minutes of a 2-core CI run); CI leaves it to GUARDIAN_FUZZ_CORE=1 and
+# relies on the corpus replay with seeded mutations in `cargo test`.
+if [ -z "${CI:-}" ] || [ -n "${GUARDIAN_FUZZ_CORE:-}" ]; then
+    step fuzz-core -- bash scripts/fuzz-core.sh 8
+else
+    echo "fuzz-core: skipped in CI (GUARDIAN_FUZZ_CORE=1 runs it); the corpus replay ran in cargo test"
+fi
 # The backend fuzzed from its OpenAPI document, as an admin, a supervisor,
 # an officer, a Navigator and with no token (schemathesis; seeded, 20 s a
 # role here).
