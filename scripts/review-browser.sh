@@ -35,12 +35,13 @@ SUPERVISOR="$("$BIN" token --db "$DB" --sub sgt-browser --role supervisor)"
 OFFICER="$("$BIN" token --db "$DB" --sub pc-compliant --role officer)"
 "$BIN" create-navigator --db "$DB" --id nav-browser --name "Navigator Browser" --authority birmingham >/dev/null
 NAVIGATOR="$("$BIN" token --db "$DB" --sub nav-browser --role navigator)"
+AUDITOR="$("$BIN" token --db "$DB" --sub dpo-browser --role auditor)"
 
 serve_backend "$BIN" "$DB" "$WORK/server.log"
 
 (cd backend/review-tests && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 status=0
-REVIEW_BASE="$BACKEND_URL" REVIEW_SUPERVISOR="$SUPERVISOR" REVIEW_OFFICER="$OFFICER" REVIEW_NAVIGATOR="$NAVIGATOR" \
+REVIEW_BASE="$BACKEND_URL" REVIEW_SUPERVISOR="$SUPERVISOR" REVIEW_OFFICER="$OFFICER" REVIEW_NAVIGATOR="$NAVIGATOR" REVIEW_AUDITOR="$AUDITOR" \
     REVIEW_SEED="$WORK/seed.json" REVIEW_SUMMARY="$WORK/summary.json" REVIEW_CSV="$WORK/compliance.csv" \
     REVIEW_SCREENS="$TARGET/screens" CHROMIUM="$CHROMIUM" \
     node --test --test-reporter=spec backend/review-tests/review.test.mjs || status=1

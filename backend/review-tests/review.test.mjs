@@ -317,6 +317,33 @@ test("a Navigator's day on the desk: inbox, a referral, assign, close with an ou
   }
 });
 
+const AUDITOR = process.env.REVIEW_AUDITOR;
+
+test("the DPO reads the access log: the desk's looks are in it, by id", { skip: !AUDITOR }, async () => {
+  for (const viewport of [DESKTOP, PHONE]) {
+    const page = await newPage(viewport);
+    await page.goto(`${BASE}/audit?record=browser-urgent`);
+    assert.match(await page.locator('h1').innerText(), /Sign in to the access log/);
+    await page.getByLabel('Token').fill(AUDITOR);
+    const answered = page.waitForResponse((r) => r.url().endsWith('/audit/login') && r.request().method() === 'POST');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await answered;
+    await page.waitForLoadState('load');
+    assert.match(await page.locator('h1').innerText(), /Access log/);
+    assert.match(await page.locator('.notice').first().innerText(), /The chain is intact/);
+    const text = await page.locator('main').innerText();
+    assert.match(text, /nav-browser \(navigator\)/, 'the Navigator who opened it');
+    assert.ok(!(await page.content()).includes(CHILD), 'ids only, never the child');
+    await axe(page);
+    await noSideScroll(page);
+    const size = viewport === PHONE ? 'phone' : 'desktop';
+    await page.screenshot({ path: `${SCREENS}/audit-${size}.png`, fullPage: true });
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForLoadState('load');
+    await page.context().close();
+  }
+});
+
 test('no page logged a console error, failed a request or broke its CSP', () => {
   // 401 and 403 pages are answers the tests asked for, not failures; the
   // browser still logs them as failed resource loads.

@@ -468,6 +468,15 @@ impl Backend {
     /// The entries `filter` selects, oldest first. Exporting is itself a
     /// disclosure, logged as one by `who` (with the filter as its scope).
     pub fn export_access_log(&self, who: &Caller, filter: &Filter) -> Result<Vec<Entry>, BackendError> {
+        self.read_access_log(who, filter, Action::Disclosure)
+    }
+
+    /// The same selection looked at on the auditor's page: a consultation.
+    pub fn consult_access_log(&self, who: &Caller, filter: &Filter) -> Result<Vec<Entry>, BackendError> {
+        self.read_access_log(who, filter, Action::Consultation)
+    }
+
+    fn read_access_log(&self, who: &Caller, filter: &Filter, action: Action) -> Result<Vec<Entry>, BackendError> {
         let now = now_ms();
         self.write(|tx| {
             let all = entries(tx, filter.from_ms.unwrap_or(i64::MIN), filter.to_ms.unwrap_or(i64::MAX))?;
@@ -484,7 +493,7 @@ impl Backend {
             ];
             let scope: Vec<String> = scope.into_iter().flatten().collect();
             let access = Access {
-                action: Action::Disclosure,
+                action,
                 what: "access-log",
                 records: &[],
                 scope: &scope.join(" "),

@@ -53,6 +53,7 @@ pub const SIGN_IN_TTL_MS: i64 = 10 * 60 * 1000;
 pub(crate) enum Pages {
     Review,
     Navigator,
+    Audit,
 }
 
 impl Pages {
@@ -60,6 +61,7 @@ impl Pages {
         match self {
             Pages::Review => "review",
             Pages::Navigator => "navigator",
+            Pages::Audit => "audit",
         }
     }
 }

@@ -403,3 +403,94 @@ fn the_dpo_finds_exports_and_erases_one_young_persons_referrals() {
     let text = serde_json::to_string(&log).expect("JSON");
     assert_no_personal_data(&text);
 }
+
+fn no_redirects() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+#[test]
+fn the_dpo_reads_the_access_log_on_a_page_and_downloads_it() {
+    let w = World::new();
+    let t = teams(&w);
+    ok_json(post_referral(&w, &w.a, &referral("ref-1", "pc-a", "birmingham")));
+    ok_json(post_referral(&w, &w.a, &referral("ref-2", "pc-a", "birmingham")));
+    team_list(&w, &t.bham);
+    let b = w.open_backend();
+    let dpo_token = b.issue_token("dpo-1", Role::Auditor, 3600).expect("token");
+
+    // Only an auditor signs in here.
+    let refused = no_redirects()
+        .post(w.url("/audit/login"))
+        .form(&[("token", t.bham.as_str()), ("next", "/audit")])
+        .send()
+        .expect("send");
+    assert_eq!(refused.status().as_u16(), 403);
+    let signed = no_redirects()
+        .post(w.url("/audit/login"))
+        .form(&[("token", dpo_token.as_str()), ("next", "/audit?record=ref-1")])
+        .send()
+        .expect("send");
+    assert_eq!(signed.status().as_u16(), 303);
+    let set = signed
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .expect("a cookie")
+        .to_string();
+    assert!(set.contains("Path=/audit") && set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+    let cookie = set.split(';').next().expect("pair").to_string();
+    let get = |path: &str| {
+        no_redirects()
+            .get(w.url(path))
+            .header("cookie", &cookie)
+            .send()
+            .expect("send")
+    };
+
+    let page = get("/audit?record=ref-1").text().expect("text");
+    assert!(page.contains("The chain is intact"), "{page}");
+    assert!(page.contains("2 entries match"), "its collection and the team's list: {page}");
+    assert!(page.contains("nav-bham (navigator)") && page.contains("pc-a (officer)"));
+    assert!(!page.contains(NAME), "ids only");
+    assert_eq!(get("/audit?from=2026-12-09&to=2026-12-01").status().as_u16(), 400);
+    assert_eq!(get("/audit?subject=%01").status().as_u16(), 400);
+
+    let csv = get("/audit/entries.csv?subject=nav-bham");
+    assert_eq!(csv.status().as_u16(), 200);
+    assert!(
+        csv.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/csv"))
+    );
+    let text = csv.text().expect("csv");
+    assert!(text.starts_with("seq,time_utc,action,subject"), "{text}");
+    assert_eq!(text.lines().count(), 2, "one entry by nav-bham: {text}");
+
+    // The looks are in the log themselves.
+    let log = b
+        .export_access_log(&dpo(), &guardian_backend::AccessFilter {
+            subject: Some("dpo-1".into()),
+            ..Default::default()
+        })
+        .expect("export");
+    let looks: Vec<(&str, &str, &str)> = log
+        .iter()
+        .map(|e| (e.action.as_str(), e.what.as_str(), e.how.as_str()))
+        .collect();
+    assert_eq!(
+        looks,
+        [
+            ("consultation", "access-log", "GET /audit"),
+            ("disclosure", "access-log", "GET /audit/entries.csv"),
+        ]
+    );
+
+    // Tampering shows on the page.
+    raw_sql(&w.store, "UPDATE access_log SET subject = 'someone-else' WHERE seq = 2");
+    let page = get("/audit").text().expect("text");
+    assert!(page.contains("The log has been tampered with") && page.contains("entry 2 was altered"), "{page}");
+}

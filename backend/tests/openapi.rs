@@ -68,14 +68,16 @@ fn every_route_in_the_table_is_registered_by_the_router() {
         // 405; the public ones answer for themselves (the review's sign-in
         // form and assets, sign-out; a sign-in with no form is 415).
         let expected = match (r.verb.as_str(), r.path) {
-            ("get", "/healthz" | "/review/login" | "/review/review.css" | "/review/icon.svg" | "/navigator/login") => {
-                200
-            }
-            ("post", "/review/logout" | "/navigator/logout") => 303,
+            (
+                "get",
+                "/healthz" | "/review/login" | "/review/review.css" | "/review/icon.svg" | "/navigator/login"
+                | "/audit/login",
+            ) => 200,
+            ("post", "/review/logout" | "/navigator/logout" | "/audit/logout") => 303,
             ("get", "/review/") => 308,
-            ("post", "/review/login" | "/navigator/login") => 415,
+            ("post", "/review/login" | "/navigator/login" | "/audit/login") => 415,
             // No force sign-in configured here: the pasted token's form.
-            ("get", "/review/login/start" | "/review/callback" | "/navigator/login/start") => 404,
+            ("get", "/review/login/start" | "/review/callback" | "/navigator/login/start" | "/audit/login/start") => 404,
             _ => 401,
         };
         assert_eq!(resp.status().as_u16(), expected, "{} {}", r.verb.as_str(), r.path);

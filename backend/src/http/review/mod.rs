@@ -20,6 +20,7 @@
 //! patrol page alone), `no-store`, `nosniff`, no framing and no referrer.
 //! Referral data is never read here.
 
+mod audit_page;
 mod desk;
 mod desk_page;
 mod draw;
@@ -27,6 +28,7 @@ mod page;
 mod signin;
 mod site;
 
+pub(crate) use audit_page::{audit_csv, audit_login, audit_login_form, audit_login_start, audit_logout, audit_page};
 pub(crate) use desk::{
     inbox_page, navigator_act_form, navigator_login, navigator_login_form, navigator_login_start, navigator_logout,
     referral_page, team_page,

@@ -1,5 +1,6 @@
-//! The two sets of web pages this server renders, the supervisors' patrol
-//! review (`/review`) and the Navigator's desk (`/navigator`): each signs in
+//! The sets of web pages this server renders, the supervisors' patrol
+//! review (`/review`), the Navigator's desk (`/navigator`) and the DPO's
+//! access log (`/audit`): each signs in
 //! the same way, with its own session cookie scoped to its own path, its
 //! own roles and its own words.
 
@@ -51,12 +52,26 @@ pub(crate) const NAVIGATOR: Site = Site {
              No map of a young person's location is shown.",
 };
 
+pub(crate) const AUDIT: Site = Site {
+    pages: Pages::Audit,
+    base: "/audit",
+    cookie: "guardian_audit",
+    roles: &[Role::Auditor],
+    name: "access log",
+    who_may: "an auditor (the force's data protection officer)",
+    token_role: "auditor",
+    nav: &[("/audit", "Access log")],
+    footer: "Opening this page and downloading from it are themselves recorded in the access log.",
+};
+
 impl Site {
     /// The set a sign-in's `next` page belongs to (one callback serves
     /// both, so the provider knows one redirect URI).
     pub fn of(next: &str) -> &'static Site {
         if next.starts_with(NAVIGATOR.base) {
             &NAVIGATOR
+        } else if next.starts_with(AUDIT.base) {
+            &AUDIT
         } else {
             &REVIEW
         }
