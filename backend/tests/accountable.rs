@@ -440,7 +440,10 @@ fn the_dpo_reads_the_access_log_on_a_page_and_downloads_it() {
         .and_then(|v| v.to_str().ok())
         .expect("a cookie")
         .to_string();
-    assert!(set.contains("Path=/audit") && set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+    assert!(
+        set.contains("Path=/audit") && set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
     let cookie = set.split(';').next().expect("pair").to_string();
     let get = |path: &str| {
         no_redirects()
@@ -452,7 +455,10 @@ fn the_dpo_reads_the_access_log_on_a_page_and_downloads_it() {
 
     let page = get("/audit?record=ref-1").text().expect("text");
     assert!(page.contains("The chain is intact"), "{page}");
-    assert!(page.contains("2 entries match"), "its collection and the team's list: {page}");
+    assert!(
+        page.contains("2 entries match"),
+        "its collection and the team's list: {page}"
+    );
     assert!(page.contains("nav-bham (navigator)") && page.contains("pc-a (officer)"));
     assert!(!page.contains(NAME), "ids only");
     assert_eq!(get("/audit?from=2026-12-09&to=2026-12-01").status().as_u16(), 400);
@@ -472,10 +478,13 @@ fn the_dpo_reads_the_access_log_on_a_page_and_downloads_it() {
 
     // The looks are in the log themselves.
     let log = b
-        .export_access_log(&dpo(), &guardian_backend::AccessFilter {
-            subject: Some("dpo-1".into()),
-            ..Default::default()
-        })
+        .export_access_log(
+            &dpo(),
+            &guardian_backend::AccessFilter {
+                subject: Some("dpo-1".into()),
+                ..Default::default()
+            },
+        )
         .expect("export");
     let looks: Vec<(&str, &str, &str)> = log
         .iter()
@@ -492,5 +501,8 @@ fn the_dpo_reads_the_access_log_on_a_page_and_downloads_it() {
     // Tampering shows on the page.
     raw_sql(&w.store, "UPDATE access_log SET subject = 'someone-else' WHERE seq = 2");
     let page = get("/audit").text().expect("text");
-    assert!(page.contains("The log has been tampered with") && page.contains("entry 2 was altered"), "{page}");
+    assert!(
+        page.contains("The log has been tampered with") && page.contains("entry 2 was altered"),
+        "{page}"
+    );
 }

@@ -77,7 +77,9 @@ fn every_route_in_the_table_is_registered_by_the_router() {
             ("get", "/review/") => 308,
             ("post", "/review/login" | "/navigator/login" | "/audit/login") => 415,
             // No force sign-in configured here: the pasted token's form.
-            ("get", "/review/login/start" | "/review/callback" | "/navigator/login/start" | "/audit/login/start") => 404,
+            ("get", "/review/login/start" | "/review/callback" | "/navigator/login/start" | "/audit/login/start") => {
+                404
+            }
             _ => 401,
         };
         assert_eq!(resp.status().as_u16(), expected, "{} {}", r.verb.as_str(), r.path);
