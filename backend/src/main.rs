@@ -615,7 +615,7 @@ fn run(command: Command) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Runs retention every `minutes` on its own handle on the store (its own
+/// Runs retention every `minutes` (the first one interval after start) on its own handle on the store (its own
 /// connection or pool: a run's batches queue behind requests, never block
 /// them for long). A failed run is logged and tried again next time.
 fn spawn_retention(store: &StoreArg, rules: guardian_backend::Retention, minutes: u64) -> Result<(), CliError> {
@@ -625,6 +625,10 @@ fn spawn_retention(store: &StoreArg, rules: guardian_backend::Retention, minutes
         .name("retention".into())
         .spawn(move || {
             loop {
+                // The first run one interval after start: a restart never
+                // erases at once, and a demo on old recordings keeps them
+                // for the interval.
+                std::thread::sleep(std::time::Duration::from_secs(minutes * 60));
                 let now = chrono::Utc::now().timestamp_millis();
                 match backend.run_retention(&who, &rules, now, 500, None) {
                     Ok(run) => tracing::info!(
@@ -636,7 +640,6 @@ fn spawn_retention(store: &StoreArg, rules: guardian_backend::Retention, minutes
                     ),
                     Err(e) => tracing::error!("retention run failed: {e}"),
                 }
-                std::thread::sleep(std::time::Duration::from_secs(minutes * 60));
             }
         })
         .map_err(|e| CliError::Backend(BackendError::Server(format!("retention thread: {e}"))))?;
