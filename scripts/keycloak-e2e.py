@@ -246,9 +246,15 @@ class Backend:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         self.log = open(self.log_path, "w")
+        # A force's provider comes with the force's own referral keys.
+        keys = os.path.join(os.path.dirname(self.db), "referral.keys")
+        if not os.path.exists(keys):
+            subprocess.run([self.binary, "new-referral-key", "--keys-file", keys, "--id", "e2e"],
+                           stdout=subprocess.DEVNULL, check=True)
         self.proc = subprocess.Popen(
             [self.binary, "serve", "--db", self.db, "--addr", f"127.0.0.1:{port}",
              "--oidc-issuer", self.issuer, "--oidc-audience", AUDIENCE,
+             "--referral-keys-file", keys,
              "--oidc-id-claim", "oid", "--oidc-role-claim", "roles",
              "--web-client-id", "guardian-web", "--web-client-secret-file", self.secret_file,
              "--public-url", self.url],

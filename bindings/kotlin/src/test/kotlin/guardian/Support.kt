@@ -40,8 +40,15 @@ class Force private constructor(val db: Path, val url: String, private val proc:
         fun start(dir: Path): Force = serve(dir)
 
         /** A backend that trusts only [provider]'s tokens (no dev tokens). */
-        fun startTrusting(dir: Path, provider: IdentityProvider): Force =
-            serve(dir, "--oidc-issuer", provider.issuer, "--oidc-audience", "guardian-api")
+        fun startTrusting(dir: Path, provider: IdentityProvider): Force {
+            // A force's provider comes with the force's own referral keys.
+            val keys = dir.resolve("referral.keys").toString()
+            cli("new-referral-key", "--keys-file", keys, "--id", "test")
+            return serve(
+                dir, "--oidc-issuer", provider.issuer, "--oidc-audience", "guardian-api",
+                "--referral-keys-file", keys,
+            )
+        }
 
         private fun serve(dir: Path, vararg extra: String): Force {
             val db = dir.resolve("force.db")
