@@ -404,13 +404,6 @@ fn the_dpo_finds_exports_and_erases_one_young_persons_referrals() {
     assert_no_personal_data(&text);
 }
 
-fn no_redirects() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
-}
-
 #[test]
 fn the_dpo_reads_the_access_log_on_a_page_and_downloads_it() {
     let w = World::new();
@@ -428,23 +421,7 @@ fn the_dpo_reads_the_access_log_on_a_page_and_downloads_it() {
         .send()
         .expect("send");
     assert_eq!(refused.status().as_u16(), 403);
-    let signed = no_redirects()
-        .post(w.url("/audit/login"))
-        .form(&[("token", dpo_token.as_str()), ("next", "/audit?record=ref-1")])
-        .send()
-        .expect("send");
-    assert_eq!(signed.status().as_u16(), 303);
-    let set = signed
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .expect("a cookie")
-        .to_string();
-    assert!(
-        set.contains("Path=/audit") && set.contains("HttpOnly") && set.contains("SameSite=Strict"),
-        "{set}"
-    );
-    let cookie = set.split(';').next().expect("pair").to_string();
+    let cookie = page_session(&w, "/audit", &dpo_token, "/audit?record=ref-1");
     let get = |path: &str| {
         no_redirects()
             .get(w.url(path))

@@ -801,13 +801,6 @@ fn the_server_logs_json_lines_and_no_personal_data() {
 
 // ---- the Navigator's desk ---------------------------------------------------
 
-fn no_redirects() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
-}
-
 fn page(w: &World, token: &str, path: &str) -> (u16, String) {
     let r = w.http.get(w.url(path)).bearer_auth(token).send().expect("send");
     (r.status().as_u16(), r.text().expect("body"))
@@ -815,23 +808,7 @@ fn page(w: &World, token: &str, path: &str) -> (u16, String) {
 
 /// Signs a browser in to the desk with a pasted token: its session cookie.
 fn desk_session(w: &World, token: &str) -> String {
-    let r = no_redirects()
-        .post(w.url("/navigator/login"))
-        .form(&[("token", token), ("next", "/navigator")])
-        .send()
-        .expect("send");
-    assert_eq!(r.status().as_u16(), 303);
-    let set = r
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .expect("a cookie")
-        .to_string();
-    assert!(
-        set.contains("Path=/navigator") && set.contains("HttpOnly") && set.contains("SameSite=Strict"),
-        "{set}"
-    );
-    set.split(';').next().expect("pair").to_string()
+    page_session(w, "/navigator", token, "/navigator")
 }
 
 fn act(w: &World, cookie: &str, id: &str, form: &[(&str, &str)]) -> reqwest::blocking::Response {

@@ -124,3 +124,33 @@ pub fn backend_cli(args: &[&str]) -> std::process::Output {
         .output()
         .expect("run the CLI")
 }
+
+pub fn no_redirects() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// Signs a browser in to the page set under `base` with a pasted token,
+/// checks the session cookie is HttpOnly, SameSite=Strict and scoped to
+/// `base`, and returns it as a `cookie` header value.
+pub fn page_session(w: &World, base: &str, token: &str, next: &str) -> String {
+    let r = no_redirects()
+        .post(w.url(&format!("{base}/login")))
+        .form(&[("token", token), ("next", next)])
+        .send()
+        .expect("send");
+    assert_eq!(r.status().as_u16(), 303);
+    let set = r
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .expect("a cookie")
+        .to_string();
+    assert!(
+        set.contains(&format!("Path={base}")) && set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    set.split(';').next().expect("pair").to_string()
+}
