@@ -58,6 +58,9 @@ impl Default for OverdueRule {
 pub struct Backend {
     store: Store,
     overdue: OverdueRule,
+    /// Whether every look at personal data must say why (`serve
+    /// --require-purpose`).
+    purpose_required: bool,
     secret: Vec<u8>,
     /// Whose tokens are trusted: this store's dev tokens, or the force's
     /// identity provider. Never both.
@@ -111,6 +114,7 @@ impl Backend {
         Self {
             store,
             overdue: OverdueRule::default(),
+            purpose_required: false,
             secret,
             identity: Identity::DevTokens,
             rate: OfficerRate::new(u32::MAX),
@@ -226,6 +230,17 @@ impl Backend {
 
     pub fn overdue_rule(&self) -> OverdueRule {
         self.overdue
+    }
+
+    /// From now on a consultation of personal data (a page, a list, an
+    /// export) is refused unless the reader says why: the force's choice
+    /// under s.62(3), where the law asks for the justification.
+    pub fn require_purpose(&mut self) {
+        self.purpose_required = true;
+    }
+
+    pub fn purpose_required(&self) -> bool {
+        self.purpose_required
     }
 
     pub(crate) fn set_officer_rate(&mut self, per_s: u32) {

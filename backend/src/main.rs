@@ -187,6 +187,11 @@ enum Command {
         /// Minutes between retention runs (0: never; `retention` by hand).
         #[arg(long, default_value_t = 60)]
         retention_every_minutes: u64,
+        /// Refuse any look at personal data that does not say why: the
+        /// pages ask at sign-in, the API wants an `x-guardian-purpose`
+        /// header (the access log keeps it with each entry).
+        #[arg(long)]
+        require_purpose: bool,
     },
     /// Replace the areas with a GeoJSON FeatureCollection (all or nothing).
     LoadAreas {
@@ -431,6 +436,7 @@ fn run(command: Command) -> Result<(), CliError> {
             keys,
             keep,
             retention_every_minutes,
+            require_purpose,
         } => {
             if !oidc.issuers.is_empty() && keys.referral_keys_file.is_none() {
                 return Err(CliError::Usage(
@@ -445,6 +451,9 @@ fn run(command: Command) -> Result<(), CliError> {
                 urgent_hours: overdue_urgent_hours,
                 working_days: overdue_working_days,
             });
+            if require_purpose {
+                backend.require_purpose();
+            }
             let provider = oidc.discover()?;
             let mode = match &provider {
                 Some(p) => format!(
@@ -459,6 +468,9 @@ fn run(command: Command) -> Result<(), CliError> {
                 None => "trusting this store's dev tokens (no --oidc-issuer: for demos and tests only)".into(),
             };
             eprintln!("guardian-backend: {mode}");
+            if require_purpose {
+                eprintln!("guardian-backend: every look at personal data must say why (--require-purpose)");
+            }
             // Bodies in clear (from before sealing) or under an older key
             // are sealed under the current one before serving.
             let sealed = backend.rekey(&Caller::local("server", Role::Admin, "guardian-backend serve"), 500)?;

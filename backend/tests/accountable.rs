@@ -483,3 +483,141 @@ fn the_dpo_reads_the_access_log_on_a_page_and_downloads_it() {
         "{page}"
     );
 }
+
+/// The access log's entries by `subject`, oldest first: (how, purpose).
+fn looks_by(b: &Backend, subject: &str) -> Vec<(String, Option<String>)> {
+    b.export_access_log(
+        &dpo(),
+        &guardian_backend::AccessFilter {
+            subject: Some(subject.into()),
+            ..Default::default()
+        },
+    )
+    .expect("export")
+    .into_iter()
+    .map(|e| (e.how, e.purpose))
+    .collect()
+}
+
+#[test]
+fn where_the_force_requires_a_purpose_no_look_goes_without_one() {
+    let mut w = World::new();
+    let t = teams(&w);
+    ok_json(post_referral(&w, &w.a, &referral("ref-1", "pc-a", "birmingham")));
+    // A session opened before the force made the purpose mandatory.
+    let old_cookie = page_session(&w, "/navigator", &t.bham, "/navigator");
+    w.restart_with(|b| b.require_purpose());
+    let b = w.open_backend();
+
+    // The API: refused before anything is read, and nothing is logged.
+    let before = looks_by(&b, "nav-bham").len();
+    assert_error(w.get(&t.bham, "/v1/navigator/referrals"), 400, "purpose-required");
+    let blank = w
+        .http
+        .get(w.url("/v1/navigator/referrals"))
+        .bearer_auth(&t.bham)
+        .header("x-guardian-purpose", " \t ")
+        .send()
+        .expect("send");
+    assert_error(blank, 400, "purpose-required");
+    assert_eq!(looks_by(&b, "nav-bham").len(), before, "a refused look is no look");
+    let said = w
+        .http
+        .get(w.url("/v1/navigator/referrals"))
+        .bearer_auth(&t.bham)
+        .header("x-guardian-purpose", "Morning triage")
+        .send()
+        .expect("send");
+    assert_eq!(ok_json(said)["referrals"].as_array().map(Vec::len), Some(1));
+    // A change is no consultation: the handset's submissions need no purpose.
+    ok_json(post_referral(&w, &w.a, &referral("ref-2", "pc-a", "birmingham")));
+
+    // The old session must sign in again and say why.
+    let again = no_redirects()
+        .get(w.url("/navigator"))
+        .header("cookie", &old_cookie)
+        .send()
+        .expect("send");
+    assert_eq!(again.status().as_u16(), 401);
+    let page = again.text().expect("text");
+    assert!(page.contains("say why you are looking"), "{page}");
+    assert!(
+        page.contains("name=\"purpose\"")
+            && page.contains("maxlength=\"300\" aria-describedby=\"purpose-hint\" autocomplete=\"off\" required"),
+        "the form asks, and requires it: {page}"
+    );
+
+    // A sign-in without one is refused and opens nothing.
+    let refused = no_redirects()
+        .post(w.url("/navigator/login"))
+        .form(&[("token", t.bham.as_str()), ("next", "/navigator"), ("purpose", "   ")])
+        .send()
+        .expect("send");
+    assert_eq!(refused.status().as_u16(), 401);
+    assert!(refused.headers().get("set-cookie").is_none());
+    assert!(
+        refused
+            .text()
+            .expect("text")
+            .contains("Say why you are opening these pages")
+    );
+
+    let cookie = page_session_saying(&w, "/navigator", &t.bham, "/navigator", "Triage of new referrals");
+    let open = |path: &str| {
+        no_redirects()
+            .get(w.url(path))
+            .header("cookie", &cookie)
+            .send()
+            .expect("send")
+    };
+    assert_eq!(open("/navigator").status().as_u16(), 200);
+    assert_eq!(open("/navigator/referrals/ref-1").status().as_u16(), 200);
+
+    let looks = looks_by(&b, "nav-bham");
+    let tail: Vec<(&str, Option<&str>)> = looks[before..]
+        .iter()
+        .map(|(how, why)| (how.as_str(), why.as_deref()))
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            ("GET /v1/navigator/referrals", Some("Morning triage")),
+            ("GET /navigator", Some("Triage of new referrals")),
+            ("GET /navigator/referrals/{id}", Some("Triage of new referrals")),
+        ]
+    );
+}
+
+#[test]
+fn a_purpose_given_without_the_rule_is_kept_and_none_is_not_required() {
+    let w = World::new();
+    let t = teams(&w);
+    ok_json(post_referral(&w, &w.a, &referral("ref-1", "pc-a", "birmingham")));
+    let page = no_redirects()
+        .get(w.url("/navigator/login"))
+        .send()
+        .expect("send")
+        .text()
+        .expect("text");
+    assert!(
+        page.contains("(optional)") && !page.contains("purpose-hint\" autocomplete=\"off\" required"),
+        "{page}"
+    );
+    let with = page_session_saying(&w, "/navigator", &t.bham, "/navigator", "Weekly \u{1b}[31mreview");
+    let without = page_session(&w, "/navigator", &t.bham, "/navigator");
+    for cookie in [&with, &without] {
+        let r = no_redirects()
+            .get(w.url("/navigator"))
+            .header("cookie", cookie)
+            .send()
+            .expect("send");
+        assert_eq!(r.status().as_u16(), 200);
+    }
+    let looks = looks_by(&w.open_backend(), "nav-bham");
+    let purposes: Vec<Option<&str>> = looks.iter().map(|(_, p)| p.as_deref()).collect();
+    assert_eq!(
+        purposes,
+        [Some("Weekly [31mreview"), None],
+        "control characters dropped"
+    );
+}

@@ -125,8 +125,24 @@ fn a_supervisor_signs_in_with_the_force_and_signing_out_ends_the_session() {
         page.contains("Sign in with the force") && !page.contains("name=\"token\""),
         "{page}"
     );
+    // The form's GET to /login/start is redirected on to the provider, and
+    // a browser holds that redirect to the page's CSP form-action too
+    // (Chromium blocks it otherwise).
+    let form = b
+        .http
+        .get(format!("{}/review/login", force.url()))
+        .send()
+        .expect("form");
+    let csp = header(&form, "content-security-policy");
+    let provider_origin = provider.issuer.split('/').take(3).collect::<Vec<_>>().join("/");
+    assert!(csp.contains(&format!("form-action 'self' {provider_origin};")), "{csp}");
+    let review = b.http.get(format!("{}/review", force.url())).send().expect("review");
+    assert!(
+        header(&review, "content-security-policy").contains(&format!("form-action 'self' {provider_origin};")),
+        "the sign-in page a signed-out reader is shown is a sign-in page"
+    );
 
-    let (binding, back) = b.start("%2Freview%3Fdate%3D2026-12-01");
+    let (binding, back) = b.start("%2Freview%3Fdate%3D2026-12-01&purpose=Checking%20last%20night%27s%20patrols");
     let r = b.callback(&back, &binding);
     assert_eq!(r.status().as_u16(), 200);
     let session = cookie(&r, "guardian_review");
@@ -142,6 +158,20 @@ fn a_supervisor_signs_in_with_the_force_and_signing_out_ends_the_session() {
     );
     assert_eq!(b.review(&session), 200);
     assert!(!session.contains('.'), "a session id, not a token: {session}");
+    // The purpose given on the sign-in form came through the provider with
+    // the attempt, and the day page's access-log entry carries it.
+    let log = force
+        .admin()
+        .export_access_log(
+            &guardian_backend::Caller::local("dpo-1", guardian_backend::Role::Auditor, "test"),
+            &guardian_backend::AccessFilter {
+                subject: Some("sup-dale".into()),
+                ..Default::default()
+            },
+        )
+        .expect("log");
+    let looks: Vec<(&str, Option<&str>)> = log.iter().map(|e| (e.how.as_str(), e.purpose.as_deref())).collect();
+    assert_eq!(looks, [("GET /review", Some("Checking last night's patrols"))]);
 
     // The same redirect again (a replay, a back button): refused, and the
     // live session is untouched.

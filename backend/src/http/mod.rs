@@ -372,8 +372,39 @@ fn actor(claims: &Claims, headers: &HeaderMap, how: &str) -> Caller {
         role: claims.role,
         how: how.to_string(),
         via: text(HEADER_DEVICE).unwrap_or_default().to_string(),
-        purpose: text(HEADER_PURPOSE).map(|p| p.chars().filter(|c| !c.is_control()).take(MAX_PURPOSE_CHARS).collect()),
+        purpose: text(HEADER_PURPOSE).and_then(clean_purpose),
     }
+}
+
+/// The purpose as the access log keeps it: no control characters, at most
+/// [`MAX_PURPOSE_CHARS`], trimmed; nothing when that leaves nothing.
+pub(crate) fn clean_purpose(raw: &str) -> Option<String> {
+    let kept: String = raw
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_PURPOSE_CHARS)
+        .collect();
+    let kept = kept.trim();
+    (!kept.is_empty()).then(|| kept.to_string())
+}
+
+/// The caller of a route that consults personal data: refused before
+/// anything is read when the force requires a purpose and none was given.
+fn reader(b: &Backend, claims: &Claims, headers: &HeaderMap, how: &str) -> Result<Caller, ApiFailure> {
+    let who = actor(claims, headers, how);
+    if b.purpose_required() && who.purpose.is_none() {
+        return Err(purpose_required());
+    }
+    Ok(who)
+}
+
+/// 400 `purpose-required`.
+pub(crate) fn purpose_required() -> ApiFailure {
+    ApiFailure::new(
+        StatusCode::BAD_REQUEST,
+        "purpose-required",
+        format!("this force records why personal data is consulted: say why in the {HEADER_PURPOSE} header"),
+    )
 }
 
 /// Why the caller is looking (free text, kept in the access log only).
@@ -668,7 +699,7 @@ async fn admin_commands(State(b): State<AppState>, headers: HeaderMap, body: Bod
 
 async fn admin_compliance_csv(State(b): State<AppState>, headers: HeaderMap) -> Reply {
     let claims = authorize_any(&b, &headers, review::REVIEW_ROLES).await?;
-    let who = actor(&claims, &headers, "GET /v1/admin/compliance.csv");
+    let who = reader(&b, &claims, &headers, "GET /v1/admin/compliance.csv")?;
     let csv = blocking(move || {
         let csv = b.compliance_csv()?;
         b.log_access(

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::error::ApiFailure;
 use super::{
     AppState, MAX_AREAS_BYTES, MAX_JSON_BYTES, Reply, actor, authorize, blocking, json, json_body, parse_json,
-    path_param,
+    path_param, reader,
 };
 use crate::backend::now_ms;
 use crate::error::BackendError;
@@ -102,7 +102,7 @@ pub(super) async fn my_referrals(State(b): State<AppState>, headers: HeaderMap) 
 
 pub(super) async fn navigator_referrals(State(b): State<AppState>, headers: HeaderMap) -> Reply {
     let claims = authorize(&b, &headers, Role::Navigator).await?;
-    let who = actor(&claims, &headers, "GET /v1/navigator/referrals");
+    let who = reader(&b, &claims, &headers, "GET /v1/navigator/referrals")?;
     let (authority, referrals) = blocking(move || Ok(b.navigator_referrals(&who)?)).await?;
     json(&NavigatorReferrals {
         authority: authority.slug().to_string(),
@@ -172,7 +172,7 @@ pub(super) async fn audit_entries(
     axum::extract::RawQuery(q): axum::extract::RawQuery,
 ) -> Reply {
     let claims = authorize(&b, &headers, Role::Auditor).await?;
-    let who = actor(&claims, &headers, "GET /v1/audit/entries");
+    let who = reader(&b, &claims, &headers, "GET /v1/audit/entries")?;
     let p = super::form::pairs(q.as_deref())?;
     let text = |k: &str| super::form::get(&p, k).filter(|v| !v.is_empty()).map(str::to_string);
     let ms = |k: &str| {

@@ -150,6 +150,14 @@ impl Oidc {
         self.web.is_some()
     }
 
+    /// The origin of the provider's sign-in page: the sign-in form leads
+    /// there through `/login/start`'s redirect, and a browser applies the
+    /// page's CSP `form-action` to that redirect too.
+    pub(crate) fn web_authorization_origin(&self) -> Option<String> {
+        let web = self.web.as_ref()?;
+        Some(web.authorization.origin().ascii_serialization()).filter(|o| o != "null")
+    }
+
     /// Where the browser goes to sign in for `attempt`.
     pub(crate) fn web_authorization_url(&self, attempt: &WebAttempt) -> Option<String> {
         let web = self.web.as_ref()?;

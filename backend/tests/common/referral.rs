@@ -136,9 +136,14 @@ pub fn no_redirects() -> reqwest::blocking::Client {
 /// checks the session cookie is HttpOnly, SameSite=Strict and scoped to
 /// `base`, and returns it as a `cookie` header value.
 pub fn page_session(w: &World, base: &str, token: &str, next: &str) -> String {
+    page_session_saying(w, base, token, next, "")
+}
+
+/// As [`page_session`], giving `purpose` on the sign-in form.
+pub fn page_session_saying(w: &World, base: &str, token: &str, next: &str, purpose: &str) -> String {
     let r = no_redirects()
         .post(w.url(&format!("{base}/login")))
-        .form(&[("token", token), ("next", next)])
+        .form(&[("token", token), ("next", next), ("purpose", purpose)])
         .send()
         .expect("send");
     assert_eq!(r.status().as_u16(), 303);

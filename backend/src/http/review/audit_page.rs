@@ -14,7 +14,7 @@ use chrono::{NaiveDate, NaiveTime};
 use guardian_protocol::time::london_instant;
 
 use super::super::form::{get, pairs};
-use super::super::{ApiFailure, AppState, actor, blocking};
+use super::super::{ApiFailure, AppState, blocking};
 use super::page::{esc, frame, london_time, url_part};
 use super::site::AUDIT;
 use super::{PageFailure, csv_download, date_param, here, html, reader_on, secure, signin};
@@ -112,10 +112,11 @@ fn failed(who: &Claims) -> impl Fn(ApiFailure) -> PageFailure + '_ {
 
 pub(crate) async fn audit_page(State(b): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     let result: Result<Response, PageFailure> = async {
-        let who = reader_on(&AUDIT, &b, &headers, &here("/audit", q.as_deref())).await?;
+        let reader = reader_on(&AUDIT, &b, &headers, &here("/audit", q.as_deref())).await?;
+        let who = reader.who.clone();
         let asked = Asked::parse(q.as_deref()).map_err(failed(&who))?;
         let filter = asked.filter().map_err(failed(&who))?;
-        let caller = actor(&who, &headers, "GET /audit");
+        let caller = reader.caller(&headers, "GET /audit");
         let (entries, verified) = blocking(move || {
             let entries = b.consult_access_log(&caller, &filter)?;
             Ok((entries, b.verify_access_log()?))
@@ -130,10 +131,11 @@ pub(crate) async fn audit_page(State(b): State<AppState>, headers: HeaderMap, Ra
 
 pub(crate) async fn audit_csv(State(b): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     let result: Result<Response, PageFailure> = async {
-        let who = reader_on(&AUDIT, &b, &headers, &here("/audit", q.as_deref())).await?;
+        let reader = reader_on(&AUDIT, &b, &headers, &here("/audit", q.as_deref())).await?;
+        let who = reader.who.clone();
         let asked = Asked::parse(q.as_deref()).map_err(failed(&who))?;
         let filter = asked.filter().map_err(failed(&who))?;
-        let caller = actor(&who, &headers, "GET /audit/entries.csv");
+        let caller = reader.caller(&headers, "GET /audit/entries.csv");
         let entries = blocking(move || Ok(b.export_access_log(&caller, &filter)?))
             .await
             .map_err(failed(&who))?;

@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use guardian_protocol::referral::{Authority, Outcome, ReferralStatus, TransferReason, Urgency};
 
 use super::super::form::{get, pairs};
-use super::super::{ApiFailure, AppState, actor, blocking, header_str, path_param, read_body};
+use super::super::{ApiFailure, AppState, blocking, header_str, path_param, read_body};
 use super::site::NAVIGATOR;
 use super::{PageFailure, date_param, desk_page, here, html, reader_on, secure, signin};
 use crate::error::BackendError;
@@ -97,12 +97,13 @@ fn inbox_query(q: Option<&str>) -> Result<InboxQuery, ApiFailure> {
 
 pub(crate) async fn inbox_page(State(b): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     let result: Result<Response, PageFailure> = async {
-        let who = reader_on(&NAVIGATOR, &b, &headers, &here("/navigator", q.as_deref())).await?;
+        let reader = reader_on(&NAVIGATOR, &b, &headers, &here("/navigator", q.as_deref())).await?;
+        let who = reader.who.clone();
         let query = inbox_query(q.as_deref()).map_err(failed(&who))?;
         let moved = pairs(q.as_deref())
             .ok()
             .and_then(|p| get(&p, "moved").map(str::to_string));
-        let caller = actor(&who, &headers, "GET /navigator");
+        let caller = reader.caller(&headers, "GET /navigator");
         let wanted = query.clone();
         let inbox = blocking(move || Ok(b.navigator_inbox(&caller, &wanted)?))
             .await
@@ -128,12 +129,13 @@ pub(crate) async fn referral_page(
     };
     let result: Result<Response, PageFailure> = async {
         let here = format!("/navigator/referrals/{}", super::page::url_part(&raw));
-        let who = reader_on(&NAVIGATOR, &b, &headers, &here).await?;
+        let reader = reader_on(&NAVIGATOR, &b, &headers, &here).await?;
+        let who = reader.who.clone();
         let id = path_param(id).map_err(failed(&who))?;
         let done = pairs(q.as_deref())
             .ok()
             .and_then(|p| get(&p, "done").map(str::to_string));
-        let caller = actor(&who, &headers, "GET /navigator/referrals/{id}");
+        let caller = reader.caller(&headers, "GET /navigator/referrals/{id}");
         let page = blocking(move || Ok(b.navigator_referral(&caller, &id)?))
             .await
             .map_err(failed(&who))?;
@@ -145,8 +147,9 @@ pub(crate) async fn referral_page(
 
 pub(crate) async fn team_page(State(b): State<AppState>, headers: HeaderMap) -> Response {
     let result: Result<Response, PageFailure> = async {
-        let who = reader_on(&NAVIGATOR, &b, &headers, "/navigator/team").await?;
-        let caller = actor(&who, &headers, "GET /navigator/team");
+        let reader = reader_on(&NAVIGATOR, &b, &headers, "/navigator/team").await?;
+        let who = reader.who.clone();
+        let caller = reader.caller(&headers, "GET /navigator/team");
         let team = blocking(move || Ok(b.navigator_team(&caller)?))
             .await
             .map_err(failed(&who))?;
@@ -197,7 +200,8 @@ pub(crate) async fn navigator_act_form(
     };
     let result: Result<Response, PageFailure> = async {
         let back = format!("/navigator/referrals/{}", super::page::url_part(&raw));
-        let who = reader_on(&NAVIGATOR, &b, &headers, &back).await?;
+        let reader = reader_on(&NAVIGATOR, &b, &headers, &back).await?;
+        let who = reader.who.clone();
         if !signin::same_origin(&headers)? {
             return Err(PageFailure::new(
                 StatusCode::FORBIDDEN,
@@ -223,7 +227,7 @@ pub(crate) async fn navigator_act_form(
         let form = pairs(Some(text))?;
         let action = desk_action(&form, &who.sub).map_err(failed(&who))?;
         let transfer = matches!(action, DeskAction::Transfer { .. });
-        let caller = actor(&who, &headers, "POST /navigator/referrals/{id}");
+        let caller = reader.caller(&headers, "POST /navigator/referrals/{id}");
         let update = blocking(move || Ok(b.navigator_act(&caller, &id, &action)?))
             .await
             .map_err(|f| match f.status {

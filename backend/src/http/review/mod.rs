@@ -42,8 +42,8 @@ use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 
 use super::form::{get, pairs};
-use super::{ApiFailure, AppState, Reply, actor, authorize_any, blocking, header_str, json, path_param};
-use crate::audit::Action;
+use super::{ApiFailure, AppState, Reply, actor, authorize_any, blocking, header_str, json, path_param, reader};
+use crate::audit::{Action, Caller};
 use crate::backend::now_ms;
 use crate::review::{MAX_RANGE_DAYS, evaluation_csv, tile_origin};
 use crate::token::{Claims, Role};
@@ -58,21 +58,36 @@ const ICON: &str = include_str!("icon.svg");
 
 // ---- security headers -------------------------------------------------------
 
-fn csp(tile_origin: Option<&str>) -> String {
-    let img = match tile_origin {
+fn csp(tile_origin: Option<&str>, provider_origin: Option<&str>) -> String {
+    let with = |o: Option<&str>| match o {
         Some(o) => format!("'self' {o}"),
         None => "'self'".to_string(),
     };
     format!(
-        "default-src 'none'; style-src 'self'; img-src {img}; form-action 'self'; frame-ancestors 'none'; \
-         base-uri 'none'"
+        "default-src 'none'; style-src 'self'; img-src {}; form-action {}; frame-ancestors 'none'; \
+         base-uri 'none'",
+        with(tile_origin),
+        with(provider_origin)
     )
 }
 
 /// Every review answer's headers: the CSP and friends, never cached.
-fn secure(mut resp: Response, tile_origin: Option<&str>) -> Response {
+fn secure(resp: Response, tile_origin: Option<&str>) -> Response {
+    secure_with(resp, &csp(tile_origin, None))
+}
+
+/// A sign-in page's headers: its form may lead on to the provider.
+fn secure_sign_in(resp: Response, way: &signin::Way) -> Response {
+    secure_with(resp, &csp(None, way.provider.as_deref()))
+}
+
+/// A policy already set stands: a sign-in page shown by a failing route
+/// keeps the one that lets its form reach the provider.
+fn secure_with(mut resp: Response, csp: &str) -> Response {
     let h = resp.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&csp(tile_origin)) {
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY)
+        && let Ok(v) = HeaderValue::from_str(csp)
+    {
         h.insert(header::CONTENT_SECURITY_POLICY, v);
     }
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -101,8 +116,8 @@ pub(crate) struct PageFailure {
     who: Option<Claims>,
     /// Where to come back to after signing in (401 only).
     next: Option<String>,
-    /// The sign-in page offers the force's provider, not a pasted token.
-    force: bool,
+    /// What the sign-in page asks for (401 only).
+    way: signin::Way,
     /// Which pages it is shown on.
     site: &'static Site,
 }
@@ -114,7 +129,7 @@ impl PageFailure {
             message: message.into(),
             who: None,
             next: None,
-            force: false,
+            way: signin::Way::default(),
             site: &REVIEW,
         }
     }
@@ -125,10 +140,10 @@ impl PageFailure {
     }
 
     /// The sign-in page again, with why, coming back to `next`.
-    fn signed_out(site: &'static Site, message: &str, next: &str, force: bool) -> Self {
+    fn signed_out(site: &'static Site, message: &str, next: &str, way: signin::Way) -> Self {
         Self {
             next: Some(next.to_string()),
-            force,
+            way,
             site,
             ..PageFailure::new(StatusCode::UNAUTHORIZED, message)
         }
@@ -148,33 +163,57 @@ impl From<ApiFailure> for PageFailure {
 
 impl IntoResponse for PageFailure {
     fn into_response(self) -> Response {
-        let body = if self.status == StatusCode::UNAUTHORIZED {
-            page::login(self.site, Some(&self.message), self.next.as_deref(), self.force)
-        } else {
-            page::failure(self.site, self.status, &self.message, self.who.as_ref())
-        };
+        if self.status == StatusCode::UNAUTHORIZED {
+            let body = page::login(self.site, Some(&self.message), self.next.as_deref(), &self.way);
+            return secure_sign_in(html(self.status, body), &self.way);
+        }
+        let body = page::failure(self.site, self.status, &self.message, self.who.as_ref());
         secure(html(self.status, body), None)
+    }
+}
+
+/// Who is reading one of the pages, and why they said they were.
+#[derive(Debug)]
+pub(crate) struct Reader {
+    pub who: Claims,
+    /// From the session (given at sign-in); a tool's bearer request gives
+    /// it in the header instead.
+    purpose: Option<String>,
+}
+
+impl Reader {
+    /// The access log's caller for this request.
+    fn caller(&self, headers: &HeaderMap, how: &str) -> Caller {
+        let mut caller = actor(&self.who, headers, how);
+        if self.purpose.is_some() {
+            caller.purpose.clone_from(&self.purpose);
+        }
+        caller
     }
 }
 
 /// The page's reader: a bearer header (tools) or a live session
 /// (browsers), of a role that may read the review.
-async fn page_reader(b: &AppState, headers: &HeaderMap, here: &str) -> Result<Claims, PageFailure> {
+async fn page_reader(b: &AppState, headers: &HeaderMap, here: &str) -> Result<Reader, PageFailure> {
     reader_on(&REVIEW, b, headers, here).await
 }
 
-/// The reader of one of `site`'s pages, as above.
-async fn reader_on(site: &'static Site, b: &AppState, headers: &HeaderMap, here: &str) -> Result<Claims, PageFailure> {
-    let force = signin::force_sign_in(b);
-    let signed_out = |message: &str| PageFailure::signed_out(site, message, here, force);
+/// The reader of one of `site`'s pages, as above. Where the force requires
+/// a purpose, a session opened without one (before the rule) must sign in
+/// again and give it.
+async fn reader_on(site: &'static Site, b: &AppState, headers: &HeaderMap, here: &str) -> Result<Reader, PageFailure> {
+    let way = signin::way(b);
+    let signed_out = |message: &str| PageFailure::signed_out(site, message, here, way.clone());
     if header_str(headers, header::AUTHORIZATION.as_str())?.is_some() {
-        return authorize_any(b, headers, site.roles).await.map_err(|f| {
+        let who = authorize_any(b, headers, site.roles).await.map_err(|f| {
             if f.status == StatusCode::UNAUTHORIZED {
                 signed_out(&f.reason)
             } else {
                 PageFailure::from(f).on(site)
             }
-        });
+        })?;
+        reader(b, &who, headers, "page").map_err(|f| PageFailure::from(f).on(site))?;
+        return Ok(Reader { who, purpose: None });
     }
     let Some(id) = signin::cookie(headers, site.cookie)? else {
         return Err(signed_out(&format!(
@@ -183,13 +222,21 @@ async fn reader_on(site: &'static Site, b: &AppState, headers: &HeaderMap, here:
         )));
     };
     let store = b.clone();
-    let claims = blocking(move || Ok(store.web_session(site.pages, &id)?))
+    let session = blocking(move || Ok(store.web_session(site.pages, &id)?))
         .await?
         .ok_or_else(|| signed_out("Your session has ended or expired: sign in again."))?;
-    if !site.roles.contains(&claims.role) {
-        return Err(forbidden_role(site, claims.role));
+    if !site.roles.contains(&session.who.role) {
+        return Err(forbidden_role(site, session.who.role));
     }
-    Ok(claims)
+    if way.purpose && session.purpose.is_none() {
+        return Err(signed_out(
+            "This force records why its pages are opened: sign in again and say why you are looking.",
+        ));
+    }
+    Ok(Reader {
+        who: session.who,
+        purpose: session.purpose,
+    })
 }
 
 fn forbidden_role(site: &'static Site, role: Role) -> PageFailure {
@@ -280,9 +327,10 @@ fn here(path: &str, q: Option<&str>) -> String {
 
 pub(crate) async fn day_page(State(b): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     let result: Result<Response, PageFailure> = async {
-        let who = page_reader(&b, &headers, &here("/review", q.as_deref())).await?;
+        let reader = page_reader(&b, &headers, &here("/review", q.as_deref())).await?;
+        let who = reader.who.clone();
         let (from, to) = day_range(q.as_deref()).map_err(|f| PageFailure::from(f).with_who(&who))?;
-        let actor = actor(&who, &headers, "GET /review");
+        let actor = reader.caller(&headers, "GET /review");
         let review = blocking(move || Ok(b.logged_review_days(&actor, Action::Consultation, from, to)?))
             .await
             .map_err(|f| PageFailure::from(f).with_who(&who))?;
@@ -303,9 +351,10 @@ pub(crate) async fn patrol_page(
     };
     let mut origin = None;
     let result: Result<Response, PageFailure> = async {
-        let who = page_reader(&b, &headers, &format!("/review/patrols/{}", page::url_part(&raw))).await?;
+        let reader = page_reader(&b, &headers, &format!("/review/patrols/{}", page::url_part(&raw))).await?;
+        let who = reader.who.clone();
         let id = path_param(id).map_err(|f| PageFailure::from(f).with_who(&who))?;
-        let actor = actor(&who, &headers, "GET /review/patrols/{id}");
+        let actor = reader.caller(&headers, "GET /review/patrols/{id}");
         let (detail, tiles) = blocking(move || {
             let detail = b.logged_review_patrol(&actor, Action::Consultation, &id)?;
             Ok((detail, b.review_tile_layer()?))
@@ -324,7 +373,8 @@ pub(crate) async fn patrol_page(
 
 pub(crate) async fn evaluation_page(State(b): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     let result: Result<Response, PageFailure> = async {
-        let who = page_reader(&b, &headers, &here("/review/evaluation", q.as_deref())).await?;
+        let reader = page_reader(&b, &headers, &here("/review/evaluation", q.as_deref())).await?;
+        let who = reader.who.clone();
         let (from, to) = open_range(q.as_deref()).map_err(|f| PageFailure::from(f).with_who(&who))?;
         let eval = blocking(move || Ok(b.review_evaluation(from, to)?))
             .await
@@ -355,7 +405,8 @@ pub(crate) async fn evaluation_csv_page(
     RawQuery(q): RawQuery,
 ) -> Response {
     let result: Result<Response, PageFailure> = async {
-        let who = page_reader(&b, &headers, &here("/review/evaluation", q.as_deref())).await?;
+        let reader = page_reader(&b, &headers, &here("/review/evaluation", q.as_deref())).await?;
+        let who = reader.who.clone();
         let (from, to) = open_range(q.as_deref()).map_err(|f| PageFailure::from(f).with_who(&who))?;
         let csv = blocking(move || Ok(evaluation_csv(&b.review_evaluation(from, to)?)))
             .await
@@ -404,7 +455,7 @@ pub(crate) async fn slash(RawQuery(q): RawQuery) -> Response {
 
 pub(crate) async fn api_day(State(b): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Reply {
     let claims = authorize_any(&b, &headers, REVIEW_ROLES).await?;
-    let who = actor(&claims, &headers, "GET /v1/review/days");
+    let who = reader(&b, &claims, &headers, "GET /v1/review/days")?;
     let (from, to) = day_range(q.as_deref())?;
     let review = blocking(move || Ok(b.logged_review_days(&who, Action::Disclosure, from, to)?)).await?;
     no_store(json(&review))
@@ -416,7 +467,7 @@ pub(crate) async fn api_patrol(
     headers: HeaderMap,
 ) -> Reply {
     let claims = authorize_any(&b, &headers, REVIEW_ROLES).await?;
-    let who = actor(&claims, &headers, "GET /v1/review/patrols/{id}");
+    let who = reader(&b, &claims, &headers, "GET /v1/review/patrols/{id}")?;
     let id = path_param(id)?;
     let detail = blocking(move || Ok(b.logged_review_patrol(&who, Action::Disclosure, &id)?)).await?;
     match detail {
@@ -543,10 +594,15 @@ mod tests {
 
     #[test]
     fn the_policy_allows_no_script_and_only_the_tile_origin_beyond_self() {
-        let plain = csp(None);
+        let plain = csp(None, None);
         assert!(plain.contains("default-src 'none'"));
+        assert!(plain.contains("form-action 'self';"));
         assert!(!plain.contains("script-src"));
         assert!(!plain.contains("unsafe"));
-        assert!(csp(Some("https://tiles.example.org")).contains("img-src 'self' https://tiles.example.org;"));
+        assert!(csp(Some("https://tiles.example.org"), None).contains("img-src 'self' https://tiles.example.org;"));
+        let sign_in = csp(None, Some("https://login.example.org"));
+        assert!(
+            sign_in.contains("form-action 'self' https://login.example.org;") && sign_in.contains("img-src 'self';")
+        );
     }
 }

@@ -14,6 +14,7 @@ use chrono::NaiveDate;
 use guardian_core::patrol::compliance::{CompliancePolicy, ComplianceSummary, MinutesBasis};
 
 use super::draw;
+use super::signin::Way;
 use super::site::{REVIEW, Site};
 use crate::review::{DayReview, Evaluation, Group, GroupFigures, Outcome, PatrolDetail, PatrolLine, WindowText};
 use crate::token::Claims;
@@ -107,7 +108,7 @@ pub(super) fn frame(site: &Site, title: &str, who: Option<&Claims>, main: &str) 
     s
 }
 
-pub(super) fn login(site: &Site, message: Option<&str>, next: Option<&str>, force: bool) -> String {
+pub(super) fn login(site: &Site, message: Option<&str>, next: Option<&str>, way: &Way) -> String {
     let next = esc(next.unwrap_or(site.base));
     let base = site.base;
     let mut m = String::new();
@@ -115,28 +116,45 @@ pub(super) fn login(site: &Site, message: Option<&str>, next: Option<&str>, forc
     if let Some(msg) = message {
         let _ = writeln!(m, "<p class=\"notice\" role=\"alert\">{}</p>", esc(msg));
     }
-    if force {
+    if way.force {
         let _ = writeln!(
             m,
             "<p>Sign in with your force account as {}.</p>\n\
              <form method=\"get\" action=\"{base}/login/start\" class=\"login\">",
             site.who_may
         );
-        let _ = writeln!(m, "<input type=\"hidden\" name=\"next\" value=\"{next}\">");
-        m.push_str("<button type=\"submit\">Sign in with the force</button>\n</form>\n");
-        return frame(site, "Sign in", None, &m);
+    } else {
+        let _ = writeln!(
+            m,
+            "<p>Paste a token issued by the force to {} \
+             (<code>guardian-backend token --role {}</code>).</p>\n\
+             <form method=\"post\" action=\"{base}/login\" class=\"login\">\n\
+             <label for=\"token\">Token</label>\n\
+             <input id=\"token\" name=\"token\" type=\"password\" autocomplete=\"off\" required>",
+            site.who_may, site.token_role
+        );
     }
+    // Why they are looking goes into every access-log entry this session
+    // makes (s.62(3)); a force may make it mandatory.
+    let (label, required) = if way.purpose {
+        ("Why are you opening these pages?", " required")
+    } else {
+        ("Why are you opening these pages? (optional)", "")
+    };
     let _ = writeln!(
         m,
-        "<p>Paste a token issued by the force to {} \
-         (<code>guardian-backend token --role {}</code>).</p>\n\
-         <form method=\"post\" action=\"{base}/login\" class=\"login\">\n\
-         <label for=\"token\">Token</label>\n\
-         <input id=\"token\" name=\"token\" type=\"password\" autocomplete=\"off\" required>",
-        site.who_may, site.token_role
+        "<label for=\"purpose\">{label}</label>\n\
+         <p class=\"small\" id=\"purpose-hint\">For example: \"Triage of new referrals\". \
+         It is recorded in the force's access log with every page you open.</p>\n\
+         <input id=\"purpose\" name=\"purpose\" type=\"text\" maxlength=\"300\" \
+         aria-describedby=\"purpose-hint\" autocomplete=\"off\"{required}>"
     );
     let _ = writeln!(m, "<input type=\"hidden\" name=\"next\" value=\"{next}\">");
-    m.push_str("<button type=\"submit\">Sign in</button>\n</form>\n");
+    if way.force {
+        m.push_str("<button type=\"submit\">Sign in with the force</button>\n</form>\n");
+    } else {
+        m.push_str("<button type=\"submit\">Sign in</button>\n</form>\n");
+    }
     frame(site, "Sign in", None, &m)
 }
 
@@ -703,7 +721,16 @@ mod tests {
     #[test]
     fn the_login_page_keeps_next_inside_its_attribute() {
         for force in [false, true] {
-            let html = login(&REVIEW, Some("<expired>"), Some("/review?date=\"x"), force);
+            let way = Way {
+                force,
+                purpose: force,
+                provider: None,
+            };
+            let html = login(&REVIEW, Some("<expired>"), Some("/review?date=\"x"), &way);
+            assert_eq!(
+                html.contains("autocomplete=\"off\" required>\n<input type=\"hidden\""),
+                force
+            );
             assert!(html.contains("value=\"/review?date=&quot;x\""));
             assert!(html.contains("&lt;expired&gt;"));
             assert!(!html.contains("<script"));

@@ -16,9 +16,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::super::form::{get, pairs};
-use super::super::{ApiFailure, AppState, blocking, header_str, read_body};
+use super::super::{ApiFailure, AppState, blocking, clean_purpose, header_str, read_body};
 use super::site::{REVIEW, Site};
-use super::{MAX_SESSION_S, PageFailure, forbidden_role, html, page, secure};
+use super::{MAX_SESSION_S, PageFailure, forbidden_role, html, page, secure, secure_sign_in};
 use crate::backend::now_ms;
 use crate::oidc::{AuthError, WebAttempt, WebSignInError};
 use crate::session::SIGN_IN_TTL_MS;
@@ -29,9 +29,35 @@ const MAX_LOGIN_BYTES: usize = 8 * 1024;
 /// come back on the provider's redirect, a cross-site navigation.
 const BINDING_COOKIE: &str = "guardian_signin";
 
-/// How this server signs browsers in.
-pub(super) fn force_sign_in(b: &AppState) -> bool {
-    b.identity_provider().is_some_and(crate::Oidc::web_sign_in)
+/// How this server signs browsers in: what its sign-in page asks for.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Way {
+    /// With the force's provider, not a pasted token.
+    pub force: bool,
+    /// The reader must say why they are looking (`serve --require-purpose`).
+    pub purpose: bool,
+    /// The provider's origin, which the sign-in form is allowed to lead to.
+    pub provider: Option<String>,
+}
+
+pub(super) fn way(b: &AppState) -> Way {
+    let web = b.identity_provider().filter(|o| o.web_sign_in());
+    Way {
+        force: web.is_some(),
+        purpose: b.purpose_required(),
+        provider: web.and_then(crate::Oidc::web_authorization_origin),
+    }
+}
+
+/// The purpose a sign-in form gave, as kept; refused when the force
+/// requires one and there is none.
+fn given_purpose(raw: Option<&str>, way: &Way) -> Result<Option<String>, &'static str> {
+    match raw.and_then(clean_purpose) {
+        None if way.purpose => {
+            Err("Say why you are opening these pages: this force records it with every page you open.")
+        }
+        p => Ok(p),
+    }
 }
 
 /// A request's cookie by name.
@@ -82,9 +108,15 @@ fn session_cookie(site: &Site, id: &str, max_age_s: i64, secure_flag: bool) -> S
 }
 
 /// A session for `who`, as the response that sets its cookie and goes on.
-async fn open_session(site: &'static Site, b: &AppState, who: Claims, expires_ms: i64) -> Result<String, PageFailure> {
+async fn open_session(
+    site: &'static Site,
+    b: &AppState,
+    who: Claims,
+    purpose: Option<String>,
+    expires_ms: i64,
+) -> Result<String, PageFailure> {
     let b = b.clone();
-    Ok(blocking(move || Ok(b.open_web_session(site.pages, &who, expires_ms)?)).await?)
+    Ok(blocking(move || Ok(b.open_web_session(site.pages, &who, purpose.as_deref(), expires_ms)?)).await?)
 }
 
 pub(crate) async fn login_form(State(b): State<AppState>, RawQuery(q): RawQuery) -> Response {
@@ -94,10 +126,8 @@ pub(crate) async fn login_form(State(b): State<AppState>, RawQuery(q): RawQuery)
 pub(super) fn login_form_on(site: &'static Site, b: &AppState, q: Option<&str>) -> Response {
     let next = pairs(q).ok().and_then(|p| get(&p, "next").map(str::to_string));
     let next = site.safe_next(next.as_deref());
-    secure(
-        html(StatusCode::OK, page::login(site, None, Some(next), force_sign_in(b))),
-        None,
-    )
+    let way = way(b);
+    secure_sign_in(html(StatusCode::OK, page::login(site, None, Some(next), &way)), &way)
 }
 
 /// The pasted token's sign-in (dev tokens; or a provider's token, by hand).
@@ -129,11 +159,13 @@ pub(super) async fn login_on(site: &'static Site, b: AppState, headers: HeaderMa
         let text = std::str::from_utf8(&bytes).map_err(|_| ApiFailure::bad_request("the form is not UTF-8"))?;
         let form = pairs(Some(text))?;
         let next = site.safe_next(get(&form, "next")).to_string();
-        let retry = |message: &str| PageFailure::signed_out(site, message, &next, force_sign_in(&b));
+        let way = way(&b);
+        let retry = |message: &str| PageFailure::signed_out(site, message, &next, way.clone());
         let token = get(&form, "token").map(str::trim).unwrap_or("");
         if token.is_empty() {
             return Err(retry("Paste your token to sign in."));
         }
+        let purpose = given_purpose(get(&form, "purpose"), &way).map_err(retry)?;
         let claims = b.verify_token(token).await.map_err(|e| match e {
             AuthError::Expired => retry("That token has expired."),
             AuthError::KeysUnavailable | AuthError::KeyPending | AuthError::NoRole | AuthError::AmbiguousRole => {
@@ -145,7 +177,7 @@ pub(super) async fn login_on(site: &'static Site, b: AppState, headers: HeaderMa
             return Err(forbidden_role(site, claims.role));
         }
         let max_age = (claims.exp - now_ms() / 1000).clamp(1, MAX_SESSION_S);
-        let id = open_session(site, &b, claims, now_ms() + max_age * 1000).await?;
+        let id = open_session(site, &b, claims, purpose, now_ms() + max_age * 1000).await?;
         // Secure when the browser reached us over TLS (a terminating proxy).
         let secure_flag = header_str(&headers, header::ORIGIN.as_str())?.is_some_and(|o| o.starts_with("https://"));
         let mut resp = StatusCode::SEE_OTHER.into_response();
@@ -174,15 +206,18 @@ pub(super) async fn start_on(site: &'static Site, b: AppState, q: Option<&str>) 
             )
             .on(site));
         };
-        let next = pairs(q).ok().and_then(|p| get(&p, "next").map(str::to_string));
-        let next = site.safe_next(next.as_deref()).to_string();
+        let query = pairs(q)?;
+        let next = site.safe_next(get(&query, "next")).to_string();
+        let way = way(&b);
+        let purpose = given_purpose(get(&query, "purpose"), &way)
+            .map_err(|message| PageFailure::signed_out(site, message, &next, way.clone()))?;
         let attempt = WebAttempt::new();
         let url = oidc
             .web_authorization_url(&attempt)
             .ok_or_else(|| ApiFailure::from(crate::BackendError::Server("no web client".into())))?;
         let binding = attempt.binding.clone();
         let store = b.clone();
-        blocking(move || Ok(store.save_web_sign_in(&attempt, &next)?)).await?;
+        blocking(move || Ok(store.save_web_sign_in(&attempt, &next, purpose.as_deref())?)).await?;
         let mut resp = StatusCode::SEE_OTHER.into_response();
         if let Ok(v) = HeaderValue::from_str(&url) {
             resp.headers_mut().insert(header::LOCATION, v);
@@ -203,7 +238,7 @@ pub(super) async fn start_on(site: &'static Site, b: AppState, q: Option<&str>) 
 
 /// The provider sends the browser back here with a code (or an error).
 pub(crate) async fn callback(State(b): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
-    let force = force_sign_in(&b);
+    let way = way(&b);
     let result: Result<Response, PageFailure> = async {
         let Some(oidc) = b.identity_provider().filter(|o| o.web_sign_in()) else {
             return Err(PageFailure::new(
@@ -216,7 +251,7 @@ pub(crate) async fn callback(State(b): State<AppState>, headers: HeaderMap, RawQ
         let binding = cookie(&headers, BINDING_COOKIE)?.unwrap_or_default();
         let store = b.clone();
         let taken = blocking(move || Ok(store.take_web_sign_in(&state, &binding)?)).await?;
-        let Some((attempt, next)) = taken else {
+        let Some((attempt, next, purpose)) = taken else {
             // Which pages it was for is lost with the attempt.
             return Err(PageFailure::new(
                 StatusCode::BAD_REQUEST,
@@ -234,11 +269,11 @@ pub(crate) async fn callback(State(b): State<AppState>, headers: HeaderMap, RawQ
                 Site::of(&next),
                 &format!("The force's sign-in was not completed ({error})."),
                 &next,
-                force,
+                way.clone(),
             ));
         }
         let site = Site::of(&next);
-        let again = |message: &str| PageFailure::signed_out(site, message, site.base, force);
+        let again = |message: &str| PageFailure::signed_out(site, message, site.base, way.clone());
         // RFC 9207: a provider that names itself must name ours.
         if let Some(iss) = get(&p, "iss")
             && Some(iss) != oidc.web_issuer()
@@ -266,7 +301,7 @@ pub(crate) async fn callback(State(b): State<AppState>, headers: HeaderMap, RawQ
             return Err(forbidden_role(site, who.role));
         }
         tracing::info!(subject = %who.sub, role = %who.role, pages = site.base, "web session opened");
-        let id = open_session(site, &b, who, now_ms() + MAX_SESSION_S * 1000).await?;
+        let id = open_session(site, &b, who, purpose, now_ms() + MAX_SESSION_S * 1000).await?;
         // A page, not a redirect: after a chain that began at the provider
         // (another site) the browser would withhold the new SameSite=Strict
         // cookie from a redirected request; a navigation this page starts
