@@ -117,6 +117,20 @@ impl Caller {
     }
 }
 
+/// The purpose as the access log keeps it: no control characters, at most
+/// [`MAX_PURPOSE_CHARS`], trimmed; nothing when that leaves nothing.
+pub(crate) fn clean_purpose(raw: &str) -> Option<String> {
+    let kept: String = raw
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_PURPOSE_CHARS)
+        .collect();
+    let kept = kept.trim();
+    (!kept.is_empty()).then(|| kept.to_string())
+}
+
+const MAX_PURPOSE_CHARS: usize = 300;
+
 /// One entry, as stored and as exported.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
@@ -225,7 +239,7 @@ pub(crate) fn append(tx: &Tx<'_>, who: &Caller, access: Access<'_>, time_ms: i64
         scope: access.scope.to_string(),
         how: who.how.clone(),
         via: who.via.clone(),
-        purpose: who.purpose.clone().filter(|p| !p.is_empty()),
+        purpose: who.purpose.as_deref().and_then(clean_purpose),
         prev_hash,
         hash: String::new(),
     };

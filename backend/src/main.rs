@@ -355,6 +355,9 @@ enum AuditCommand {
         /// Who is exporting, for the log (default: $USER).
         #[arg(long)]
         by: Option<String>,
+        /// Why (an ICO request's reference, say): kept in the log.
+        #[arg(long)]
+        purpose: Option<String>,
     },
 }
 
@@ -676,6 +679,7 @@ fn audit(command: AuditCommand) -> Result<(), CliError> {
             json,
             csv: _,
             by,
+            purpose,
         } => {
             let day_start = |d: NaiveDate| london_instant(d, chrono::NaiveTime::MIN);
             let bad = |d: NaiveDate| CliError::Usage(format!("{d} is out of range"));
@@ -690,7 +694,8 @@ fn audit(command: AuditCommand) -> Result<(), CliError> {
             let by = by
                 .or_else(|| std::env::var("USER").ok())
                 .unwrap_or_else(|| "cli".to_string());
-            let who = Caller::local(&by, Role::Admin, "guardian-backend audit export");
+            let mut who = Caller::local(&by, Role::Admin, "guardian-backend audit export");
+            who.purpose = purpose;
             let entries = store.open()?.export_access_log(&who, &filter)?;
             if json {
                 println!("{}", to_json(&entries)?);

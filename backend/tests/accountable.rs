@@ -329,7 +329,18 @@ fn the_dpo_finds_exports_and_erases_one_young_persons_referrals() {
     let flag = store_flag(db);
     let spaced = NAME.to_uppercase().replace(' ', "   ");
     let out = backend_cli(&[
-        "dpo", "find", flag, db, "--name", &spaced, "--dob", DOB, "--by", "dpo-1",
+        "dpo",
+        "find",
+        flag,
+        db,
+        "--name",
+        &spaced,
+        "--dob",
+        DOB,
+        "--by",
+        "dpo-1",
+        "--purpose",
+        "SAR-2026-114\n",
     ]);
     let said = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -399,6 +410,11 @@ fn the_dpo_finds_exports_and_erases_one_young_persons_referrals() {
             ("erasure".to_string(), ids(&["ref-1", "ref-2"])),
             ("consultation".to_string(), ids(&["ref-4"])),
         ]
+    );
+    assert_eq!(
+        log[0].purpose.as_deref(),
+        Some("SAR-2026-114"),
+        "the request's reference, kept clean"
     );
     let text = serde_json::to_string(&log).expect("JSON");
     assert_no_personal_data(&text);

@@ -26,7 +26,7 @@ use guardian_protocol::wire::{
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::audit::{Access, Action, Caller};
+use crate::audit::{Access, Action, Caller, clean_purpose};
 use crate::backend::{Backend, now_ms};
 use crate::chunks::ChunkUpload;
 use crate::devices::Standing;
@@ -376,18 +376,6 @@ fn actor(claims: &Claims, headers: &HeaderMap, how: &str) -> Caller {
     }
 }
 
-/// The purpose as the access log keeps it: no control characters, at most
-/// [`MAX_PURPOSE_CHARS`], trimmed; nothing when that leaves nothing.
-pub(crate) fn clean_purpose(raw: &str) -> Option<String> {
-    let kept: String = raw
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(MAX_PURPOSE_CHARS)
-        .collect();
-    let kept = kept.trim();
-    (!kept.is_empty()).then(|| kept.to_string())
-}
-
 /// The caller of a route that consults personal data: refused before
 /// anything is read when the force requires a purpose and none was given.
 fn reader(b: &Backend, claims: &Claims, headers: &HeaderMap, how: &str) -> Result<Caller, ApiFailure> {
@@ -409,7 +397,6 @@ pub(crate) fn purpose_required() -> ApiFailure {
 
 /// Why the caller is looking (free text, kept in the access log only).
 pub const HEADER_PURPOSE: &str = "x-guardian-purpose";
-const MAX_PURPOSE_CHARS: usize = 300;
 
 /// Runs database work off the reactor.
 async fn blocking<T: Send + 'static>(

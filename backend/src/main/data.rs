@@ -144,6 +144,10 @@ pub(crate) struct Subject {
     dob: Option<chrono::NaiveDate>,
     #[arg(long)]
     by: Option<String>,
+    /// Why (a subject access request's reference, say): kept in the access
+    /// log with the search.
+    #[arg(long)]
+    purpose: Option<String>,
 }
 
 fn caller(by: Option<String>, how: &str) -> Caller {
@@ -254,7 +258,9 @@ fn search(who: Subject, action: Action, how: &str) -> Result<Vec<guardian_backen
     let mut backend = who.store.open()?;
     who.keys.apply(&mut backend)?;
     let dob = who.dob.map(|d| d.to_string());
-    Ok(backend.find_subject(&caller(who.by, how), &who.name, dob.as_deref(), action)?)
+    let mut by = caller(who.by, how);
+    by.purpose = who.purpose;
+    Ok(backend.find_subject(&by, &who.name, dob.as_deref(), action)?)
 }
 
 /// Writes `line` first in the key file, owner-read/write only.

@@ -16,9 +16,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::super::form::{get, pairs};
-use super::super::{ApiFailure, AppState, blocking, clean_purpose, header_str, read_body};
+use super::super::{ApiFailure, AppState, blocking, header_str, read_body};
 use super::site::{REVIEW, Site};
 use super::{MAX_SESSION_S, PageFailure, forbidden_role, html, page, secure, secure_sign_in};
+use crate::audit::clean_purpose;
 use crate::backend::now_ms;
 use crate::oidc::{AuthError, WebAttempt, WebSignInError};
 use crate::session::SIGN_IN_TTL_MS;
