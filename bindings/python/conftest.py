@@ -12,6 +12,8 @@ import re
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -71,6 +73,29 @@ class Force:
         with urllib.request.urlopen(req, timeout=10) as r:
             assert r.status in (200, 201)
             return json.loads(r.read() or b"{}")
+
+    def navigator_act(self, navigator: str, referral_id: str, form: dict) -> int:
+        """What a Navigator does on the desk: its page's form, posted with
+        their token. The desk answers 303 (not followed here)."""
+
+        class Stay(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args, **kwargs):
+                return None
+
+        req = urllib.request.Request(
+            f"{self.url}/navigator/referrals/{referral_id}",
+            data=urllib.parse.urlencode(form).encode(),
+            method="POST",
+            headers={
+                "Authorization": f"Bearer {self.token(navigator, 'navigator')}",
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+        )
+        try:
+            with urllib.request.build_opener(Stay).open(req, timeout=10) as r:
+                return r.status
+        except urllib.error.HTTPError as e:
+            return e.code
 
     def wipe(self, officer_id: str = OFFICER_ID) -> None:
         self.post("/v1/admin/commands", {"officer_id": officer_id, "kind": "wipe"}, self.token("ops-admin", "admin"))

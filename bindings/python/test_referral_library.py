@@ -75,6 +75,22 @@ def test_a_referral_is_refused_field_by_field_then_filed_and_acknowledged(force,
     assert h.sync_status().pending == 0
     [kept] = h.referral_receipts()
     assert kept.id == receipt.id and kept.status == g.ReferralStatus.RECEIVED
+    assert kept.outcome is None
+
+    # The team closes it with an outcome; the handset shows the code and the
+    # team that holds it, never the Navigators' notes.
+    team = kept.authority.name.lower()
+    force.post(
+        "/v1/admin/navigators",
+        {"navigator_id": "nav-py", "display_name": "Navigator Py", "authority": team},
+        force.token("ops-admin", "admin"),
+    )
+    assert force.navigator_act("nav-py", kept.id, {"action": "close"}) == 422, "an outcome is required"
+    assert force.navigator_act("nav-py", kept.id, {"action": "close", "outcome": "engaged"}) == 303
+    asyncio.run(h.sync_now())
+    [closed] = h.referral_receipts()
+    assert (closed.status, closed.outcome) == (g.ReferralStatus.CLOSED, g.ReferralOutcome.ENGAGED)
+    assert g.referral_status_text(closed) == f"Closed by the {g.authority_name(closed.authority)} team: Engaged with support"
 
 
 def test_the_library_arrives_by_sync_and_is_searched_and_bookmarked_offline(force, tmp_path):

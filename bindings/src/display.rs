@@ -3,6 +3,7 @@
 //! minutes, what is still needed and why come from the core's
 //! `PatrolStatus`).
 
+use crate::referral::{Receipt, ReferralStatus};
 use crate::types::PatrolStatus;
 
 /// The open patrol's figures as the patrol screen and the tracking
@@ -33,6 +34,21 @@ pub fn patrol_status_text(status: PatrolStatus) -> PatrolStatusText {
         minutes_in_area,
         still_needed,
         headline,
+    }
+}
+
+/// Where a submitted referral stands, in one line for the officer's list:
+/// the team that holds it now and, once closed, how it ended.
+#[uniffi::export]
+pub fn referral_status_text(receipt: Receipt) -> String {
+    let team = receipt.authority.name();
+    match (receipt.status, receipt.outcome) {
+        (ReferralStatus::Queued, _) => "Waiting for signal: it is sent as soon as there is one".to_string(),
+        (ReferralStatus::Received, _) => format!("Received by the {team} Navigator team"),
+        (ReferralStatus::Assigned, _) => format!("With a {team} Navigator"),
+        (ReferralStatus::Contacted, _) => format!("The {team} Navigator team has made contact"),
+        (ReferralStatus::Closed, Some(o)) => format!("Closed by the {team} team: {}", o.words()),
+        (ReferralStatus::Closed, None) => format!("Closed by the {team} team"),
     }
 }
 
@@ -98,5 +114,36 @@ mod tests {
         assert_eq!(t.minutes_in_area, "1 h 05 min in area");
         assert_eq!(t.still_needed, None);
         assert_eq!(t.headline, "1 h 05 min in area");
+    }
+
+    #[test]
+    fn a_referral_reads_as_where_it_stands_and_how_it_ended() {
+        use crate::referral::{Authority, ReferralOutcome, Urgency};
+        let r = |status, outcome| Receipt {
+            id: "r1".into(),
+            reference: "VRP-1A2B3C4D".into(),
+            authority: Authority::Coventry,
+            reasons: vec![],
+            urgency: Urgency::Routine,
+            created_ms: 0,
+            status,
+            status_ms: 0,
+            patrol_id: None,
+            area_id: None,
+            outcome,
+        };
+        assert_eq!(
+            referral_status_text(r(ReferralStatus::Received, None)),
+            "Received by the Coventry Navigator team"
+        );
+        assert_eq!(
+            referral_status_text(r(ReferralStatus::Closed, Some(ReferralOutcome::UnableToContact))),
+            "Closed by the Coventry team: Unable to contact"
+        );
+        assert_eq!(
+            referral_status_text(r(ReferralStatus::Closed, None)),
+            "Closed by the Coventry team"
+        );
+        assert!(referral_status_text(r(ReferralStatus::Queued, None)).starts_with("Waiting for signal"));
     }
 }

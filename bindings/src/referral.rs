@@ -9,6 +9,7 @@
 
 use guardian_core::referral as core;
 
+pub use guardian_core::protocol::referral::Outcome as ReferralOutcome;
 pub use guardian_core::protocol::referral::{ReasonCode, ReferralStatus};
 pub use guardian_core::referral::{Authority, DraftSummary, Receipt, RoutePreview, Subject, Urgency};
 
@@ -275,6 +276,8 @@ pub struct DraftSummary {
     pub expires_ms: i64,
     /// Set once the draft is close to being discarded.
     pub warning: Option<String>,
+    /// Why the force refused it, when it came back from the force.
+    pub refused: Option<String>,
 }
 
 /// Where a referral stands with the Navigator team; it only moves forward.
@@ -316,6 +319,18 @@ pub struct Receipt {
     pub status_ms: i64,
     pub patrol_id: Option<String>,
     pub area_id: Option<String>,
+    /// How it ended, once the team closed it with an outcome: a code,
+    /// never the Navigators' notes.
+    pub outcome: Option<ReferralOutcome>,
+}
+
+/// How a referral ended, as the Navigator team recorded it on closing.
+#[uniffi::remote(Enum)]
+pub enum ReferralOutcome {
+    Engaged,
+    Declined,
+    UnableToContact,
+    NotEligible,
 }
 
 /// Where a referral made at a place would go, or why the officer must choose.

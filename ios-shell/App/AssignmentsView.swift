@@ -32,6 +32,7 @@ struct AssignmentsView: View {
             if let error { Text(error).foregroundStyle(.red) }
             Section {
                 NavigationLink("New referral") { ReferralView(draftId: nil) }
+                NavigationLink("My referrals") { ReferralsView() }
                 NavigationLink("Practice library") { LibraryView() }
                 NavigationLink("Bookmarks") { BookmarksView() }
                 Button("Sync now") { Task { await handset.syncNow(); await load() } }

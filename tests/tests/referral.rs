@@ -285,6 +285,14 @@ fn a_referral_refused_for_good_becomes_a_draft_again() {
     let drafts = h.guardian.referral_drafts().expect("drafts");
     assert_eq!(drafts.len(), 1);
     assert_eq!(drafts[0].id, receipt.id, "back under its own id");
+    let why = drafts[0]
+        .refused
+        .as_deref()
+        .expect("the force's reason, beside the draft");
+    assert!(
+        why.starts_with("Returned by the force: ") && !why.contains("Jordan"),
+        "{why}"
+    );
     let back = h.guardian.referral_draft(&receipt.id).expect("the form");
     assert_eq!(back.subject, form.subject);
     assert_eq!(back.reasons, form.reasons);

@@ -9,7 +9,7 @@ use crate::referral::{
     authority::boundaries_from_ward_files,
 };
 use crate::store::{DbKey, StoreError};
-use guardian_protocol::referral::{ReferralStatus, ReferralUpdate};
+use guardian_protocol::referral::{Outcome, ReferralStatus, ReferralUpdate};
 use guardian_protocol::wire::SyncReply;
 
 const T0: i64 = 1_689_375_000_000; // Fri 14 July 2023, 23:50 BST
@@ -258,4 +258,20 @@ fn navigator_updates_move_the_receipt_forward_only_and_are_told_once() {
     let receipts = p.g.referral_receipts().expect("receipts");
     assert_eq!(receipts[0].authority, Authority::Coventry);
     assert_eq!(receipts[0].status, ReferralStatus::Assigned);
+    assert_eq!(receipts[0].outcome, None);
+
+    // Closed with an outcome: the code is kept, told once however often it
+    // arrives.
+    let told = heard.0.lock().expect("lock").len();
+    let closed = ReferralUpdate {
+        outcome: Some(Outcome::Engaged),
+        ..up(ReferralStatus::Closed)
+    };
+    pull(&p.g, None, vec![closed.clone(), closed]);
+    let receipts = p.g.referral_receipts().expect("receipts");
+    assert_eq!(
+        (receipts[0].status, receipts[0].outcome),
+        (ReferralStatus::Closed, Some(Outcome::Engaged))
+    );
+    assert_eq!(heard.0.lock().expect("lock").len(), told + 1);
 }

@@ -156,6 +156,7 @@ impl GuardianCore {
             status_ms: now,
             patrol_id,
             area_id,
+            outcome: None,
         })
     }
 

@@ -231,7 +231,12 @@ impl Host for GuardianCore {
                 if let Some(a) = &u.authority {
                     referral::db::set_authority(tx, &u.referral_id, a)?;
                 }
-                if referral::db::update_status(tx, &u.referral_id, u.status, u.time_ms)? {
+                let moved = referral::db::update_status(tx, &u.referral_id, u.status, u.time_ms)?;
+                let ended = match u.outcome {
+                    Some(o) => referral::db::set_outcome(tx, &u.referral_id, o)?,
+                    None => false,
+                };
+                if moved || ended {
                     events.push(Event::ReferralStatusChanged {
                         referral_id: u.referral_id.clone(),
                         status: u.status,

@@ -2,7 +2,7 @@
 //! receipt plus, until acknowledged, the personal part) and the boundary
 //! data used for routing. Nothing else writes them.
 
-use guardian_protocol::referral::{ReasonCode, ReferralRecord, ReferralStatus, Urgency};
+use guardian_protocol::referral::{Outcome, ReasonCode, ReferralRecord, ReferralStatus, Urgency};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::authority::Authority;
@@ -44,13 +44,19 @@ pub fn discard_drafts_before(tx: &Transaction<'_>, cutoff_ms: i64) -> Result<usi
 }
 
 pub fn drafts(conn: &Connection, retention_ms: i64, warning_ms: i64, now: i64) -> Result<Vec<DraftSummary>> {
-    let mut stmt = conn.prepare("SELECT id, created_ms, updated_ms FROM referral_drafts ORDER BY updated_ms DESC")?;
+    let mut stmt =
+        conn.prepare("SELECT id, created_ms, updated_ms, refused FROM referral_drafts ORDER BY updated_ms DESC")?;
     let rows = stmt.query_map([], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, Option<String>>(3)?,
+        ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, created_ms, updated_ms) = row?;
+        let (id, created_ms, updated_ms, refused) = row?;
         let expires_ms = updated_ms + retention_ms;
         let warning = (expires_ms - now <= warning_ms).then(|| {
             let hours = ((expires_ms - now).max(0) as f64 / 3_600_000.0).ceil();
@@ -62,6 +68,7 @@ pub fn drafts(conn: &Connection, retention_ms: i64, warning_ms: i64, now: i64) -
             updated_ms,
             expires_ms,
             warning,
+            refused,
         });
     }
     Ok(out)
@@ -128,6 +135,11 @@ pub fn on_rejected(tx: &Transaction<'_>, id: &str, reason: &str, now: i64) -> Re
     let rec: ReferralRecord =
         serde_json::from_slice(&payload).map_err(|_| corrupt("a queued referral is unreadable"))?;
     save_draft(tx, id, &rec.officer_id, &super::record::to_form(&rec), now)?;
+    // The officer sees why beside the draft until it is sent again.
+    tx.execute(
+        "UPDATE referral_drafts SET refused = ?2 WHERE id = ?1",
+        params![id, refusal_words(reason)],
+    )?;
     tx.execute("DELETE FROM referrals WHERE id = ?1", [id])?;
     crate::store::outbox::remove(tx, id)?;
     crate::store::audit::record(
@@ -140,6 +152,26 @@ pub fn on_rejected(tx: &Transaction<'_>, id: &str, reason: &str, now: i64) -> Re
         ),
     )?;
     Ok(())
+}
+
+/// The force's reason as the officer reads it: its sentence, without the
+/// slug the sync engine put in front (`officer-mismatch: …`).
+fn refusal_words(reason: &str) -> String {
+    let sentence = match reason.split_once(": ") {
+        Some((slug, rest)) if !slug.contains(' ') && !rest.trim().is_empty() => rest.trim(),
+        _ => reason.trim(),
+    };
+    format!("Returned by the force: {}.", sentence.trim_end_matches('.'))
+}
+
+/// How a referral ended, as the Navigators recorded it. Returns whether it
+/// changed (updates may arrive again).
+pub fn set_outcome(tx: &Transaction<'_>, id: &str, outcome: Outcome) -> Result<bool> {
+    let changed = tx.execute(
+        "UPDATE referrals SET outcome = ?2 WHERE id = ?1 AND outcome IS NOT ?2",
+        params![id, outcome.as_str()],
+    )?;
+    Ok(changed > 0)
 }
 
 /// A Navigator-side update. Returns whether it changed anything (updates
@@ -174,7 +206,8 @@ pub fn set_authority(tx: &Transaction<'_>, id: &str, authority: &str) -> Result<
 
 pub fn receipts(conn: &Connection) -> Result<Vec<Receipt>> {
     let mut stmt = conn.prepare(
-        "SELECT id, reference, authority, reasons, urgency, created_ms, status, status_ms, patrol_id, area_id
+        "SELECT id, reference, authority, reasons, urgency, created_ms, status, status_ms, patrol_id, area_id,
+                outcome
          FROM referrals ORDER BY created_ms DESC",
     )?;
     let rows = stmt.query_map([], |r| {
@@ -189,11 +222,13 @@ pub fn receipts(conn: &Connection) -> Result<Vec<Receipt>> {
             r.get::<_, i64>(7)?,
             r.get::<_, Option<String>>(8)?,
             r.get::<_, Option<String>>(9)?,
+            r.get::<_, Option<String>>(10)?,
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, reference, authority, reasons, urgency, created_ms, status, status_ms, patrol_id, area_id) = row?;
+        let (id, reference, authority, reasons, urgency, created_ms, status, status_ms, patrol_id, area_id, outcome) =
+            row?;
         out.push(Receipt {
             id,
             reference,
@@ -205,6 +240,8 @@ pub fn receipts(conn: &Connection) -> Result<Vec<Receipt>> {
             status_ms,
             patrol_id,
             area_id,
+            // A code this build does not know reads as none, not as a fault.
+            outcome: outcome.as_deref().and_then(Outcome::parse),
         });
     }
     Ok(out)
@@ -233,4 +270,23 @@ pub fn purge(tx: &Transaction<'_>, scope: Purge) -> Result<()> {
         tx.execute("DELETE FROM boundaries", [])?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refusal_words;
+
+    #[test]
+    fn the_forces_refusal_reads_as_a_sentence_without_its_slug() {
+        assert_eq!(
+            refusal_words("officer-mismatch: the record's officer is not the token's"),
+            "Returned by the force: the record's officer is not the token's."
+        );
+        assert_eq!(
+            refusal_words("bad-request: subject.name: is required."),
+            "Returned by the force: subject.name: is required."
+        );
+        assert_eq!(refusal_words("no slug here"), "Returned by the force: no slug here.");
+        assert_eq!(refusal_words("gone: "), "Returned by the force: gone:.");
+    }
 }

@@ -53,6 +53,8 @@ pub struct DraftSummary {
     pub expires_ms: i64,
     /// Set once the draft is within the warning period.
     pub warning: Option<String>,
+    /// Why the force refused it, when it came back from the force.
+    pub refused: Option<String>,
 }
 
 /// What stays on the handset after a referral leaves it.
@@ -68,6 +70,8 @@ pub struct Receipt {
     pub status_ms: i64,
     pub patrol_id: Option<String>,
     pub area_id: Option<String>,
+    /// How it ended, once the team closed it with an outcome.
+    pub outcome: Option<guardian_protocol::referral::Outcome>,
 }
 
 /// Where a referral made here would go, and why the officer must choose

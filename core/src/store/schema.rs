@@ -12,7 +12,7 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use super::StoreError;
 
-pub const VERSION: i64 = 8;
+pub const VERSION: i64 = 9;
 
 /// The first schema that shipped. Kept verbatim for the migration test.
 pub const V1: &str = "
@@ -265,8 +265,17 @@ CREATE TABLE login (
 );
 ";
 
+/// v9: how a referral ended (the Navigators' outcome code, never their
+/// notes), and why the force refused one that came back as a draft.
+const V8_TO_V9: &str = "
+ALTER TABLE referrals ADD COLUMN outcome TEXT;
+ALTER TABLE referral_drafts ADD COLUMN refused TEXT;
+";
+
 /// Upgrades, in order: entry `i` takes version `i + 1` to `i + 2`.
-pub(crate) const UPGRADES: &[&str] = &[V1_TO_V2, V2_TO_V3, V3_TO_V4, V4_TO_V5, V5_TO_V6, V6_TO_V7, V7_TO_V8];
+pub(crate) const UPGRADES: &[&str] = &[
+    V1_TO_V2, V2_TO_V3, V3_TO_V4, V4_TO_V5, V5_TO_V6, V6_TO_V7, V7_TO_V8, V8_TO_V9,
+];
 
 /// The current schema, made in one step for a new database.
 pub const FRESH: &str = "
@@ -431,7 +440,8 @@ CREATE TABLE referral_drafts (
     officer_id TEXT NOT NULL,
     form TEXT NOT NULL,
     created_ms INTEGER NOT NULL,
-    updated_ms INTEGER NOT NULL
+    updated_ms INTEGER NOT NULL,
+    refused TEXT
 );
 CREATE TABLE referrals (
     id TEXT PRIMARY KEY,
@@ -445,7 +455,8 @@ CREATE TABLE referrals (
     area_id TEXT,
     status TEXT NOT NULL CHECK (status IN ('queued', 'received', 'assigned', 'contacted', 'closed')),
     status_ms INTEGER NOT NULL,
-    personal TEXT
+    personal TEXT,
+    outcome TEXT
 );
 CREATE TABLE boundaries (
     singleton INTEGER PRIMARY KEY CHECK (singleton = 1),

@@ -16,7 +16,10 @@ import uniffi.guardian_ffi.LibraryException
 import uniffi.guardian_ffi.ReferralException
 import uniffi.guardian_ffi.ReferralForm
 import uniffi.guardian_ffi.ReferralReason
+import uniffi.guardian_ffi.ReferralOutcome
 import uniffi.guardian_ffi.ReferralStatus
+import uniffi.guardian_ffi.authorityName
+import uniffi.guardian_ffi.referralStatusText
 import uniffi.guardian_ffi.Subject
 import uniffi.guardian_ffi.Urgency
 
@@ -75,7 +78,19 @@ class GuardianReferralLibraryTest {
                 val pass = runBlocking { h.syncNow() }
                 assertTrue(pass.acked >= 1u)
                 assertEquals(0u, h.syncStatus().pending)
-                assertEquals(ReferralStatus.RECEIVED, h.referralReceipts().single().status)
+                val received = h.referralReceipts().single()
+                assertEquals(ReferralStatus.RECEIVED, received.status)
+                assertEquals(null, received.outcome)
+
+                // The team closes it with an outcome: the handset shows the code and the team, in the core's words.
+                val team = received.authority.name.lowercase()
+                force.addNavigator("nav-kt", team)
+                force.navigatorAct("nav-kt", receipt.id, "action=close&outcome=unable_to_contact")
+                runBlocking { h.syncNow() }
+                val closed = h.referralReceipts().single()
+                assertEquals(ReferralStatus.CLOSED, closed.status)
+                assertEquals(ReferralOutcome.UNABLE_TO_CONTACT, closed.outcome)
+                assertEquals("Closed by the ${authorityName(closed.authority)} team: Unable to contact", referralStatusText(closed))
             }
         }
     }

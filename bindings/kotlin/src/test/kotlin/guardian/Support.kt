@@ -102,6 +102,27 @@ class Force private constructor(val db: Path, val url: String, private val proc:
         return c.inputStream.bufferedReader().readText()
     }
 
+    /** A Navigator on `authority`'s team (its slug). */
+    fun addNavigator(id: String, authority: String) {
+        post(
+            "/v1/admin/navigators",
+            """{"navigator_id":"$id","display_name":"Navigator $id","authority":"$authority"}""",
+            token("ops-admin", "admin"),
+        )
+    }
+
+    /** What a Navigator does on the desk: its page's form, posted with their token (the desk answers 303). */
+    fun navigatorAct(navigator: String, referralId: String, form: String) {
+        val c = URI("$url/navigator/referrals/$referralId").toURL().openConnection() as HttpURLConnection
+        c.instanceFollowRedirects = false
+        c.requestMethod = "POST"
+        c.doOutput = true
+        c.setRequestProperty("Authorization", "Bearer ${token(navigator, "navigator")}")
+        c.setRequestProperty("Content-Type", "application/x-www-form-urlencoded")
+        c.outputStream.use { it.write(form.toByteArray()) }
+        check(c.responseCode == 303) { "the desk refused $form: ${c.responseCode}" }
+    }
+
     fun wipe(officerId: String = OFFICER_ID) {
         post("/v1/admin/commands", """{"officer_id":"$officerId","kind":"wipe"}""", token("ops-admin", "admin"))
     }

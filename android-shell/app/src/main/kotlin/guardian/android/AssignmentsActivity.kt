@@ -23,6 +23,7 @@ class AssignmentsActivity : Screen() {
             },
         )
         action(R.string.open_referral) { open<ReferralActivity>() }
+        action(R.string.open_referrals) { open<ReferralsActivity>() }
         action(R.string.open_library) { open<LibraryActivity>() }
         action(R.string.open_bookmarks) { open<BookmarksActivity>() }
         action(R.string.sync_now) {

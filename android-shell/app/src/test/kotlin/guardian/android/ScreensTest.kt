@@ -79,6 +79,7 @@ class ScreensTest {
             form.findViewById<Button>(R.id.submit).performClick()
             waitFor("the core's verdict") { form.findViewById<android.widget.TextView>(R.id.summary).text.isNotEmpty() }
         }
+        shoot("referrals", ReferralsActivity::class.java)
         val library = shoot("library", LibraryActivity::class.java)
         val first = library.findViewById<LinearLayout>(R.id.rows).getChildAt(0)
         first.performClick()

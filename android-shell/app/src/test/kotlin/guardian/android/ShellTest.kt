@@ -91,6 +91,44 @@ class ShellTest {
     }
 
     @Test
+    fun `my referrals lists drafts and shows a closed referral's outcome and team in the core's words`() {
+        signIn()
+        val g = app.handset.guardianOrNull()!!
+        val form = ReferralForm(
+            Subject("Sam Outcome", null, 15, null, null, null),
+            listOf(ReferralReason.KnifeCarrying),
+            "Stopped near the Ramp with a blade; wants help with school.",
+            Consent.Given, false, Urgency.ROUTINE,
+            Fix(System.currentTimeMillis() - 60_000, 5_000_000_000, 52.4776, -1.8990, 8.0, null, null, null),
+            Authority.COVENTRY,
+        )
+        val receipt = runBlocking { g.submitReferral(g.saveReferralDraft(null, form)) }
+        g.saveReferralDraft(null, form.copy(subject = Subject("Alex Draft", null, 14, null, null, null)))
+        runBlocking { g.syncNow() }
+        val held = g.referralReceipts().first { it.id == receipt.id }
+        force.addNavigator("nav-android", held.authority.name.lowercase())
+        force.navigatorAct("nav-android", receipt.id, "action=close&outcome=declined")
+        runBlocking { g.syncNow() }
+
+        val screen = Robolectric.buildActivity(ReferralsActivity::class.java).setup().visible().get()
+        val rows = screen.findViewById<android.widget.LinearLayout>(R.id.rows)
+        val lines = (0 until rows.childCount).map { i ->
+            val row = rows.getChildAt(i)
+            row.findViewById<TextView>(R.id.row_title).text.toString() to row.findViewById<TextView>(R.id.row_detail).text.toString()
+        }
+        val closed = lines.single { it.first.startsWith(receipt.reference) }
+        assertEquals("Closed by the ${uniffi.guardian_ffi.authorityName(held.authority)} team: Declined support", closed.second)
+        assertTrue("the draft is listed first: $lines", lines.first().first.startsWith("Draft, last saved"))
+        assertFalse("no young person's name on the list: $lines", lines.any { "Sam" in it.toString() || "Alex" in it.toString() })
+
+        // A draft opens the form with it.
+        rows.getChildAt(0).performClick()
+        val opened = shadowOf(app).nextStartedActivity
+        assertEquals(ReferralActivity::class.java.name, opened.component?.className)
+        assertNotNull(opened.getStringExtra(ReferralActivity.EXTRA_DRAFT))
+    }
+
+    @Test
     fun `background sync is scheduled with JobScheduler and needs a network`() {
         signIn()
         val job = app.getSystemService(JobScheduler::class.java).getPendingJob(SyncJobService.JOB_ID)
