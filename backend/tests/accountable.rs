@@ -528,22 +528,17 @@ fn where_the_force_requires_a_purpose_no_look_goes_without_one() {
     // The API: refused before anything is read, and nothing is logged.
     let before = looks_by(&b, "nav-bham").len();
     assert_error(w.get(&t.bham, "/v1/navigator/referrals"), 400, "purpose-required");
-    let blank = w
-        .http
-        .get(w.url("/v1/navigator/referrals"))
-        .bearer_auth(&t.bham)
-        .header("x-guardian-purpose", " \t ")
-        .send()
-        .expect("send");
-    assert_error(blank, 400, "purpose-required");
+    let list_saying = |purpose: &str| {
+        w.http
+            .get(w.url("/v1/navigator/referrals"))
+            .bearer_auth(&t.bham)
+            .header("x-guardian-purpose", purpose)
+            .send()
+            .expect("send")
+    };
+    assert_error(list_saying(" \t "), 400, "purpose-required");
     assert_eq!(looks_by(&b, "nav-bham").len(), before, "a refused look is no look");
-    let said = w
-        .http
-        .get(w.url("/v1/navigator/referrals"))
-        .bearer_auth(&t.bham)
-        .header("x-guardian-purpose", "Morning triage")
-        .send()
-        .expect("send");
+    let said = list_saying("Morning triage");
     assert_eq!(ok_json(said)["referrals"].as_array().map(Vec::len), Some(1));
     // A change is no consultation: the handset's submissions need no purpose.
     ok_json(post_referral(&w, &w.a, &referral("ref-2", "pc-a", "birmingham")));
